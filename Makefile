@@ -1,0 +1,48 @@
+# Tornagram — `make run` serves the site, `make test` runs every test. `make help` lists the rest.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format migrate bench-imaging bench-fanout bench-feeds clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tornagram needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamps make re-runs instant; they are remade whenever pyproject.toml changes.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(VENV)/.installed ## install, migrate and serve at http://127.0.0.1:8888 (ARGS="--port 9000" to change)
+	$(BIN)/python -m tornagram migrate
+	$(BIN)/python -m tornagram serve $(ARGS)
+
+migrate: $(VENV)/.installed ## bring the database schema up to date
+	$(BIN)/python -m tornagram migrate
+
+test: $(VENV)/.installed-dev ## ruff, then every test (PostgreSQL, Redis and browser tests included where available)
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(ARGS)
+
+lint: $(VENV)/.installed-dev ## ruff
+	$(BIN)/ruff check .
+
+format: $(VENV)/.installed-dev ## ruff's formatter on the Python code (never on templates)
+	$(BIN)/ruff format tornagram tests bench
+
+bench-imaging: $(VENV)/.installed-dev ## our image pipeline against a naive Pillow one
+	$(BIN)/python bench/imaging.py
+
+clean: ## remove the virtualenv and caches (keeps ./var, your data)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,169 @@
+"""Profile, password and device settings, and the public profile page."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.helpers import DEFAULT_PASSWORD, form_error
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "images"
+
+
+def media_files(site) -> list[Path]:
+    return sorted(p for p in site.ctx.settings.media_dir.rglob("*") if p.is_file())
+
+
+async def test_edit_profile_and_see_it_on_the_public_page(site):
+    c = await site.user_client("nina")
+    r = await c.post("/settings/profile", {"display_name": "  Nina   Simone ", "bio": "Sings <b>jazz</b>", "locale": ""})
+    assert r.status_code == 303 and r.headers["location"] == "/settings/profile?saved=1"
+    page = await site.client().get("/@nina")
+    assert page.status_code == 200
+    assert "Nina Simone" in page.text
+    assert "Sings &lt;b&gt;jazz&lt;/b&gt;" in page.text and "<b>jazz</b>" not in page.text
+    assert 'property="og:title"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("display_name", "n" * 65, "Names can be at most 64"), ("bio", "b" * 301, "Bios can be at most 300"),
+     ("locale", "xx_XX", "Choose a language")],
+)
+async def test_profile_rejects_bad_fields_and_keeps_the_old_values(site, field, value, message):
+    c = await site.user_client("olga")
+    await c.post("/settings/profile", {"display_name": "Olga", "bio": "hello", "locale": ""})
+    data = {"display_name": "Olga", "bio": "hello", "locale": "", field: value}
+    r = await c.post("/settings/profile", data)
+    assert r.status_code == 400
+    assert any(message in m for m in form_error(r.text))
+    user = await site.ctx.accounts.by_username("olga")
+    assert (user.display_name, user.bio, user.locale) == ("Olga", "hello", None)
+
+
+def jpeg_bytes(size=(400, 300), color=(200, 30, 60)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+async def test_avatar_upload_is_processed_stored_and_served(site):
+    c = await site.user_client("pete")
+    r = await c.http.post(
+        "/settings/profile",
+        data={"_xsrf": await c.xsrf(), "display_name": "", "bio": "", "locale": ""},
+        files={"avatar": ("me.jpg", (FIXTURES / "camera-gps.jpg").read_bytes(), "image/jpeg")},
+    )
+    assert r.status_code == 303, r.text
+    user = await site.ctx.accounts.by_username("pete")
+    assert user.avatar_key and user.avatar_small_key
+    media = await c.get(f"/media/{user.avatar_key}")
+    assert media.status_code == 200
+    assert media.headers["content-type"] == "image/jpeg"
+    assert media.headers["x-content-type-options"] == "nosniff"
+    assert "immutable" in media.headers["cache-control"]
+    img = Image.open(io.BytesIO(media.content))
+    assert img.size == (320, 320)
+    assert not img.getexif()  # the GPS and camera tags did not survive
+    assert b"GPS" not in media.content
+    page = await c.get("/@pete")
+    assert f"/media/{user.avatar_key}" in page.text
+
+
+async def test_bad_avatar_is_refused_and_nothing_is_stored(site):
+    c = await site.user_client("quin")
+    r = await c.http.post(
+        "/settings/profile",
+        data={"_xsrf": await c.xsrf(), "display_name": "Quin", "bio": "", "locale": ""},
+        files={"avatar": ("evil.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "image/svg+xml")},
+    )
+    assert r.status_code == 400
+    assert form_error(r.text)
+    assert media_files(site) == []
+    user = await site.ctx.accounts.by_username("quin")
+    assert user.avatar_key is None and user.display_name == ""
+
+
+async def test_replacing_and_removing_avatar_cleans_up_files(site):
+    c = await site.user_client("rosa")
+    for color in ((10, 200, 10), (10, 10, 200)):
+        r = await c.http.post(
+            "/settings/profile",
+            data={"_xsrf": await c.xsrf(), "display_name": "", "bio": "", "locale": ""},
+            files={"avatar": ("a.jpg", jpeg_bytes(color=color), "image/jpeg")},
+        )
+        assert r.status_code == 303
+    assert len(media_files(site)) == 2  # the first avatar's two files are gone
+    r = await c.post("/settings/profile", {"display_name": "", "bio": "", "locale": "", "remove_avatar": "on"})
+    assert r.status_code == 303
+    assert media_files(site) == []
+    assert (await site.ctx.accounts.by_username("rosa")).avatar_key is None
+
+
+async def test_change_password_ends_every_other_session(site):
+    phone = await site.user_client("sam")
+    laptop = site.client()
+    assert (await laptop.login("sam")).status_code == 303
+    r = await phone.post("/settings/password", {"current_password": DEFAULT_PASSWORD, "new_password": "new password 1", "confirm_password": "new password 1"})
+    assert r.status_code == 303
+    assert (await phone.get("/settings/password")).status_code == 200  # this device got a new session
+    assert (await laptop.get("/settings/profile")).status_code == 302  # the other one is out
+    assert (await site.client().login("sam", DEFAULT_PASSWORD)).status_code == 400
+    assert (await site.client().login("sam", "new password 1")).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "confirm", "message"),
+    [("wrong password", "new password 1", "new password 1", "current password is not right"),
+     (DEFAULT_PASSWORD, "short", "short", "at least 8"),
+     (DEFAULT_PASSWORD, "new password 1", "new password 2", "do not match")],
+)
+async def test_change_password_bad_input(site, current, new, confirm, message):
+    c = await site.user_client("tina")
+    before = (await site.ctx.accounts.by_username("tina")).password_hash
+    r = await c.post("/settings/password", {"current_password": current, "new_password": new, "confirm_password": confirm})
+    assert r.status_code == 400
+    assert any(message in m for m in form_error(r.text))
+    assert (await site.ctx.accounts.by_username("tina")).password_hash == before
+
+
+async def test_sessions_page_revoke_one_and_all_others(site):
+    a = await site.user_client("uma")
+    b, d = site.client(), site.client()
+    await b.login("uma")
+    await d.login("uma")
+    page = await a.get("/settings/sessions")
+    assert page.status_code == 200
+    assert page.text.count('class="session-item"') == 3
+    assert "This device" in page.text
+    sessions = await site.ctx.accounts.sessions_of(await site.ctx.accounts.by_username("uma"))
+    # Signed in in order a, b, d: the ids are time-ordered, so the middle one is b's.
+    b_session = sorted(sessions, key=lambda s: s.id)[1]
+    r = await a.post(f"/settings/sessions/{b_session.id}/revoke")
+    assert r.status_code == 303
+    remaining = await site.ctx.accounts.sessions_of(await site.ctx.accounts.by_username("uma"))
+    assert len(remaining) == 2 and b_session.id not in {s.id for s in remaining}
+    assert (await b.get("/settings/profile")).status_code == 302
+    r = await a.post("/settings/sessions/revoke-others")
+    assert r.status_code == 303
+    assert (await d.get("/settings/profile")).status_code == 302
+    assert (await a.get("/settings/profile")).status_code == 200
+
+
+async def test_cannot_revoke_someone_elses_session(site):
+    victim = await site.user_client("vera")
+    await site.user_client("walt")
+    attacker = site.clients[-1]
+    victim_session = (await site.ctx.accounts.sessions_of(await site.ctx.accounts.by_username("vera")))[0]
+    r = await attacker.post(f"/settings/sessions/{victim_session.id}/revoke")
+    assert r.status_code == 404
+    assert (await victim.get("/settings/profile")).status_code == 200
+
+
+async def test_unknown_profile_is_a_friendly_404(site):
+    r = await site.client().get("/@no_such_person")
+    assert r.status_code == 404
+    assert "No one here goes by that name." in r.text

@@ -1,0 +1,121 @@
+"""The command line: serve (with env vars, migrations, health, SIGTERM), migrate, createuser."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tornagram.config import ConfigError, build_settings, load_cookie_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args, env=None, input=None, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-m", "tornagram", *args],
+        cwd=ROOT, env={**os.environ, **(env or {})}, input=input,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def wait_healthy(port: int, proc, timeout_secs: float = 30) -> None:
+    deadline = time.monotonic() + timeout_secs
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+def test_serve_from_env_migrates_answers_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    env = {**os.environ, "TORNAGRAM_PORT": str(port), "TORNAGRAM_DATA_DIR": str(tmp_path / "data")}
+    env.pop("TORNAGRAM_COOKIE_SECRET", None)
+    proc = subprocess.Popen([sys.executable, "-m", "tornagram", "serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_healthy(port, proc)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as r:
+            assert r.read() == b'{"status": "ok"}'
+        secret = tmp_path / "data" / "cookie_secret"
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+        assert len(secret.read_text().strip()) >= 32
+        assert (tmp_path / "data" / "tornagram.db").exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_createuser_with_password_stdin_then_login_works(tmp_path):
+    data = str(tmp_path / "data")
+    r = run_cli("createuser", "fern", "--email", "fern@example.org", "--password-stdin", "--data-dir", data,
+                input="a good long password\n")
+    assert r.returncode == 0, r.stderr
+    assert "created @fern" in r.stdout
+    again = run_cli("createuser", "fern", "--email", "other@example.org", "--password-stdin", "--data-dir", data,
+                    input="a good long password\n")
+    assert again.returncode == 2 and "That username is taken." in again.stderr
+    short = run_cli("createuser", "gus", "--email", "gus@example.org", "--password-stdin", "--data-dir", data, input="short\n")
+    assert short.returncode == 2 and "at least 8" in short.stderr
+
+
+def test_migrate_command(tmp_path):
+    r = run_cli("migrate", "--data-dir", str(tmp_path / "d"))
+    assert r.returncode == 0, r.stderr
+    assert "revision" in r.stdout
+
+
+def test_processes_without_redis_is_a_clear_error(tmp_path):
+    r = run_cli("serve", "--processes", "2", "--data-dir", str(tmp_path))
+    assert r.returncode == 2
+    assert "--redis-url" in r.stderr
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path):
+    r = run_cli("migrate", "--database-url", "mysql://x", "--data-dir", str(tmp_path))
+    assert r.returncode == 2 and "--database-url must start with" in r.stderr
+
+
+def test_short_cookie_secret_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORNAGRAM_COOKIE_SECRET", "tooshort")
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_cookie_secret(tmp_path)
+
+
+def test_cookie_secret_is_made_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("TORNAGRAM_COOKIE_SECRET", raising=False)
+    first = build_settings(data_dir=tmp_path).cookie_secret
+    assert build_settings(data_dir=tmp_path).cookie_secret == first
+    monkeypatch.setenv("TORNAGRAM_COOKIE_SECRET", "s" * 40)
+    assert build_settings(data_dir=tmp_path).cookie_secret == "s" * 40
+
+
+def test_serve_refuses_an_unmigrated_shared_database(tmp_path):
+    from tornagram.server import prepare_database
+
+    settings = build_settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/other.db", cookie_secret="c" * 40)
+    with pytest.raises(ConfigError, match="tornagram migrate"):
+        prepare_database(settings)

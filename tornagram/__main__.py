@@ -1,0 +1,3 @@
+from tornagram.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""Avatar images: decoded and cropped in the image workers, stored content-addressed."""
+
+from __future__ import annotations
+
+from tornagram.errors import InvalidInput, UserError
+from tornagram.photos.imaging import ImageRejected, process_avatar
+from tornagram.photos.workers import ImageWorkers
+
+
+class AvatarStore:
+    def __init__(self, storage, workers: ImageWorkers, *, max_pixels: int = 40_000_000) -> None:
+        self.storage = storage
+        self.workers = workers
+        self.max_pixels = max_pixels
+
+    async def store(self, data: bytes) -> tuple[str, str]:
+        """(large key, small key). Refusals become InvalidInput on the ``avatar`` field."""
+        try:
+            processed = await self.workers.run(process_avatar, data, max_pixels=self.max_pixels)
+        except ImageRejected as exc:
+            raise InvalidInput(UserError(exc.message, "avatar")) from None
+        by_name = {(r.name, r.fmt): r for r in processed.renditions}
+        large, small = by_name[("avatar320", "jpeg")], by_name[("avatar150", "jpeg")]
+        large_key = await self.storage.put(large.data, ext="jpg", content_type=large.content_type)
+        try:
+            small_key = await self.storage.put(
+                small.data, ext="jpg", content_type=small.content_type
+            )
+        except BaseException:
+            await self.storage.delete(large_key)
+            raise
+        return large_key, small_key
+
+    async def release(self, accounts, keys: list[str]) -> None:
+        """Delete files no account points at any more (keys are shared when images are equal)."""
+        for key in keys:
+            if not await accounts.avatar_in_use(key):
+                await self.storage.delete(key)

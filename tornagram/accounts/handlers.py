@@ -1,0 +1,175 @@
+"""Pages for signing up, signing in and out, and the settings a person keeps."""
+
+from __future__ import annotations
+
+import tornado.web
+
+from tornagram.accounts.validation import check_language
+from tornagram.errors import InvalidInput, TooManyRequests, UserError
+from tornagram.web.base import LANGUAGE_COOKIE, BaseHandler
+
+# Avatars arrive in an ordinary form post; anything larger is refused by the server before the
+# handler runs (see server.MAX_FORM_BODY_BYTES).
+AVATAR_FIELD = "avatar"
+
+
+class SignupHandler(BaseHandler):
+    def get(self) -> None:
+        if self.current_user:
+            self.redirect(self.reverse_url("home"))
+            return
+        self.render("accounts/signup.html")
+
+    async def post(self) -> None:
+        try:
+            created = await self.ctx.accounts.sign_up(
+                self.get_body_argument("username", ""),
+                self.get_body_argument("email", ""),
+                self.get_body_argument("password", ""),
+                ip=self.client_ip,
+                user_agent=self.user_agent,
+            )
+        except UserError as exc:
+            self.render_form("accounts/signup.html", exc)
+            return
+        self.start_session(created.token)
+        self.see_other(self.reverse_url("home"))
+
+
+class LoginHandler(BaseHandler):
+    def get(self) -> None:
+        if self.current_user:
+            self.redirect(self.next_url())
+            return
+        self.render("accounts/login.html", next_url=self.next_url(""))
+
+    async def post(self) -> None:
+        try:
+            signed = await self.ctx.accounts.sign_in(
+                self.get_body_argument("login", ""),
+                self.get_body_argument("password", ""),
+                ip=self.client_ip,
+                user_agent=self.user_agent,
+            )
+        except (InvalidInput, TooManyRequests) as exc:
+            self.render_form("accounts/login.html", exc, next_url=self.next_url(""))
+            return
+        # Whatever session the browser had before is ended: the id changes at sign-in.
+        await self.ctx.accounts.sign_out(self.session_token())
+        self.start_session(signed.token)
+        self.see_other(self.next_url())
+
+
+class LogoutHandler(BaseHandler):
+    async def post(self) -> None:
+        await self.ctx.accounts.sign_out(self.session_token())
+        self.end_session()
+        self.see_other(self.reverse_url("home"))
+
+
+class ProfileSettingsHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.render("accounts/settings_profile.html", saved=bool(self.get_argument("saved", "")))
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        files = self.request.files.get(AVATAR_FIELD) or []
+        avatar = files[0]["body"] if files and files[0]["body"] else None
+        try:
+            await self.ctx.accounts.update_profile(
+                self.current_user,
+                display_name=self.get_body_argument("display_name", ""),
+                bio=self.get_body_argument("bio", ""),
+                locale=self.get_body_argument("locale", ""),
+                avatar=avatar,
+                remove_avatar=self.get_body_argument("remove_avatar", "") == "on",
+            )
+        except UserError as exc:
+            self.render_form("accounts/settings_profile.html", exc, saved=False)
+            return
+        self.see_other(self.reverse_url("settings_profile") + "?saved=1")
+
+
+class PasswordSettingsHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.render("accounts/settings_password.html", saved=bool(self.get_argument("saved", "")))
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        new = self.get_body_argument("new_password", "")
+        try:
+            if new != self.get_body_argument("confirm_password", ""):
+                raise InvalidInput(
+                    UserError("The two new passwords do not match.", "confirm_password")
+                )
+            token = await self.ctx.accounts.change_password(
+                self.current_user,
+                self.get_body_argument("current_password", ""),
+                new,
+                ip=self.client_ip,
+                user_agent=self.user_agent,
+            )
+        except UserError as exc:
+            self.render_form("accounts/settings_password.html", exc, saved=False)
+            return
+        self.start_session(token)
+        self.see_other(self.reverse_url("settings_password") + "?saved=1")
+
+
+class SessionsSettingsHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        sessions = await self.ctx.accounts.sessions_of(self.current_user)
+        self.render(
+            "accounts/settings_sessions.html",
+            sessions=sessions,
+            this_session_id=self.current_session.id,
+        )
+
+
+class RevokeSessionHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def post(self, session_id: str) -> None:
+        await self.ctx.accounts.revoke_session(self.current_user, int(session_id))
+        if int(session_id) == self.current_session.id:
+            self.end_session()
+            self.see_other(self.reverse_url("login"))
+            return
+        self.see_other(self.reverse_url("settings_sessions"))
+
+
+class RevokeOtherSessionsHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        await self.ctx.accounts.revoke_other_sessions(self.current_user, self.current_session.id)
+        self.see_other(self.reverse_url("settings_sessions"))
+
+
+class LanguageHandler(BaseHandler):
+    """The language picker in the footer: works signed out (a cookie) and signed in (saved)."""
+
+    async def post(self) -> None:
+        code = check_language(self.get_body_argument("locale", "")) or ""
+        if self.current_user is not None:
+            user = self.current_user
+            await self.ctx.accounts.update_profile(
+                user, display_name=user.display_name, bio=user.bio, locale=code
+            )
+        if code:
+            self.set_cookie(LANGUAGE_COOKIE, code, expires_days=365, samesite="Lax")
+        else:
+            self.clear_cookie(LANGUAGE_COOKIE)
+        self.see_other(self.next_url())
+
+
+class ProfileHandler(BaseHandler):
+    async def get(self, username: str) -> None:
+        profile = await self.ctx.accounts.by_username(username)
+        self.render("accounts/profile.html", profile=profile)
+
+
+class HomeHandler(BaseHandler):
+    def get(self) -> None:
+        self.render("feeds/home.html")

@@ -1,0 +1,342 @@
+"""What people do with their accounts: sign up, sign in and out, edit, manage devices."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tornagram.accounts import throttle
+from tornagram.accounts.models import Session, User
+from tornagram.accounts.passwords import PasswordHasher
+from tornagram.accounts.validation import (
+    check_bio,
+    check_display_name,
+    check_email,
+    check_language,
+    check_password,
+    check_username,
+    normalize_username,
+)
+from tornagram.db.base import utcnow
+from tornagram.db.engine import Database
+from tornagram.db.ids import IdGenerator
+from tornagram.errors import InvalidInput, NotFound, UserError
+
+log = logging.getLogger(__name__)
+
+# Writing last_seen on every request would turn every page view into a write.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+USER_AGENT_MAX_CHARS = 300
+WRONG_LOGIN_MESSAGE = "That username, email or password is not right."
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    session: Session
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    user: User
+    token: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccountsService:
+    def __init__(
+        self,
+        db: Database,
+        ids: IdGenerator,
+        hasher: PasswordHasher,
+        *,
+        session_max_age_days: int = 30,
+        avatars=None,
+    ) -> None:
+        self.db = db
+        self.ids = ids
+        self.hasher = hasher
+        self.session_max_age = timedelta(days=session_max_age_days)
+        # Turns an uploaded image into stored avatar keys; see tornagram.accounts.avatars.
+        self.avatars = avatars
+
+    # -- signing up and in ---------------------------------------------------------------
+
+    async def sign_up(
+        self, username: str, email: str, password: str, *, ip: str = "", user_agent: str = ""
+    ) -> NewSession:
+        errors: dict[str, UserError] = {}
+        for field, check in (
+            ("username", lambda: check_username(username)),
+            ("email", lambda: check_email(email)),
+            ("password", lambda: check_password(password)),
+        ):
+            try:
+                check()
+            except UserError as exc:
+                errors[field] = exc
+        if errors:
+            raise InvalidInput(errors)
+        name = check_username(username)
+        email_text, email_key = check_email(email)
+        await self._ensure_available(name, email_key)
+        password_hash = await self.hasher.hash(password)
+        user = User(
+            id=self.ids.next_id(),
+            username=name,
+            email=email_text,
+            email_key=email_key,
+            password_hash=password_hash,
+        )
+        try:
+            async with self.db.write() as session:
+                session.add(user)
+                await session.flush()
+                token = self._new_session(session, user, ip, user_agent)
+        except IntegrityError:
+            # Lost a race with someone taking the same name between the check and the insert.
+            await self._ensure_available(name, email_key)
+            raise
+        log.info("user signed up: %s (%s)", user.username, user.id)
+        return NewSession(user, token)
+
+    async def _ensure_available(self, username: str, email_key: str) -> None:
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(User.username, User.email_key).where(
+                        or_(User.username == username, User.email_key == email_key)
+                    )
+                )
+            ).all()
+        errors: dict[str, UserError] = {}
+        for taken_name, taken_email in rows:
+            if taken_name == username:
+                errors["username"] = UserError("That username is taken.", "username")
+            if taken_email == email_key:
+                errors["email"] = UserError("An account with that email already exists.", "email")
+        if errors:
+            raise InvalidInput(errors)
+
+    async def sign_in(
+        self, login: str, password: str, *, ip: str = "", user_agent: str = ""
+    ) -> NewSession:
+        """Raises TooManyRequests when throttled, InvalidInput when wrong. An unknown login and
+        a wrong password get the same message and the same cost."""
+        account_key = (login or "").strip().lower()
+        if not account_key or not password:
+            raise InvalidInput(
+                UserError("Enter your username or email and your password.", "login")
+            )
+        if len(password) > 1024:
+            raise InvalidInput(UserError(WRONG_LOGIN_MESSAGE, "login"))
+        async with self.db.read() as session:
+            await throttle.check_login_allowed(session, account_key, ip)
+            user = (
+                await session.execute(
+                    select(User).where(
+                        or_(
+                            User.username == normalize_username(account_key),
+                            User.email_key == account_key,
+                        )
+                    )
+                )
+            ).scalar_one_or_none()
+        if user is None:
+            await self.hasher.dummy_verify(password)
+            ok, needs_rehash = False, False
+        else:
+            ok, needs_rehash = await self.hasher.verify(user.password_hash, password)
+        if not ok:
+            async with self.db.write() as session:
+                await throttle.record_failure(session, self.ids, account_key, ip)
+            raise InvalidInput(UserError(WRONG_LOGIN_MESSAGE, "login"))
+        new_hash = await self.hasher.hash(password) if needs_rehash else None
+        async with self.db.write() as session:
+            await throttle.clear_account_failures(session, account_key)
+            if new_hash:
+                await session.execute(
+                    update(User).where(User.id == user.id).values(password_hash=new_hash)
+                )
+                user.password_hash = new_hash
+            token = self._new_session(session, user, ip, user_agent)
+        return NewSession(user, token)
+
+    def _new_session(self, session, user: User, ip: str, user_agent: str) -> str:
+        # A fresh random token at every sign-in: a session id fixed before login is useless.
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        session.add(
+            Session(
+                id=self.ids.next_id(),
+                token_hash=token_hash(token),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + self.session_max_age,
+                user_agent=(user_agent or "")[:USER_AGENT_MAX_CHARS],
+                ip=ip or "",
+            )
+        )
+        return token
+
+    async def signed_in(self, token: str | None) -> SignedIn | None:
+        """The user and session behind a cookie token, or None if it is unknown or expired."""
+        if not token:
+            return None
+        now = utcnow()
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(Session, User)
+                    .join(User, User.id == Session.user_id)
+                    .where(Session.token_hash == token_hash(token), Session.expires_at > now)
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        sess, user = row
+        if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
+            async with self.db.write() as session:
+                await session.execute(
+                    update(Session).where(Session.id == sess.id).values(last_seen_at=now)
+                )
+            sess.last_seen_at = now
+        return SignedIn(user, sess)
+
+    async def sign_out(self, token: str | None) -> None:
+        if not token:
+            return
+        async with self.db.write() as session:
+            await session.execute(delete(Session).where(Session.token_hash == token_hash(token)))
+
+    # -- devices --------------------------------------------------------------------------
+
+    async def sessions_of(self, user: User) -> list[Session]:
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(Session)
+                .where(Session.user_id == user.id, Session.expires_at > utcnow())
+                .order_by(Session.last_seen_at.desc())
+            )
+            return list(result.scalars())
+
+    async def revoke_session(self, user: User, session_id: int) -> None:
+        async with self.db.write() as session:
+            result = await session.execute(
+                delete(Session).where(Session.id == session_id, Session.user_id == user.id)
+            )
+        if result.rowcount == 0:
+            raise NotFound("That session has already ended.")
+
+    async def revoke_other_sessions(self, user: User, keep_session_id: int) -> int:
+        async with self.db.write() as session:
+            result = await session.execute(
+                delete(Session).where(Session.user_id == user.id, Session.id != keep_session_id)
+            )
+        return result.rowcount
+
+    # -- profile and password --------------------------------------------------------------
+
+    async def change_password(
+        self, user: User, current: str, new: str, *, ip: str = "", user_agent: str = ""
+    ) -> str:
+        """Every existing session ends, this device included; returns the token of its new one."""
+        if len(current or "") > 1024:
+            raise InvalidInput(UserError("Your current password is not right.", "current_password"))
+        check_password(new, "new_password")
+        ok, _ = await self.hasher.verify(user.password_hash, current or "")
+        if not ok:
+            raise InvalidInput(UserError("Your current password is not right.", "current_password"))
+        new_hash = await self.hasher.hash(new)
+        async with self.db.write() as session:
+            await session.execute(
+                update(User).where(User.id == user.id).values(password_hash=new_hash)
+            )
+            await session.execute(delete(Session).where(Session.user_id == user.id))
+            token = self._new_session(session, user, ip, user_agent)
+        user.password_hash = new_hash
+        return token
+
+    async def update_profile(
+        self,
+        user: User,
+        *,
+        display_name: str,
+        bio: str,
+        locale: str,
+        is_private: bool | None = None,
+        avatar: bytes | None = None,
+        remove_avatar: bool = False,
+    ) -> User:
+        errors: dict[str, UserError] = {}
+        values = {}
+        for field, check, raw in (
+            ("display_name", check_display_name, display_name),
+            ("bio", check_bio, bio),
+            ("locale", check_language, locale),
+        ):
+            try:
+                values[field] = check(raw)
+            except UserError as exc:
+                errors[field] = exc
+        if errors:
+            raise InvalidInput(errors)
+        if is_private is not None:
+            values["is_private"] = is_private
+        old_keys: list[str] = []
+        if avatar:
+            if self.avatars is None:
+                raise InvalidInput(
+                    UserError("Avatars cannot be uploaded on this server.", "avatar")
+                )
+            # Raises InvalidInput with the reason when the image is refused; stores nothing then.
+            values["avatar_key"], values["avatar_small_key"] = await self.avatars.store(avatar)
+            old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
+        elif remove_avatar:
+            values["avatar_key"] = values["avatar_small_key"] = None
+            old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
+        async with self.db.write() as session:
+            await session.execute(update(User).where(User.id == user.id).values(**values))
+        for key, value in values.items():
+            setattr(user, key, value)
+        if old_keys and self.avatars is not None:
+            await self.avatars.release(self, [k for k in old_keys if k not in values.values()])
+        return user
+
+    async def avatar_in_use(self, key: str) -> bool:
+        async with self.db.read() as session:
+            count = await session.scalar(
+                select(func.count()).where(
+                    or_(User.avatar_key == key, User.avatar_small_key == key)
+                )
+            )
+        return bool(count)
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    async def by_username(self, username: str) -> User:
+        async with self.db.read() as session:
+            user = (
+                await session.execute(
+                    select(User).where(User.username == normalize_username(username))
+                )
+            ).scalar_one_or_none()
+        if user is None:
+            raise NotFound("No one here goes by that name.")
+        return user
+
+    async def create_user(self, username: str, email: str, password: str) -> User:
+        """For the command line: an account with no session."""
+        created = await self.sign_up(username, email, password)
+        await self.sign_out(created.token)
+        return created.user

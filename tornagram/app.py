@@ -1,0 +1,73 @@
+"""make_app(context) → Application: the whole route table, in one place, every route named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tornado.web
+
+from tornagram.accounts import handlers as accounts
+from tornagram.i18n import load_translations
+from tornagram.web import ui_modules
+from tornagram.web.access_log import log_request
+from tornagram.web.base import HealthHandler, NotFoundHandler
+from tornagram.web.media import MediaHandler, StaticHandler
+
+PACKAGE_DIR = Path(__file__).parent
+USERNAME = r"([A-Za-z0-9_.]{1,30})"
+
+
+def make_app(ctx) -> tornado.web.Application:
+    settings = ctx.settings
+    load_translations()
+    c = dict(ctx=ctx)
+    routes = [
+        (r"/", accounts.HomeHandler, c, "home"),
+        (r"/healthz", HealthHandler, c, "healthz"),
+        (r"/signup", accounts.SignupHandler, c, "signup"),
+        (r"/login", accounts.LoginHandler, c, "login"),
+        (r"/logout", accounts.LogoutHandler, c, "logout"),
+        (r"/settings/profile", accounts.ProfileSettingsHandler, c, "settings_profile"),
+        (r"/settings/password", accounts.PasswordSettingsHandler, c, "settings_password"),
+        (r"/settings/sessions", accounts.SessionsSettingsHandler, c, "settings_sessions"),
+        (
+            r"/settings/sessions/([0-9]{1,20})/revoke",
+            accounts.RevokeSessionHandler,
+            c,
+            "revoke_session",
+        ),
+        (
+            r"/settings/sessions/revoke-others",
+            accounts.RevokeOtherSessionsHandler,
+            c,
+            "revoke_other_sessions",
+        ),
+        (r"/settings/language", accounts.LanguageHandler, c, "language"),
+        (r"/@" + USERNAME, accounts.ProfileHandler, c, "profile"),
+        (
+            r"/media/(.+)",
+            MediaHandler,
+            dict(path=str(settings.media_dir)),
+            "media",
+        ),
+    ]
+    return tornado.web.Application(
+        [tornado.web.url(*route) for route in routes],
+        template_path=str(PACKAGE_DIR / "templates"),
+        static_path=str(PACKAGE_DIR / "static"),
+        static_handler_class=StaticHandler,
+        ui_modules=ui_modules,
+        cookie_secret=settings.cookie_secret,
+        xsrf_cookies=True,
+        # SameSite=Lax on the XSRF cookie too; it stays readable by our scripts (double submit).
+        xsrf_cookie_kwargs=dict(samesite="Lax"),
+        login_url="/login",
+        default_handler_class=NotFoundHandler,
+        default_handler_args=c,
+        log_function=log_request,
+        debug=settings.debug,
+        autoreload=settings.autoreload,
+        # Tracebacks reach the browser only in --debug.
+        serve_traceback=settings.debug,
+        compress_response=True,
+    )

@@ -1,0 +1,161 @@
+"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from tornagram.config import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    ConfigError,
+    build_settings,
+    env,
+    env_bool,
+)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=env("DATA_DIR", "./var"),
+        help="where the SQLite database, media and cookie secret live "
+        "(TORNAGRAM_DATA_DIR; default ./var)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=env("DATABASE_URL", ""),
+        help="sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db "
+        "(TORNAGRAM_DATABASE_URL; default: SQLite in the data dir)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tornagram", description="Tornagram photo sharing")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server")
+    _common(serve)
+    serve.add_argument("--host", default=env("HOST", "127.0.0.1"), help="TORNAGRAM_HOST")
+    serve.add_argument("--port", type=int, default=int(env("PORT", "8888")), help="TORNAGRAM_PORT")
+    serve.add_argument(
+        "--debug",
+        action="store_true",
+        default=env_bool("DEBUG"),
+        help="tracebacks in error pages and reload on code change (TORNAGRAM_DEBUG)",
+    )
+    serve.add_argument("--redis-url", default=env("REDIS_URL", ""), help="TORNAGRAM_REDIS_URL")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=int(env("PROCESSES", "1")),
+        help="worker processes; more than 1 needs --redis-url (TORNAGRAM_PROCESSES)",
+    )
+    serve.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        default=env_bool("BEHIND_PROXY"),
+        help="trust X-Forwarded-For/-Proto from a reverse proxy (TORNAGRAM_BEHIND_PROXY)",
+    )
+    serve.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=int(env("MAX_UPLOAD_BYTES", str(DEFAULT_MAX_UPLOAD_BYTES))),
+        help="largest accepted photo file (TORNAGRAM_MAX_UPLOAD_BYTES)",
+    )
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    _common(migrate)
+
+    createuser = sub.add_parser("createuser", help="create an account from the command line")
+    _common(createuser)
+    createuser.add_argument("username")
+    createuser.add_argument("--email", required=True)
+    createuser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "migrate":
+            return _migrate(args)
+        if args.command == "createuser":
+            return _createuser(args)
+    except ConfigError as exc:
+        print(f"tornagram: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _serve(args) -> int:
+    from tornagram.server import serve
+
+    settings = build_settings(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        debug=args.debug,
+        redis_url=args.redis_url,
+        processes=args.processes,
+        behind_proxy=args.behind_proxy,
+        max_upload_bytes=args.max_upload_bytes,
+        allow_loopback_fetch=env_bool("ALLOW_LOOPBACK_FETCH"),
+    )
+    if settings.debug and settings.processes == 1:
+        from dataclasses import replace
+
+        settings = replace(settings, autoreload=True)
+    serve(settings)
+    return 0
+
+
+def _migrate(args) -> int:
+    from tornagram.db import migrate
+
+    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    migrate.upgrade(settings.database_url)
+    print(f"database is at revision {migrate.head_revision()}")
+    return 0
+
+
+def _createuser(args) -> int:
+    from tornagram.context import build_context
+    from tornagram.db import migrate
+    from tornagram.errors import UserError
+
+    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    if settings.uses_default_sqlite:
+        migrate.upgrade(settings.database_url)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            print("tornagram: the passwords do not match", file=sys.stderr)
+            return 2
+
+    async def create() -> int:
+        ctx = build_context(settings)
+        try:
+            user = await ctx.accounts.create_user(args.username, args.email, password)
+        except UserError as exc:
+            for err in getattr(exc, "errors", {None: exc}).values():
+                print(f"tornagram: {err.render(lambda s: s)}", file=sys.stderr)
+            return 2
+        finally:
+            await ctx.close()
+        print(f"created @{user.username} (id {user.id})")
+        return 0
+
+    return asyncio.run(create())

@@ -1,0 +1,160 @@
+"""Settings: one frozen object built from flags and ``TORNAGRAM_*`` environment variables.
+
+Every flag has an environment twin (``--data-dir`` ↔ ``TORNAGRAM_DATA_DIR``) so the same build
+runs under systemd, in a container or by hand. The cookie secret is never a constant in the
+repository: it comes from ``TORNAGRAM_COOKIE_SECRET`` or is generated once into the data dir.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "TORNAGRAM_"
+COOKIE_SECRET_FILE = "cookie_secret"  # noqa: S105 - a file name, not a secret
+# A signed cookie is only as strong as its key; refuse anything a person could type from memory.
+MIN_COOKIE_SECRET_CHARS = 32
+DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordHashParams:
+    """argon2id cost. The defaults are argon2-cffi's (RFC 9106 low-memory profile)."""
+
+    time_cost: int = 3
+    memory_cost_kib: int = 65536
+    parallelism: int = 4
+
+
+# Tests hash hundreds of passwords; they use this so the suite stays quick. Never used by `serve`.
+FAST_TEST_HASH_PARAMS = PasswordHashParams(time_cost=1, memory_cost_kib=1024, parallelism=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    cookie_secret: str
+    host: str = "127.0.0.1"
+    port: int = 8888
+    database_url: str = ""
+    debug: bool = False
+    # Restart when a source file changes (``serve --debug`` on one process only).
+    autoreload: bool = False
+    redis_url: str = ""
+    processes: int = 1
+    # Behind nginx, trust X-Forwarded-For / X-Forwarded-Proto (Tornado's ``xheaders``).
+    behind_proxy: bool = False
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    # Lets the URL import reach 127.0.0.0/8: for tests that fetch from a local server only.
+    allow_loopback_fetch: bool = False
+    password_hash: PasswordHashParams = field(default_factory=PasswordHashParams)
+    # Threads that may hash passwords at once; more logins wait their turn off the loop.
+    password_hash_threads: int = 2
+    session_max_age_days: int = 30
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def uses_default_sqlite(self) -> bool:
+        return self.database_url == default_database_url(self.data_dir)
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / 'tornagram.db').resolve()}"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_cookie_secret(data_dir: Path) -> str:
+    """The secret from the environment, else the one stored in the data dir (made on first run)."""
+    from_env = env("COOKIE_SECRET")
+    if from_env is not None:
+        if len(from_env) < MIN_COOKIE_SECRET_CHARS:
+            raise ConfigError(
+                f"TORNAGRAM_COOKIE_SECRET must be at least {MIN_COOKIE_SECRET_CHARS} characters; "
+                'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        return from_env
+    path = data_dir / COOKIE_SECRET_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two processes starting together must not each write a different secret.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if len(secret) < MIN_COOKIE_SECRET_CHARS:
+            raise ConfigError(
+                f"{path} holds a secret that is too short; delete it to make a new one"
+            ) from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    return secret
+
+
+def build_settings(
+    *,
+    data_dir: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8888,
+    database_url: str = "",
+    debug: bool = False,
+    redis_url: str = "",
+    processes: int = 1,
+    behind_proxy: bool = False,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    allow_loopback_fetch: bool = False,
+    cookie_secret: str | None = None,
+    password_hash: PasswordHashParams | None = None,
+) -> Settings:
+    data = Path(data_dir).expanduser().resolve()
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535, not {port}")
+    if processes < 1:
+        raise ConfigError("--processes must be at least 1")
+    if processes > 1 and not redis_url:
+        raise ConfigError(
+            "--processes greater than 1 needs --redis-url: live events must reach sockets "
+            "held by every process, and Redis is what carries them between processes"
+        )
+    if max_upload_bytes < 1024:
+        raise ConfigError("--max-upload-bytes must be at least 1024")
+    data.mkdir(parents=True, exist_ok=True)
+    url = database_url or default_database_url(data)
+    if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+        raise ConfigError(
+            "--database-url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    secret = cookie_secret if cookie_secret is not None else load_cookie_secret(data)
+    return Settings(
+        data_dir=data,
+        cookie_secret=secret,
+        host=host,
+        port=port,
+        database_url=url,
+        debug=debug,
+        redis_url=redis_url,
+        processes=processes,
+        behind_proxy=behind_proxy,
+        max_upload_bytes=max_upload_bytes,
+        allow_loopback_fetch=allow_loopback_fetch,
+        password_hash=password_hash or PasswordHashParams(),
+    )

@@ -1,0 +1,59 @@
+"""AppContext: everything a handler or service needs, made once per process and injected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tornagram.accounts.avatars import AvatarStore
+from tornagram.accounts.passwords import PasswordHasher
+from tornagram.accounts.service import AccountsService
+from tornagram.config import Settings
+from tornagram.db.engine import Database
+from tornagram.db.ids import IdGenerator
+from tornagram.photos.workers import ImageWorkers
+from tornagram.storage.local import LocalStorage
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    ids: IdGenerator
+    hasher: PasswordHasher
+    storage: LocalStorage
+    images: ImageWorkers
+    accounts: AccountsService
+    # False until the server listens and has finished starting; /healthz says 503 until then.
+    ready: bool = False
+    extras: dict = field(default_factory=dict)
+
+    async def close(self) -> None:
+        self.hasher.close()
+        self.images.close()
+        await self.db.dispose()
+
+
+def build_context(settings: Settings, *, worker_id: int | None = None) -> AppContext:
+    """Makes engines and pools but opens no connection: call inside the running loop."""
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    ids = IdGenerator(worker_id)
+    hasher = PasswordHasher(settings.password_hash, max_threads=settings.password_hash_threads)
+    storage = LocalStorage(settings.media_dir)
+    images = ImageWorkers()
+    accounts = AccountsService(
+        db,
+        ids,
+        hasher,
+        session_max_age_days=settings.session_max_age_days,
+        avatars=AvatarStore(storage, images),
+    )
+    return AppContext(
+        settings=settings,
+        db=db,
+        ids=ids,
+        hasher=hasher,
+        storage=storage,
+        images=images,
+        accounts=accounts,
+    )

@@ -1,0 +1,6 @@
+"""Imports every model so that ``Base.metadata`` is complete (Alembic and tests use this)."""
+
+from tornagram.accounts import models as accounts_models  # noqa: F401
+from tornagram.db.base import Base
+
+metadata = Base.metadata

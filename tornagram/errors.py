@@ -1,0 +1,54 @@
+"""Errors the user is meant to read. Messages are English msgids, translated at the edge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UserError(Exception):
+    """A problem with what the user asked for. ``status`` is the HTTP status it maps to."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.field = field
+        self.params = params
+
+    def render(self, translate) -> str:
+        text = translate(self.message)
+        return text % self.params if self.params else text
+
+
+class InvalidInput(UserError):
+    """One or more fields are wrong. ``errors`` maps field name → UserError."""
+
+    status = 400
+
+    def __init__(self, errors: dict[str, UserError] | UserError) -> None:
+        if isinstance(errors, UserError):
+            errors = {errors.field or "__all__": errors}
+        self.errors = errors
+        first = next(iter(errors.values()))
+        super().__init__(first.message, first.field, **first.params)
+
+
+class NotFound(UserError):
+    status = 404
+
+
+class Forbidden(UserError):
+    status = 403
+
+
+class Conflict(UserError):
+    status = 409
+
+
+class TooManyRequests(UserError):
+    status = 429
+
+    def __init__(self, message: str, retry_after_secs: int, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.retry_after_secs = max(1, int(retry_after_secs))

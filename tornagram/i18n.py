@@ -1,0 +1,74 @@
+"""Languages: Tornado's CSV translations, and a way to list every string that needs one.
+
+Templates call ``_()``; Python code raises ``UserError("English text")`` (translated at the
+edge) or marks a string with ``N_()``. ``msgids()`` finds all three so a test can prove that
+every language file is complete.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import tornado.locale
+
+PACKAGE_DIR = Path(__file__).parent
+LOCALE_DIR = PACKAGE_DIR / "locale"
+DEFAULT_LOCALE = "en_US"
+
+# Calls whose first string argument is shown to the user.
+_MESSAGE_CALLS = {
+    "UserError",
+    "InvalidInput",
+    "NotFound",
+    "Forbidden",
+    "Conflict",
+    "TooManyRequests",
+    "N_",
+}
+_TEMPLATE_CALL_RE = re.compile(r"""\b_\(\s*(?P<q>["'])(?P<text>(?:(?!(?P=q)).)*)(?P=q)\s*[,)]""")
+
+
+def N_(message: str) -> str:
+    """Marks a string for translation where it is defined; it is translated where it is shown."""
+    return message
+
+
+def load_translations() -> None:
+    tornado.locale.load_translations(str(LOCALE_DIR))
+    tornado.locale.set_default_locale(DEFAULT_LOCALE)
+
+
+def _python_msgids(source: str) -> Iterator[str]:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            first = node.args[0] if node.args else None
+            is_text = isinstance(first, ast.Constant) and isinstance(first.value, str)
+            if name in _MESSAGE_CALLS and is_text:
+                yield first.value
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                name = getattr(target, "id", "")
+                is_message = name.endswith("_MESSAGE") or name.startswith("MESSAGE_")
+                if is_message and isinstance(node.value, ast.Constant):
+                    yield node.value.value
+                if is_message and isinstance(node.value, ast.JoinedStr | ast.BinOp):
+                    raise ValueError(f"{name}: build user-visible messages from plain strings")
+                elif name.endswith("_MESSAGES") and isinstance(node.value, ast.Dict):
+                    for value in node.value.values:
+                        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                            yield value.value
+
+
+def msgids() -> set[str]:
+    found: set[str] = set()
+    for path in (PACKAGE_DIR / "templates").rglob("*.html"):
+        for match in _TEMPLATE_CALL_RE.finditer(path.read_text(encoding="utf-8")):
+            found.add(match.group("text"))
+    for path in PACKAGE_DIR.rglob("*.py"):
+        found.update(_python_msgids(path.read_text(encoding="utf-8")))
+    return found

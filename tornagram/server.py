@@ -1,0 +1,85 @@
+"""Start and stop: migrate, bind, fork, serve until SIGTERM, then shut down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.process
+
+from tornagram.app import make_app
+from tornagram.config import ConfigError, Settings
+from tornagram.context import build_context
+from tornagram.db import migrate
+
+log = logging.getLogger(__name__)
+
+# Ordinary form posts (sign-up, settings with an avatar) are held in memory, so they are capped
+# low; photo uploads stream and set their own, larger limit per request.
+MAX_FORM_BODY_BYTES = 12 * 1024 * 1024
+# In-flight requests get this long to finish after SIGTERM before connections are cut.
+SHUTDOWN_GRACE_SECS = 25
+
+
+def prepare_database(settings: Settings) -> None:
+    """The embedded default migrates itself; a shared database is migrated on purpose."""
+    if settings.uses_default_sqlite:
+        migrate.upgrade(settings.database_url)
+        return
+    if not migrate.is_up_to_date(settings.database_url):
+        raise ConfigError(
+            "the database schema is not up to date: run `tornagram migrate --database-url …` "
+            "before starting the server"
+        )
+
+
+def serve(settings: Settings) -> None:
+    prepare_database(settings)
+    sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+    task_id = None
+    if settings.processes > 1:
+        # Forks before any loop, engine or thread exists; each child builds its own.
+        task_id = tornado.process.fork_processes(settings.processes)
+    worker_base = int(os.environ.get("TORNAGRAM_WORKER_ID", os.getpid() & 0x3FF))
+    worker_id = (worker_base + (task_id or 0)) & 0x3FF
+    asyncio.run(run_server(settings, sockets, worker_id=worker_id))
+
+
+def start_http_server(ctx, sockets) -> tornado.httpserver.HTTPServer:
+    """Serve ``ctx``'s application on already-bound sockets (tests use this too)."""
+    server = tornado.httpserver.HTTPServer(
+        make_app(ctx), xheaders=ctx.settings.behind_proxy, max_body_size=MAX_FORM_BODY_BYTES
+    )
+    server.add_sockets(sockets)
+    return server
+
+
+async def run_server(settings: Settings, sockets, *, worker_id: int | None = None) -> None:
+    ctx = build_context(settings, worker_id=worker_id)
+    server = start_http_server(ctx, sockets)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    ctx.ready = True
+    log.info(
+        "Tornagram is serving at http://%s:%d/ (database: %s)",
+        settings.host,
+        settings.port,
+        settings.database_url.split("://", 1)[0],
+    )
+    await stop.wait()
+    log.info("shutting down: no new connections, finishing requests in flight")
+    ctx.ready = False
+    server.stop()
+    try:
+        await asyncio.wait_for(server.close_all_connections(), SHUTDOWN_GRACE_SECS)
+    except TimeoutError:
+        log.warning(
+            "some requests were still running after %ds; closing anyway", SHUTDOWN_GRACE_SECS
+        )
+    await ctx.close()

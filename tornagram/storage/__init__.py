@@ -1,0 +1,1 @@
+"""Media storage backends; each implements tornagram.storage.base.MediaStorage."""

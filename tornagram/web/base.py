@@ -1,0 +1,213 @@
+"""The handler every page and API endpoint builds on: user, language, headers, errors, logs."""
+
+from __future__ import annotations
+
+import http
+import logging
+import re
+import secrets
+import traceback
+from typing import Any
+
+import tornado.locale
+import tornado.web
+
+from tornagram.accounts.validation import LANGUAGES
+from tornagram.errors import TooManyRequests, UserError
+from tornagram.web.security import apply_security_headers, safe_next
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "session"
+LANGUAGE_COOKIE = "lang"
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Loads the signed-in user in ``prepare`` (``get_current_user`` cannot await)."""
+
+    def initialize(self, ctx) -> None:
+        self.ctx = ctx
+        # Given out here rather than in prepare so that errors raised before prepare (a failed
+        # XSRF check) are logged with an id too. A proxy's id is kept so logs line up.
+        incoming = self.request.headers.get("X-Request-Id", "")
+        self.request_id = incoming if REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
+        self.set_header("X-Request-Id", self.request_id)
+        self.current_session = None
+
+    def set_default_headers(self) -> None:
+        apply_security_headers(self)
+        # Tornado calls this before initialize (no id yet) and again when an error page
+        # replaces the response; the id must survive the second call.
+        if hasattr(self, "request_id"):
+            self.set_header("X-Request-Id", self.request_id)
+
+    async def prepare(self) -> None:
+        token = self.get_signed_cookie(
+            SESSION_COOKIE, max_age_days=self.ctx.settings.session_max_age_days
+        )
+        signed_in = await self.ctx.accounts.signed_in(token.decode() if token else None)
+        if signed_in is None:
+            self.current_user = None
+            if token:
+                # Revoked, expired or signed out elsewhere: drop the dead cookie.
+                self.clear_cookie(SESSION_COOKIE)
+        else:
+            self.current_user = signed_in.user
+            self.current_session = signed_in.session
+
+    def get_current_user(self) -> Any:
+        # Only reached when prepare did not run (an error before it): nobody is signed in.
+        return None
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def start_session(self, token: str) -> None:
+        self.set_signed_cookie(
+            SESSION_COOKIE,
+            token,
+            expires_days=self.ctx.settings.session_max_age_days,
+            httponly=True,
+            samesite="Lax",
+            secure=self.request.protocol == "https",
+        )
+
+    def end_session(self) -> None:
+        self.clear_cookie(SESSION_COOKIE)
+
+    def session_token(self) -> str | None:
+        token = self.get_signed_cookie(
+            SESSION_COOKIE, max_age_days=self.ctx.settings.session_max_age_days
+        )
+        return token.decode() if token else None
+
+    # -- language -------------------------------------------------------------------------------
+
+    def get_user_locale(self) -> tornado.locale.Locale | None:
+        user = self.current_user
+        code = user.locale if user is not None and user.locale else None
+        if code is None:
+            cookie = self.get_cookie(LANGUAGE_COOKIE)
+            code = cookie if cookie in LANGUAGES else None
+        # None: Tornado falls back to Accept-Language.
+        return tornado.locale.get(code) if code else None
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote_ip or ""
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("User-Agent", "")
+
+    def next_url(self, default: str = "/") -> str:
+        return safe_next(self.get_argument("next", None), default)
+
+    def see_other(self, url: str) -> None:
+        """303: after a form post, the browser GETs the next page (no re-post on refresh)."""
+        self.redirect(url, status=303)
+
+    def error_text(self, exc: UserError) -> str:
+        return exc.render(self.locale.translate)
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace.update(
+            settings=self.ctx.settings,
+            languages=LANGUAGES,
+            current_path=self.request.path,
+            errors={},
+            form={},
+        )
+        return namespace
+
+    def render_form(self, template: str, exc: UserError | None = None, **kwargs: Any) -> None:
+        """Re-show a form with the user's input and a message for each bad field."""
+        errors = {}
+        if exc is not None:
+            self.set_status(exc.status)
+            if isinstance(exc, TooManyRequests):
+                self.set_header("Retry-After", str(exc.retry_after_secs))
+            for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items():
+                errors[field] = self.error_text(err)
+        form = {k: self.get_body_argument(k, "") for k in self.request.body_arguments}
+        form.pop("_xsrf", None)
+        for secret_field in ("password", "current_password", "new_password"):
+            form.pop(secret_field, None)
+        self.render(template, errors=errors, form=form, **kwargs)
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        # Services raise UserError without knowing about HTTP; give it its own status here
+        # rather than a 500. Everything else takes Tornado's normal path.
+        if isinstance(e, UserError) and not self._finished:
+            if isinstance(e, TooManyRequests):
+                self.set_header("Retry-After", str(e.retry_after_secs))
+            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = None
+        if isinstance(exc, UserError):
+            message = self.error_text(exc)
+        trace = None
+        if self.settings.get("serve_traceback") and "exc_info" in kwargs:
+            trace = "".join(traceback.format_exception(*kwargs["exc_info"]))
+        if self.wants_json():
+            body: dict[str, Any] = {
+                "error": {"status": status_code, "message": message or self._reason}
+            }
+            if trace:
+                body["error"]["traceback"] = trace
+            self.finish(body)
+            return
+        try:
+            self.render(
+                "error.html",
+                status_code=status_code,
+                reason=_status_phrase(status_code),
+                message=message,
+                traceback=trace,
+            )
+        except Exception:
+            # The error page itself failed (a broken template, the database gone): say it plainly.
+            log.exception("error page failed to render")
+            self.finish(f"{status_code} {_status_phrase(status_code)}")
+
+    def wants_json(self) -> bool:
+        accept = self.request.headers.get("Accept", "")
+        return "application/json" in accept and "text/html" not in accept
+
+
+def _status_phrase(code: int) -> str:
+    try:
+        return http.HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"
+
+
+class NotFoundHandler(BaseHandler):
+    """Every unmatched URL: the friendly 404 page, with the user still signed in."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        raise tornado.web.HTTPError(404)
+
+
+class HealthHandler(tornado.web.RequestHandler):
+    """Cheap on purpose: load balancers poll it, and benchmarks use it as the ceiling."""
+
+    def initialize(self, ctx) -> None:
+        self.ctx = ctx
+
+    def get(self) -> None:
+        if not self.ctx.ready:
+            self.set_status(503)
+            self.finish({"status": "starting"})
+            return
+        self.finish({"status": "ok"})

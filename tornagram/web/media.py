@@ -1,0 +1,28 @@
+"""Serving stored media and static files with the headers they deserve."""
+
+from __future__ import annotations
+
+import tornado.web
+
+from tornagram.web.security import apply_security_headers
+
+# Media keys are content hashes: a key's bytes never change, so caches may keep them forever.
+IMMUTABLE_CACHE_SECS = 365 * 24 * 3600
+
+
+class StaticHandler(tornado.web.StaticFileHandler):
+    def set_default_headers(self) -> None:
+        apply_security_headers(self)
+
+
+class MediaHandler(tornado.web.StaticFileHandler):
+    """/media/<key>: ETag and Range come from StaticFileHandler; we add nosniff and immutability."""
+
+    def set_default_headers(self) -> None:
+        apply_security_headers(self)
+
+    def get_cache_time(self, path: str, modified, mime_type: str) -> int:
+        return IMMUTABLE_CACHE_SECS
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", f"public, max-age={IMMUTABLE_CACHE_SECS}, immutable")
