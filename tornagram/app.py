@@ -8,6 +8,7 @@ import tornado.web
 
 from tornagram.accounts import handlers as accounts
 from tornagram.i18n import load_translations
+from tornagram.photos import handlers as photos
 from tornagram.web import ui_modules
 from tornagram.web.access_log import log_request
 from tornagram.web.base import HealthHandler, NotFoundHandler
@@ -15,6 +16,7 @@ from tornagram.web.media import MediaHandler, StaticHandler
 
 PACKAGE_DIR = Path(__file__).parent
 USERNAME = r"([A-Za-z0-9_.]{1,30})"
+POST_ID = r"([0-9]{1,19})"
 
 
 def make_app(ctx) -> tornado.web.Application:
@@ -44,6 +46,11 @@ def make_app(ctx) -> tornado.web.Application:
         ),
         (r"/settings/language", accounts.LanguageHandler, c, "language"),
         (r"/@" + USERNAME, accounts.ProfileHandler, c, "profile"),
+        (r"/upload", photos.UploadHandler, c, "upload"),
+        (r"/upload/url", photos.UrlImportHandler, c, "upload_url"),
+        (r"/p/" + POST_ID, photos.PostHandler, c, "post"),
+        (r"/p/" + POST_ID + "/edit", photos.PostEditHandler, c, "post_edit"),
+        (r"/p/" + POST_ID + "/delete", photos.PostDeleteHandler, c, "post_delete"),
         (
             r"/media/(.+)",
             MediaHandler,

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     createuser.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    gc = sub.add_parser("gc-media", help="delete stored media files that nothing refers to")
+    _common(gc)
+    gc.add_argument(
+        "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
+    )
     return parser
 
 
@@ -91,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             return _migrate(args)
         if args.command == "createuser":
             return _createuser(args)
+        if args.command == "gc-media":
+            return _gc_media(args)
     except ConfigError as exc:
         print(f"tornagram: {exc}", file=sys.stderr)
         return 2
@@ -159,3 +166,23 @@ def _createuser(args) -> int:
         return 0
 
     return asyncio.run(create())
+
+
+def _gc_media(args) -> int:
+    from tornagram.context import build_context
+
+    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+
+    async def sweep() -> list[str]:
+        ctx = build_context(settings)
+        try:
+            return await ctx.photos.gc_media(dry_run=args.dry_run)
+        finally:
+            await ctx.close()
+
+    removed = asyncio.run(sweep())
+    verb = "would remove" if args.dry_run else "removed"
+    for key in removed:
+        print(f"{verb} {key}")
+    print(f"{verb} {len(removed)} unreferenced file(s)")
+    return 0

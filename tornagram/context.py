@@ -10,6 +10,8 @@ from tornagram.accounts.service import AccountsService
 from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
+from tornagram.photos.remote import FetchPolicy
+from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
 from tornagram.storage.local import LocalStorage
 
@@ -23,6 +25,7 @@ class AppContext:
     storage: LocalStorage
     images: ImageWorkers
     accounts: AccountsService
+    photos: PhotosService
     # False until the server listens and has finished starting; /healthz says 503 until then.
     ready: bool = False
     extras: dict = field(default_factory=dict)
@@ -48,6 +51,15 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         session_max_age_days=settings.session_max_age_days,
         avatars=AvatarStore(storage, images),
     )
+    photos = PhotosService(
+        db,
+        ids,
+        storage,
+        images,
+        fetch_policy=FetchPolicy(
+            max_bytes=settings.max_upload_bytes, allow_loopback=settings.allow_loopback_fetch
+        ),
+    )
     return AppContext(
         settings=settings,
         db=db,
@@ -56,4 +68,5 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         storage=storage,
         images=images,
         accounts=accounts,
+        photos=photos,
     )

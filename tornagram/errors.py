@@ -18,7 +18,14 @@ class UserError(Exception):
 
     def render(self, translate) -> str:
         text = translate(self.message)
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        # A parameter may itself be a message ("Photo 2: <why it was refused>").
+        params = {
+            k: v.render(translate) if isinstance(v, UserError) else v
+            for k, v in self.params.items()
+        }
+        return text % params
 
 
 class InvalidInput(UserError):

@@ -31,6 +31,49 @@ _MESSAGE_CALLS = {
 _TEMPLATE_CALL_RE = re.compile(r"""\b_\(\s*(?P<q>["'])(?P<text>(?:(?!(?P=q)).)*)(?P=q)\s*[,)]""")
 
 
+# Strings Tornado itself translates (relative times, month and day names in format_date).
+TORNADO_MSGIDS = frozenset(
+    [
+        "1 second ago",
+        "%(seconds)d seconds ago",
+        "1 minute ago",
+        "%(minutes)d minutes ago",
+        "1 hour ago",
+        "%(hours)d hours ago",
+        "%(time)s",
+        "yesterday",
+        "yesterday at %(time)s",
+        "%(weekday)s",
+        "%(weekday)s at %(time)s",
+        "%(month_name)s %(day)s",
+        "%(month_name)s %(day)s at %(time)s",
+        "%(month_name)s %(day)s, %(year)s",
+        "%(month_name)s %(day)s, %(year)s at %(time)s",
+        "%(weekday)s, %(month_name)s %(day)s",
+        "%(commas)s and %(last)s",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]
+)
+
+
 def N_(message: str) -> str:
     """Marks a string for translation where it is defined; it is translated where it is shown."""
     return message
@@ -65,7 +108,7 @@ def _python_msgids(source: str) -> Iterator[str]:
 
 
 def msgids() -> set[str]:
-    found: set[str] = set()
+    found: set[str] = set(TORNADO_MSGIDS)
     for path in (PACKAGE_DIR / "templates").rglob("*.html"):
         for match in _TEMPLATE_CALL_RE.finditer(path.read_text(encoding="utf-8")):
             found.add(match.group("text"))

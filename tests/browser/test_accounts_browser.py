@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +67,7 @@ def test_sign_up_log_out_log_in_edit_profile_switch_language(live_server, browse
     # The footer picker switches back at once (JavaScript submits on change).
     page.select_option("#footer-locale", "en_US")
     page.wait_for_load_state("load")
-    page.wait_for_function("document.documentElement.lang === 'en-US'")
+    expect(page.locator("html")).to_have_attribute("lang", "en-US")
     assert page.get_by_text("No posts yet.").is_visible()
     assert errors == []
 

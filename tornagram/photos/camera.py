@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from fractions import Fraction
 
 from PIL import Image
 
@@ -114,10 +113,11 @@ def _exposure(value: object) -> str | None:
     seconds = _number(value)
     if seconds is None or seconds <= 0:
         return None
-    if seconds < 1:
-        # Shutter speeds are shown the way cameras show them: 1/250, not 0.004.
-        return f"1/{round(1 / seconds)}"
-    return f"{float(Fraction(seconds).limit_denominator(10)):g}"
+    per_second = 1 / seconds
+    if seconds < 1 and abs(per_second - round(per_second)) <= 0.03 * per_second:
+        # Shown the way cameras show it: 1/250, not 0.004.
+        return f"1/{round(per_second)}"
+    return f"{seconds:.1f}".removesuffix(".0")  # 0.4, 2.5, 30
 
 
 def _iso(value: object) -> int | None:

@@ -2,7 +2,9 @@
 
 Pure functions, bytes in and results out, so they run in the image process pool: arguments
 and results are plain picklable values, and nothing here needs set-up beyond registering the
-HEIF decoder at import.
+HEIF decoder at import. A decode briefly sets two process-wide switches (a warning filter and
+Pillow's truncated-image flag) and puts them back, one more reason it belongs in a
+single-threaded worker process rather than a thread pool.
 
 Uploads are untrusted. The type is decided by decoding with a short list of decoders, never
 by file name or declared content type; the pixel count is checked before any pixel is
@@ -18,13 +20,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import cache
 
 import blurhash
 import pillow_heif
-from PIL import Image, ImageCms, ImageFile
+from PIL import Image, ImageFile
 
 from tornagram.photos.camera import CameraInfo, camera_info_from_exif
+from tornagram.photos.imaging_pixels import (
+    LARGEST_RESAMPLE,
+    TRANSPOSE_FOR_ORIENTATION,
+    fit_width,
+    fit_within,
+    flatten_alpha,
+    orient,
+    resize,
+    square,
+    to_resizable,
+    to_srgb,
+)
 
 __all__ = [
     "REJECTION_MESSAGES",
@@ -72,14 +85,6 @@ AVATAR_SIDES_PX = (("avatar320", 320), ("avatar150", 150))
 # 4000 px photo decoded at 1/2 gives a 2000 px "full" rendition instead of 2048: that
 # small loss is accepted, a larger one is not.
 DRAFT_MIN_FULL_FRACTION = 0.9
-# Shrink by whole factors first (fast box reduction), then finish with the filter; at 3 the
-# result is indistinguishable from using the filter alone.
-REDUCING_GAP = 3.0
-# The largest rendition, the one people zoom into, gets the sharpest filter. The smaller ones
-# are made from an already clean, at most about 2x larger image, where bicubic looks the
-# same as Lanczos at two thirds of the cost.
-LARGEST_RESAMPLE = Image.Resampling.LANCZOS
-SMALLER_RESAMPLE = Image.Resampling.BICUBIC
 BLURHASH_SOURCE_PX = 32
 BLURHASH_X_COMPONENTS = 4
 BLURHASH_Y_COMPONENTS = 3
@@ -94,18 +99,6 @@ CONTENT_TYPES = {"jpeg": "image/jpeg", "webp": "image/webp"}
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp"}
 
 EXIF_ORIENTATION_TAG = 0x0112
-# The same table as PIL.ImageOps.exif_transpose. It is applied to the downscaled working
-# image rather than to the full decode, which costs a fraction of the time.
-TRANSPOSE_FOR_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-WHITE = (255, 255, 255, 255)
 
 
 class RejectionReason(StrEnum):
@@ -210,19 +203,19 @@ def process_photo(
     source = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes, photo=True)
     working = _working_image(source, long_px=FULL_LONG_SIDE_PX, short_px=THUMB_SIDE_PX)
 
-    full = _resize(working, _fit_within(working.size, FULL_LONG_SIDE_PX), LARGEST_RESAMPLE)
+    full = resize(working, fit_within(working.size, FULL_LONG_SIDE_PX), LARGEST_RESAMPLE)
     named = [("full", full)]
     previous = full
     for name, width_px in WIDTH_RENDITIONS_PX:
         # Each from the previous, smaller one: cheaper, and no visible difference.
-        previous = _resize(previous, _fit_width(full.size, width_px))
+        previous = resize(previous, fit_width(full.size, width_px))
         named.append((name, previous))
     thumb_side = min(THUMB_SIDE_PX, *working.size)
     # Crop from the smallest picture that still covers the thumbnail. A wide panorama's
     # renditions can all be shorter than a thumbnail; then it comes from the working image.
     candidates = [image for _, image in reversed(named)] + [working]
     thumb_source = next(image for image in candidates if min(image.size) >= thumb_side)
-    named.append(("thumb", _square(thumb_source, thumb_side)))
+    named.append(("thumb", square(thumb_source, thumb_side)))
 
     return _finish(source, named, preview_source=previous)
 
@@ -235,11 +228,11 @@ def process_avatar(
     largest_px = AVATAR_SIDES_PX[0][1]
     working = _working_image(source, long_px=0, short_px=largest_px)
     named = []
-    square = working
+    crop = working
     for name, side_px in AVATAR_SIDES_PX:
-        square = _square(square, min(side_px, *working.size))
-        named.append((name, square))
-    return _finish(source, named, preview_source=square)
+        crop = square(crop, min(side_px, *working.size))
+        named.append((name, crop))
+    return _finish(source, named, preview_source=crop)
 
 
 @dataclass(slots=True)
@@ -265,7 +258,7 @@ def _decode(data: bytes, *, max_pixels: int, max_bytes: int, photo: bool) -> _So
         # Pillow warns between its limit and twice its limit, and only errors beyond that.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_DECODERS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageRejected(RejectionReason.TOO_MANY_PIXELS, str(exc)) from exc
         except Exception as exc:
@@ -290,12 +283,14 @@ def _decode(data: bytes, *, max_pixels: int, max_bytes: int, photo: bool) -> _So
                 image.draft(image.mode, (width // scale, height // scale))
         try:
             image.load()
-            exif = image.getexif()
+        except MemoryError as exc:
+            raise ImageRejected(RejectionReason.TOO_MANY_PIXELS, "out of memory") from exc
         except Exception as exc:
             raise ImageRejected(RejectionReason.CORRUPT, repr(exc)) from exc
+        exif = _exif_or_empty(image)
 
     orientation = exif.get(EXIF_ORIENTATION_TAG, 1)
-    if orientation not in TRANSPOSE_FOR_ORIENTATION:
+    if not isinstance(orientation, int) or orientation not in TRANSPOSE_FOR_ORIENTATION:
         orientation = 1
     if orientation >= 5:
         width, height = height, width
@@ -308,6 +303,15 @@ def _decode(data: bytes, *, max_pixels: int, max_bytes: int, photo: bool) -> _So
         icc_profile=image.info.get("icc_profile") or None,
         camera=camera_info_from_exif(exif) if photo else CameraInfo(),
     )
+
+
+def _exif_or_empty(image: Image.Image) -> Image.Exif:
+    # EXIF is decoration written by any program that touched the file. A block Pillow cannot
+    # parse costs the photo its camera details and orientation, not the photo itself.
+    try:
+        return image.getexif()
+    except Exception:
+        return Image.Exif()
 
 
 @contextmanager
@@ -336,115 +340,24 @@ def _draft_scale(size: tuple[int, int], *, long_px: int, short_px: int) -> int:
 def _working_image(source: _Source, *, long_px: int, short_px: int) -> Image.Image:
     """The decoded image, shrunk to the least that serves every rendition, then made opaque,
     sRGB, upright and free of every piece of metadata."""
-    image = _resizable(source.image)
+    try:
+        image = to_resizable(source.image)
+    except ValueError as exc:
+        raise ImageRejected(
+            RejectionReason.UNSUPPORTED_FORMAT, f"mode {source.image.mode}"
+        ) from exc
     width, height = image.size
     # Shrink so the long side fits long_px, unless the short side would then fall below what
     # the square crops need. Avatars (long_px=0) only care about the short side.
     short_scale = min(1.0, short_px / min(width, height))
     scale = max(min(1.0, long_px / max(width, height)), short_scale) if long_px else short_scale
     target = (max(1, round(width * scale)), max(1, round(height * scale)))
-    image = _resize(image, target, LARGEST_RESAMPLE)
-    image = _flatten_alpha(image)
+    image = flatten_alpha(resize(image, target, LARGEST_RESAMPLE))
     # From here on only pixels travel: no EXIF, XMP, comment or profile reaches an output.
     image.info = {}
-    image = _to_srgb(image, source.icc_profile)
+    image = to_srgb(image, source.icc_profile)
     image.info = {}
-    transpose = TRANSPOSE_FOR_ORIENTATION.get(source.orientation)
-    return image.transpose(transpose) if transpose is not None else image
-
-
-def _resizable(image: Image.Image) -> Image.Image:
-    """8 bits per channel in L, RGB, CMYK or RGBA, which Lanczos resizing handles."""
-    mode = image.mode
-    if mode.startswith("I") or mode == "F":
-        # 16-bit samples are scaled down to 8 bits; a plain convert("L") would clip every
-        # value above 255 and turn the picture white.
-        return image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
-    if image.has_transparency_data:
-        return image.convert("RGBA")
-    if mode in ("L", "RGB", "CMYK"):
-        return image
-    if mode == "1":
-        return image.convert("L")
-    try:
-        return image.convert("RGB")
-    except ValueError as exc:
-        raise ImageRejected(RejectionReason.UNSUPPORTED_FORMAT, f"mode {mode}") from exc
-
-
-def _flatten_alpha(image: Image.Image) -> Image.Image:
-    # Transparent areas become white, on purpose: dropping the alpha channel instead would
-    # show whatever colour the transparent pixels happen to hold, often black.
-    if image.mode != "RGBA":
-        return image
-    background = Image.new("RGBA", image.size, WHITE)
-    background.alpha_composite(image)
-    return background.convert("RGB")
-
-
-@cache
-def _srgb_profile() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
-    if icc_profile:
-        try:
-            source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            converted = ImageCms.profileToProfile(
-                image,
-                source_profile,
-                _srgb_profile(),
-                renderingIntent=ImageCms.Intent.PERCEPTUAL,
-                outputMode="RGB",
-            )
-        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-            # A broken profile, or one that does not match the pixels (an RGB profile on a
-            # grey image): the pixels are shown as plain sRGB rather than the photo refused.
-            converted = None
-        if converted is not None:
-            return converted
-    # Pillow's JPEG decoder already undoes Adobe's inverted CMYK, so this is not a negative.
-    return image if image.mode == "RGB" else image.convert("RGB")
-
-
-def _fit_within(size: tuple[int, int], long_px: int) -> tuple[int, int]:
-    width, height = size
-    if max(width, height) <= long_px:
-        return size
-    scale = long_px / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _fit_width(size: tuple[int, int], width_px: int) -> tuple[int, int]:
-    width, height = size
-    if width <= width_px:
-        return size
-    return width_px, max(1, round(height * width_px / width))
-
-
-def _resize(
-    image: Image.Image, size: tuple[int, int], resample: Image.Resampling = SMALLER_RESAMPLE
-) -> Image.Image:
-    if image.size == size:
-        return image
-    return image.resize(size, resample, reducing_gap=REDUCING_GAP)
-
-
-def _square(image: Image.Image, side_px: int) -> Image.Image:
-    """The centred square of the image, side_px on a side."""
-    width, height = image.size
-    crop = min(width, height)
-    left, top = (width - crop) // 2, (height - crop) // 2
-    box = (left, top, left + crop, top + crop)
-    if crop == side_px:
-        return image if (width, height) == (crop, crop) else image.crop(box)
-    return image.resize(
-        (side_px, side_px),
-        SMALLER_RESAMPLE,
-        box=box,
-        reducing_gap=REDUCING_GAP,
-    )
+    return orient(image, source.orientation)
 
 
 def _finish(
@@ -457,7 +370,7 @@ def _finish(
         if id(image) not in encoded:
             encoded[id(image)] = _encode(image)
         renditions.extend(replace(rendition, name=name) for rendition in encoded[id(image)])
-    tiny = _resize(preview_source, _fit_within(preview_source.size, BLURHASH_SOURCE_PX))
+    tiny = resize(preview_source, fit_within(preview_source.size, BLURHASH_SOURCE_PX))
     return ProcessedImage(
         source_format=source.source_format,
         width=source.width,

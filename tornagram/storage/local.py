@@ -18,6 +18,7 @@ from tornagram.storage.base import (
     KEY_PATTERN,
     MediaNotFound,
     check_content_type,
+    check_ext,
     check_key,
     content_key,
 )
@@ -36,10 +37,9 @@ class LocalStorage:
 
     async def put(self, data: bytes, *, ext: str, content_type: str) -> str:
         check_content_type(content_type)  # not stored: the extension implies it on disk
-        data = bytes(data)
-        key = content_key(data, ext)
-        await asyncio.to_thread(self._write, key, data)
-        return key
+        check_ext(ext)
+        # Hashing a large file takes milliseconds, so it runs in the thread with the write.
+        return await asyncio.to_thread(self._store, bytes(data), ext)
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -72,6 +72,11 @@ class LocalStorage:
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
+
+    def _store(self, data: bytes, ext: str) -> str:
+        key = content_key(data, ext)
+        self._write(key, data)
+        return key
 
     def _write(self, key: str, data: bytes) -> None:
         path = self._path(key)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import tornado.web
 
 from tornagram.i18n import N_
+from tornagram.photos.captions import render_caption
 
 # Sizes match the stored renditions: 150 px for lists and nav, 320 px for the profile header.
 SMALL_AVATAR_MAX_PX = 150
@@ -61,6 +64,7 @@ class Nav(tornado.web.UIModule):
         user = handler.current_user
         items = [("home", handler.reverse_url("home"), N_("Home"), "icon-home")]
         if user is not None:
+            items.append(("upload", handler.reverse_url("upload"), N_("New post"), "icon-plus"))
             items.append(
                 (
                     "profile",
@@ -79,4 +83,74 @@ class Nav(tornado.web.UIModule):
             )
         return self.render_string(
             "modules/nav.html", items=items, placement=placement, here=handler.request.path
+        )
+
+
+class PhotoImage(tornado.web.UIModule):
+    """A photo with srcset over its renditions, WebP first, and its size fixed before it loads
+    (width/height attributes), so the page never reflows. The blurhash and dominant colour are
+    painted behind it by static/js/photos.js until the image arrives."""
+
+    def render(self, photo, author, *, sizes: str = "(max-width: 640px) 100vw, 600px", lazy=True):
+        media = self.handler.reverse_url
+
+        def srcset(fmt: str) -> str:
+            return ", ".join(
+                f"{media('media', r.key)} {r.width}w" for r in photo.renditions_of(fmt)
+            )
+
+        fallback = (
+            photo.rendition("1080")
+            if any(r.name == "1080" for r in photo.renditions)
+            else photo.rendition("full")
+        )
+        return self.render_string(
+            "modules/photo_image.html",
+            photo=photo,
+            alt=photo.alt_text
+            or self.locale.translate("Photo by @%(name)s") % {"name": author.username},
+            src=media("media", fallback.key),
+            jpeg_srcset=srcset("jpeg"),
+            webp_srcset=srcset("webp"),
+            sizes=sizes,
+            lazy=lazy,
+        )
+
+
+class Thumb(tornado.web.UIModule):
+    """A square grid cell linking to the post."""
+
+    def render(self, post, author) -> str:
+        photo = post.photos[0]
+        return self.render_string(
+            "modules/thumb.html",
+            post=post,
+            photo=photo,
+            src=self.handler.reverse_url("media", photo.rendition("thumb").key),
+            webp=self.handler.reverse_url("media", photo.rendition("thumb", "webp").key),
+            alt=photo.alt_text
+            or self.locale.translate("Photo by @%(name)s") % {"name": author.username},
+        )
+
+
+class Caption(tornado.web.UIModule):
+    def render(self, text: str) -> str:
+        handler = self.handler
+        return render_caption(
+            text,
+            tag_url=lambda tag: "/tags/" + tag,
+            user_url=lambda name: handler.reverse_url("profile", name),
+        )
+
+
+class RelativeTime(tornado.web.UIModule):
+    """ "5 minutes ago" in the reader's language, with the exact time in a tooltip."""
+
+    def render(self, when) -> str:
+        naive_utc = when.astimezone(UTC).replace(tzinfo=None)
+        return self.render_string(
+            "modules/time.html",
+            iso=when.astimezone(UTC).isoformat(),
+            relative=self.locale.format_date(naive_utc, relative=True),
+            full=self.locale.format_date(naive_utc, full_format=True, relative=False),
         )

@@ -1,0 +1,150 @@
+"""Pages for posting photos, viewing a post, editing and deleting it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tornado.web
+
+from tornagram.errors import UserError
+from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
+from tornagram.web.base import BaseHandler
+from tornagram.web.uploads import StreamingFormMixin, UploadLimits
+
+PHOTO_FIELD = "photo"
+
+
+def parse_post_id(raw: str) -> int:
+    post_id = int(raw)
+    if post_id >= 2**63:
+        raise tornado.web.HTTPError(404)
+    return post_id
+
+
+class UploadPageMixin:
+    def render_upload(self, exc: UserError | None = None, **form) -> None:
+        errors = {}
+        if exc is not None:
+            self.set_status(exc.status)
+            for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items():
+                errors[field] = self.error_text(err)
+        self.render(
+            "photos/upload.html",
+            errors=errors,
+            form=form,
+            max_photos=MAX_PHOTOS_PER_POST,
+            max_upload_mb=self.ctx.settings.max_upload_bytes // (1024 * 1024),
+        )
+
+    def answer_error(self, exc: UserError, **form) -> None:
+        if self.wants_json():
+            self.set_status(exc.status)
+            fields = {
+                field: self.error_text(err)
+                for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items()
+            }
+            self.finish(
+                {"error": {"status": exc.status, "message": self.error_text(exc), "fields": fields}}
+            )
+            return
+        self.render_upload(exc, **form)
+
+    def answer_created(self, post) -> None:
+        url = self.reverse_url("post", post.id)
+        if self.wants_json():
+            self.set_status(201)
+            self.finish({"id": str(post.id), "url": url})
+        else:
+            self.see_other(url)
+
+
+@tornado.web.stream_request_body
+class UploadHandler(UploadPageMixin, StreamingFormMixin, BaseHandler):
+    """GET: the upload page. POST: 1–10 photos streamed to disk, then processed off the loop."""
+
+    def get_upload_limits(self) -> UploadLimits:
+        return UploadLimits(
+            max_file_bytes=self.ctx.settings.max_upload_bytes, max_files=MAX_PHOTOS_PER_POST
+        )
+
+    def get_upload_tmp_dir(self) -> Path:
+        return self.ctx.settings.data_dir / "tmp"
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.request.method == "POST" and self.current_user is None:
+            # Refuse before a single byte of the body is read.
+            raise tornado.web.HTTPError(403)
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.render_upload()
+
+    async def post(self) -> None:
+        form = self.form
+        caption = form.get("caption")
+        alts = form.get_all("alt")
+        files = [f for f in form.files.get(PHOTO_FIELD, []) if f.size > 0]
+        uploads = [
+            PhotoUpload(path=f.path, alt=alts[i] if i < len(alts) else "", filename=f.filename)
+            for i, f in enumerate(files)
+        ]
+        try:
+            post = await self.ctx.photos.create_post(self.current_user, uploads, caption)
+        except UserError as exc:
+            self.answer_error(exc, caption=caption)
+            return
+        self.answer_created(post)
+
+
+class UrlImportHandler(UploadPageMixin, BaseHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        url = self.get_body_argument("url", "")
+        caption = self.get_body_argument("caption", "")
+        try:
+            post = await self.ctx.photos.import_from_url(self.current_user, url, caption)
+        except UserError as exc:
+            self.answer_error(exc, url=url, url_caption=caption)
+            return
+        self.answer_created(post)
+
+
+class PostHandler(BaseHandler):
+    async def get(self, post_id: str) -> None:
+        view = await self.ctx.photos.get_post(parse_post_id(post_id))
+        self.render("photos/post.html", post=view.post, author=view.author)
+
+
+class PostEditHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self, post_id: str) -> None:
+        view = await self.ctx.photos.get_post(parse_post_id(post_id))
+        if view.post.author_id != self.current_user.id:
+            raise tornado.web.HTTPError(403)
+        self.render("photos/edit.html", post=view.post, errors={}, form={})
+
+    @tornado.web.authenticated
+    async def post(self, post_id: str) -> None:
+        pid = parse_post_id(post_id)
+        try:
+            await self.ctx.photos.edit_post(
+                self.current_user,
+                pid,
+                self.get_body_argument("caption", ""),
+                self.get_body_arguments("alt"),
+            )
+        except UserError as exc:
+            if exc.status != 400:
+                raise
+            view = await self.ctx.photos.get_post(pid)
+            self.render_form("photos/edit.html", exc, post=view.post)
+            return
+        self.see_other(self.reverse_url("post", pid))
+
+
+class PostDeleteHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def post(self, post_id: str) -> None:
+        await self.ctx.photos.delete_post(self.current_user, parse_post_id(post_id))
+        self.see_other(self.reverse_url("profile", self.current_user.username))

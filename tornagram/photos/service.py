@@ -1,0 +1,311 @@
+"""What people do with photos: post them, import one from a URL, edit, delete; and the sweep
+that removes files nothing points at."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from tornagram.accounts.models import User
+from tornagram.db.engine import Database
+from tornagram.db.ids import IdGenerator
+from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
+from tornagram.photos import remote
+from tornagram.photos.captions import CAPTION_MAX_CHARS, clean_caption, extract_tags
+from tornagram.photos.imaging import ImageRejected, ProcessedImage, process_photo
+from tornagram.photos.models import Photo, Post, PostTag, Rendition
+from tornagram.photos.pipeline import process_photo_file
+from tornagram.photos.workers import ImageWorkers
+
+log = logging.getLogger(__name__)
+
+MAX_PHOTOS_PER_POST = 10
+ALT_MAX_CHARS = 1000
+MAX_PIXELS = 40_000_000
+# Four rows of three on a profile.
+PROFILE_PAGE_SIZE = 12
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoUpload:
+    """One file of a post: on disk (a streamed upload) or in memory (a URL import)."""
+
+    path: Path | None = None
+    data: bytes | None = None
+    alt: str = ""
+    filename: str = ""
+
+
+@dataclass(slots=True)
+class PostView:
+    post: Post
+    author: User
+
+
+def _photo_error(index: int, total: int, message: str, filename: str = "", **params) -> UserError:
+    if total == 1:
+        return UserError(message, "photo", **params)
+    label = filename or str(index + 1)
+    return UserError(
+        "Photo %(label)s: %(reason)s", "photo", label=label, reason=UserError(message, **params)
+    )
+
+
+class PhotosService:
+    def __init__(
+        self,
+        db: Database,
+        ids: IdGenerator,
+        storage,
+        workers: ImageWorkers,
+        *,
+        fetch_policy: remote.FetchPolicy,
+        max_pixels: int = MAX_PIXELS,
+    ) -> None:
+        self.db = db
+        self.ids = ids
+        self.storage = storage
+        self.workers = workers
+        self.fetch_policy = fetch_policy
+        self.max_pixels = max_pixels
+
+    # -- creating ----------------------------------------------------------------------------
+
+    async def create_post(self, author: User, uploads: list[PhotoUpload], caption: str) -> Post:
+        """Decode and resize every photo off the loop, store the files, then insert the post and
+        its photos in one transaction. Any failure removes what was stored: no row, no file."""
+        caption = self._check_caption(caption)
+        if not uploads:
+            raise InvalidInput(UserError("Choose at least one photo.", "photo"))
+        if len(uploads) > MAX_PHOTOS_PER_POST:
+            raise InvalidInput(
+                UserError(
+                    "A post can have at most %(max)d photos.", "photo", max=MAX_PHOTOS_PER_POST
+                )
+            )
+        for upload in uploads:
+            if len(upload.alt) > ALT_MAX_CHARS:
+                raise InvalidInput(
+                    UserError(
+                        "Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS
+                    )
+                )
+        processed = await self._process_all(uploads)
+        stored: list[str] = []
+        try:
+            post = await self._store_and_insert(author, uploads, processed, caption, stored)
+        except BaseException:
+            await self._discard(stored)
+            raise
+        log.info("post %s by %s with %d photos", post.id, author.username, len(uploads))
+        return post
+
+    def _check_caption(self, caption: str) -> str:
+        caption = clean_caption(caption)
+        if len(caption) > CAPTION_MAX_CHARS:
+            raise InvalidInput(
+                UserError(
+                    "Captions can be at most %(max)d characters.", "caption", max=CAPTION_MAX_CHARS
+                )
+            )
+        return caption
+
+    async def _process_all(self, uploads: list[PhotoUpload]) -> list[ProcessedImage]:
+        async def one(upload: PhotoUpload) -> ProcessedImage:
+            if upload.path is not None:
+                return await self.workers.run(
+                    process_photo_file, str(upload.path), max_pixels=self.max_pixels
+                )
+            return await self.workers.run(process_photo, upload.data, max_pixels=self.max_pixels)
+
+        results = await asyncio.gather(*(one(u) for u in uploads), return_exceptions=True)
+        errors = []
+        for index, result in enumerate(results):
+            if isinstance(result, ImageRejected):
+                errors.append(
+                    _photo_error(index, len(uploads), result.message, uploads[index].filename)
+                )
+            elif isinstance(result, BaseException):
+                raise result
+        if errors:
+            # Every refused file is named, so the user can fix them all at once.
+            raise InvalidInput({f"photo{i}": err for i, err in enumerate(errors)})
+        return list(results)
+
+    async def _store_and_insert(self, author, uploads, processed, caption, stored) -> Post:
+        post_id = self.ids.next_id()
+        photos = []
+        for position, (upload, image) in enumerate(zip(uploads, processed, strict=True)):
+            photo = Photo(
+                id=self.ids.next_id(),
+                post_id=post_id,
+                position=position,
+                width=image.width,
+                height=image.height,
+                blurhash=image.blurhash,
+                dominant_color=image.dominant_color,
+                alt_text=upload.alt.strip(),
+                source_format=image.source_format,
+                camera=image.camera.as_dict(),
+            )
+            photo.renditions = []
+            for rendition in image.renditions:
+                key = await self.storage.put(
+                    rendition.data, ext=rendition.ext, content_type=rendition.content_type
+                )
+                stored.append(key)
+                photo.renditions.append(
+                    Rendition(
+                        photo_id=photo.id,
+                        name=rendition.name,
+                        fmt=rendition.fmt,
+                        key=key,
+                        width=rendition.width,
+                        height=rendition.height,
+                    )
+                )
+            photos.append(photo)
+        post = Post(
+            id=post_id,
+            author_id=author.id,
+            caption=caption,
+            photo_count=len(uploads),
+            photos=photos,
+        )
+        async with self.db.write() as session:
+            # The photos and their renditions are inserted with the post (relationship cascade).
+            session.add(post)
+            await session.flush()
+            for tag in extract_tags(caption):
+                session.add(PostTag(post_id=post.id, tag=tag))
+        return post
+
+    async def import_from_url(self, author: User, url: str, caption: str) -> Post:
+        caption = self._check_caption(caption)
+        try:
+            data, _final_url = await remote.fetch_remote_image(
+                (url or "").strip(), self.fetch_policy
+            )
+        except remote.RemoteFetchError as exc:
+            raise InvalidInput(UserError(exc.message, "url")) from None
+        try:
+            return await self.create_post(author, [PhotoUpload(data=data)], caption)
+        except InvalidInput as exc:
+            first = next(iter(exc.errors.values()))
+            raise InvalidInput(UserError(first.message, "url", **first.params)) from None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def get_post(self, post_id: int) -> PostView:
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(Post, User)
+                    .join(User, User.id == Post.author_id)
+                    .where(Post.id == post_id)
+                    .options(selectinload(Post.photos).selectinload(Photo.renditions))
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("This post does not exist, or it has been deleted.")
+        return PostView(post=row[0], author=row[1])
+
+    async def posts_by(
+        self, author_id: int, *, max_id: int | None = None, limit: int = PROFILE_PAGE_SIZE
+    ) -> tuple[list[Post], int | None]:
+        """One page of an author's posts, newest first; and the max_id of the next page."""
+        query = select(Post).where(Post.author_id == author_id)
+        if max_id is not None:
+            query = query.where(Post.id < max_id)
+        query = (
+            query.order_by(Post.id.desc())
+            .limit(limit + 1)
+            .options(selectinload(Post.photos).selectinload(Photo.renditions))
+        )
+        async with self.db.read() as session:
+            posts = list((await session.execute(query)).scalars())
+        more = len(posts) > limit
+        posts = posts[:limit]
+        return posts, (posts[-1].id if more else None)
+
+    async def count_by(self, author_id: int) -> int:
+        async with self.db.read() as session:
+            return await session.scalar(
+                select(func.count()).select_from(Post).where(Post.author_id == author_id)
+            )
+
+    # -- changing -----------------------------------------------------------------------------
+
+    async def edit_post(self, user: User, post_id: int, caption: str, alts: list[str]) -> Post:
+        view = await self._own_post(user, post_id)
+        caption = self._check_caption(caption)
+        if any(len(a) > ALT_MAX_CHARS for a in alts):
+            raise InvalidInput(
+                UserError("Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS)
+            )
+        async with self.db.write() as session:
+            await session.execute(update(Post).where(Post.id == post_id).values(caption=caption))
+            for photo, alt in zip(view.post.photos, alts, strict=False):
+                await session.execute(
+                    update(Photo).where(Photo.id == photo.id).values(alt_text=alt.strip())
+                )
+            await session.execute(delete(PostTag).where(PostTag.post_id == post_id))
+            for tag in extract_tags(caption):
+                session.add(PostTag(post_id=post_id, tag=tag))
+        return (await self.get_post(post_id)).post
+
+    async def delete_post(self, user: User, post_id: int) -> None:
+        view = await self._own_post(user, post_id)
+        keys = {r.key for photo in view.post.photos for r in photo.renditions}
+        async with self.db.write() as session:
+            await session.execute(delete(Post).where(Post.id == post_id))
+        await self._discard(keys)
+        log.info("post %s deleted by %s; %d files checked", post_id, user.username, len(keys))
+
+    async def _own_post(self, user: User, post_id: int) -> PostView:
+        view = await self.get_post(post_id)
+        if view.post.author_id != user.id:
+            raise Forbidden("Only the author can change this post.")
+        return view
+
+    # -- files ---------------------------------------------------------------------------------
+
+    async def _discard(self, keys) -> None:
+        """Delete files that no row points at any more (equal bytes share one key)."""
+        for key in set(keys):
+            if not await self.key_in_use(key):
+                await self.storage.delete(key)
+
+    async def key_in_use(self, key: str) -> bool:
+        async with self.db.read() as session:
+            return bool(
+                await session.scalar(
+                    select(
+                        exists().where(Rendition.key == key)
+                        | exists().where(or_(User.avatar_key == key, User.avatar_small_key == key))
+                    )
+                )
+            )
+
+    async def referenced_keys(self) -> set[str]:
+        async with self.db.read() as session:
+            keys = set((await session.execute(select(Rendition.key))).scalars())
+            for row in await session.execute(select(User.avatar_key, User.avatar_small_key)):
+                keys.update(k for k in row if k)
+        return keys
+
+    async def gc_media(self, *, dry_run: bool = False) -> list[str]:
+        """Remove stored files that no row references; returns their keys."""
+        referenced = await self.referenced_keys()
+        removed = []
+        async for key in self.storage.iter_keys():
+            if key not in referenced and not await self.key_in_use(key):
+                removed.append(key)
+                if not dry_run:
+                    await self.storage.delete(key)
+        return removed
