@@ -1,0 +1,114 @@
+"""Fixtures for the realtime tests: brokers, hub servers on free ports, Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+import redis
+
+from tests.realtime.rt_support import hub_app, listen
+from tornagram.realtime import Hub, InProcessBroker
+from tornagram.realtime.redis_broker import RedisBroker
+
+CI = os.environ.get("CI") == "true"
+REDIS_URL = os.environ.get("TORNAGRAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require(available: bool, what: str, why: str) -> None:
+    """Skip with a visible reason on a laptop; in CI a missing service is a failure."""
+    if available:
+        return
+    if CI:
+        pytest.fail(f"{what} is required in CI but unavailable: {why}")
+    pytest.skip(f"{what} unavailable: {why}")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
+    except (redis.RedisError, OSError) as exc:
+        require(False, f"Redis at {REDIS_URL}", str(exc))
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    require(path is not None, "redis-server binary", "not on PATH")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """Keys of one test, so tests never see each other's streams."""
+    prefix = f"tgtest:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+    except (redis.RedisError, OSError):
+        pass  # no Redis, nothing to clean
+
+
+@pytest.fixture
+async def make_redis_broker(redis_url, redis_prefix) -> AsyncIterator[Callable[..., RedisBroker]]:
+    brokers: list[RedisBroker] = []
+
+    async def make(**kwargs) -> RedisBroker:
+        broker = RedisBroker(redis_url, prefix=redis_prefix, **kwargs)
+        await broker.start()
+        assert broker.healthy, "Redis broker did not connect"
+        brokers.append(broker)
+        return broker
+
+    yield make
+    for broker in brokers:
+        await broker.close()
+
+
+@pytest.fixture(params=["inprocess", "redis"])
+def broker_backend(request) -> str:
+    if request.param == "redis":
+        request.getfixturevalue("redis_url")  # skips, or fails under CI, without Redis
+    return request.param
+
+
+@pytest.fixture
+async def broker(broker_backend, redis_prefix) -> AsyncIterator[InProcessBroker | RedisBroker]:
+    if broker_backend == "inprocess":
+        broker: InProcessBroker | RedisBroker = InProcessBroker()
+    else:
+        broker = RedisBroker(REDIS_URL, prefix=redis_prefix)
+    await broker.start()
+    assert broker.healthy, f"{broker_backend} broker did not start"
+    yield broker
+    await broker.close()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Hub], int]]:
+    """Start a hub-backed WebSocket server on a free port; returns the port."""
+    servers = []
+    hubs: list[Hub] = []
+
+    def start(hub: Hub, *extra_routes) -> int:
+        server, port = listen(hub_app(hub, *extra_routes))
+        servers.append(server)
+        hubs.append(hub)
+        return port
+
+    yield start
+    for server in servers:
+        server.stop()
+        await server.close_all_connections()
+    for hub in hubs:
+        await hub.close()
