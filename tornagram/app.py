@@ -51,6 +51,10 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/p/" + POST_ID, photos.PostHandler, c, "post"),
         (r"/p/" + POST_ID + "/edit", photos.PostEditHandler, c, "post_edit"),
         (r"/p/" + POST_ID + "/delete", photos.PostDeleteHandler, c, "post_delete"),
+        # -- social graph: follow, requests, block
+        # -- feeds: home, explore, tags
+        # -- likes, comments, saves
+        # -- notifications and search
         (
             r"/media/(.+)",
             MediaHandler,

@@ -13,6 +13,8 @@ from tornagram.db.ids import IdGenerator
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
+from tornagram.social.graph import GraphService
+from tornagram.social.notifications import NotificationWriter
 from tornagram.storage.local import LocalStorage
 
 
@@ -26,6 +28,8 @@ class AppContext:
     images: ImageWorkers
     accounts: AccountsService
     photos: PhotosService
+    notifications: NotificationWriter
+    graph: GraphService
     # False until the server listens and has finished starting; /healthz says 503 until then.
     ready: bool = False
     extras: dict = field(default_factory=dict)
@@ -60,6 +64,8 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
             max_bytes=settings.max_upload_bytes, allow_loopback=settings.allow_loopback_fetch
         ),
     )
+    notifications = NotificationWriter(ids)
+    graph = GraphService(db, ids, notifications)
     return AppContext(
         settings=settings,
         db=db,
@@ -69,4 +75,6 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         images=images,
         accounts=accounts,
         photos=photos,
+        notifications=notifications,
+        graph=graph,
     )

@@ -80,7 +80,7 @@ async def test_two_photos_become_one_post_with_a_carousel(site, image_bytes):
     # Width and height are on every image, so nothing reflows as they load.
     for tag in re.findall(r"<img class=\"photo-img\"[^>]*>", text):
         assert re.search(r'width="\d+"', tag) and re.search(r'height="\d+"', tag) and "data-blurhash" in tag
-    view = await site.ctx.photos.get_post(post_id)
+    view = await site.ctx.photos.get_post(post_id, None)
     assert [p.position for p in view.post.photos] == [0, 1]
     portrait = view.post.photos[1]
     assert portrait.height > portrait.width  # EXIF orientation 6 applied
@@ -102,7 +102,7 @@ async def test_every_stored_file_is_clean_and_served_properly(site, image_bytes)
         assert not img.getexif(), path
         assert b"Exif\x00\x00" not in data and b"GPS" not in data and b"http://ns.adobe.com/xap" not in data
         assert "comment" not in img.info
-    view = await site.ctx.photos.get_post(post_id_from(r))
+    view = await site.ctx.photos.get_post(post_id_from(r), None)
     key = view.post.photos[0].rendition("full").key
     media = await c.get(f"/media/{key}")
     assert media.status_code == 200 and media.headers["content-type"] == "image/jpeg"

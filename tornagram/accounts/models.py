@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tornagram.db.base import Base, UTCDateTime, snowflake_pk, utcnow
@@ -27,6 +27,10 @@ class User(Base):
     # None: follow the browser's Accept-Language.
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Counters kept by the services that change them, always with an atomic UPDATE … + 1.
+    post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    follower_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    following_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

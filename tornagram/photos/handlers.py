@@ -112,14 +112,14 @@ class UrlImportHandler(UploadPageMixin, BaseHandler):
 
 class PostHandler(BaseHandler):
     async def get(self, post_id: str) -> None:
-        view = await self.ctx.photos.get_post(parse_post_id(post_id))
+        view = await self.ctx.photos.get_post(parse_post_id(post_id), self.current_user)
         self.render("photos/post.html", post=view.post, author=view.author)
 
 
 class PostEditHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self, post_id: str) -> None:
-        view = await self.ctx.photos.get_post(parse_post_id(post_id))
+        view = await self.ctx.photos.get_post(parse_post_id(post_id), self.current_user)
         if view.post.author_id != self.current_user.id:
             raise tornado.web.HTTPError(403)
         self.render("photos/edit.html", post=view.post, errors={}, form={})
@@ -137,7 +137,7 @@ class PostEditHandler(BaseHandler):
         except UserError as exc:
             if exc.status != 400:
                 raise
-            view = await self.ctx.photos.get_post(pid)
+            view = await self.ctx.photos.get_post(pid, self.current_user)
             self.render_form("photos/edit.html", exc, post=view.post)
             return
         self.see_other(self.reverse_url("post", pid))

@@ -21,6 +21,7 @@ from tornagram.photos.imaging import ImageRejected, ProcessedImage, process_phot
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
+from tornagram.social.visibility import can_see_author
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,9 @@ class PhotosService:
             # The photos and their renditions are inserted with the post (relationship cascade).
             session.add(post)
             await session.flush()
+            await session.execute(
+                update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+            )
             for tag in extract_tags(caption):
                 session.add(PostTag(post_id=post.id, tag=tag))
         return post
@@ -201,13 +205,16 @@ class PhotosService:
 
     # -- reading -------------------------------------------------------------------------------
 
-    async def get_post(self, post_id: int) -> PostView:
+    async def get_post(self, post_id: int, viewer: User | None, *, as_owner: bool = False) -> PostView:
+        """The post if ``viewer`` may see it (the visibility rule); otherwise NotFound, the same
+        answer as for a post that does not exist, so private posts cannot be probed."""
         async with self.db.read() as session:
+            rule = (User.id == viewer.id) if as_owner else can_see_author(viewer.id if viewer else None)
             row = (
                 await session.execute(
                     select(Post, User)
                     .join(User, User.id == Post.author_id)
-                    .where(Post.id == post_id)
+                    .where(Post.id == post_id, rule)
                     .options(selectinload(Post.photos).selectinload(Photo.renditions))
                 )
             ).one_or_none()
@@ -257,18 +264,22 @@ class PhotosService:
             await session.execute(delete(PostTag).where(PostTag.post_id == post_id))
             for tag in extract_tags(caption):
                 session.add(PostTag(post_id=post_id, tag=tag))
-        return (await self.get_post(post_id)).post
+        return (await self.get_post(post_id, user)).post
 
     async def delete_post(self, user: User, post_id: int) -> None:
         view = await self._own_post(user, post_id)
         keys = {r.key for photo in view.post.photos for r in photo.renditions}
         async with self.db.write() as session:
-            await session.execute(delete(Post).where(Post.id == post_id))
+            result = await session.execute(delete(Post).where(Post.id == post_id))
+            if result.rowcount:
+                await session.execute(
+                    update(User).where(User.id == user.id).values(post_count=User.post_count - 1)
+                )
         await self._discard(keys)
         log.info("post %s deleted by %s; %d files checked", post_id, user.username, len(keys))
 
     async def _own_post(self, user: User, post_id: int) -> PostView:
-        view = await self.get_post(post_id)
+        view = await self.get_post(post_id, user)
         if view.post.author_id != user.id:
             raise Forbidden("Only the author can change this post.")
         return view
