@@ -205,11 +205,11 @@ class PhotosService:
 
     # -- reading -------------------------------------------------------------------------------
 
-    async def get_post(self, post_id: int, viewer: User | None, *, as_owner: bool = False) -> PostView:
+    async def get_post(self, post_id: int, viewer: User | None) -> PostView:
         """The post if ``viewer`` may see it (the visibility rule); otherwise NotFound, the same
         answer as for a post that does not exist, so private posts cannot be probed."""
         async with self.db.read() as session:
-            rule = (User.id == viewer.id) if as_owner else can_see_author(viewer.id if viewer else None)
+            rule = can_see_author(viewer.id if viewer else None)
             row = (
                 await session.execute(
                     select(Post, User)

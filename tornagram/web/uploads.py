@@ -1,15 +1,10 @@
 """Streaming form uploads: photos go straight to temp files as they arrive, an oversize body is
 refused before it is read, and nothing is left on disk once the request ends.
 
-Mix ``StreamingFormMixin`` into a handler decorated with ``@tornado.web.stream_request_body``;
-``post()`` then reads ``self.form``. Tornado checks XSRF before ``prepare`` and before any of
-the body arrives, so a plain HTML form's ``_xsrf`` field is not visible then: requests without
-an ``X-XSRFToken`` header have their check deferred until the body is parsed, and ``post()``
-runs only if it passes.
-
-Time limits: Tornado's body timeout is one deadline for the whole body (set per request on the
-connection), not an idle timeout, so it is scaled to the declared length at a rate a phone on a
-poor mobile link still manages.
+Tornado checks XSRF before ``prepare``, before any of the body arrives, so a plain HTML form's
+``_xsrf`` field is not visible then: without an ``X-XSRFToken`` header the check waits until
+the body is parsed, and ``post()`` runs only if it passes. Tornado's body timeout is a single
+deadline for the whole body, not an idle timeout, so it is scaled to the declared length.
 """
 
 from __future__ import annotations
@@ -41,13 +36,11 @@ LINGER_SECS = 5
 
 UPLOAD_ERROR_MESSAGES = {
     "file_too_large": "The file is too large. The limit is %(mb)d MB per photo.",
-    "body_too_large": "The upload is too large. You can send up to %(count)d photos of "
-    "%(mb)d MB each.",
+    "body_too_large": "The upload is too large: at most %(count)d photos of %(mb)d MB each.",
     "too_many_files": "You can upload at most %(count)d photos at a time.",
     "too_many_fields": "The form has too many fields.",
     "field_too_long": "A text field is too long. The limit is %(kb)d KB.",
-    "invalid_text": "The form contains text that could not be read. Please check it and "
-    "try again.",
+    "invalid_text": "Some text in the form could not be read. Please check it and try again.",
     "malformed": "The upload could not be read. Please try again.",
 }
 
@@ -92,11 +85,6 @@ class UploadLimits:
     def max_body_bytes(self) -> int:
         fields = self.max_fields * (self.max_field_bytes + PART_OVERHEAD_BYTES)
         return self.max_files * (self.max_file_bytes + PART_OVERHEAD_BYTES) + fields
-
-    def too_large(self) -> UploadTooLarge:
-        return UploadTooLarge(
-            "body_too_large", count=self.max_files, mb=_whole_mb(self.max_file_bytes)
-        )
 
 
 @dataclass(slots=True)
@@ -244,13 +232,10 @@ class _FormReceiver:
 
 
 async def _drain_then_close(flushed: asyncio.Future, spare: socket.socket) -> None:
-    """Close gently a connection whose request body was refused before it was read.
-
-    Closing a socket with unread input makes the kernel send a reset, and the client may then
-    lose the response it was about to read (the 413 becomes "connection reset"). Tornado closes
-    its own handle as soon as the response is written; this duplicate keeps the connection up,
-    ends our side with a FIN, and discards whatever the client still sends, for a few seconds.
-    """
+    """Closing a socket with unread input makes the kernel send a reset, which can destroy the
+    response on its way (the 413 becomes "connection reset"). Tornado closes its handle once the
+    response is written; this duplicate keeps the connection up, sends a FIN, and discards what
+    the client still sends for a few seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LINGER_SECS
     buffer = bytearray(64 * 1024)
@@ -311,8 +296,7 @@ class StreamingFormMixin:
         headers = self.request.headers
         content_type, options = parse_options_header(headers.get("Content-Type"))
         boundary = options.get(b"boundary")
-        # A compressed body's length says nothing about what we would store; browsers never
-        # compress form posts.
+        # A compressed body's length says nothing about what we would store (browsers never).
         compressed = "Content-Encoding" in headers or "X-Consumed-Content-Encoding" in headers
         if content_type != b"multipart/form-data" or not boundary or compressed:
             raise BadUpload("malformed")
@@ -323,7 +307,8 @@ class StreamingFormMixin:
         limits = self.get_upload_limits()
         if int(length) > limits.max_body_bytes:
             # Tornado answers and closes the connection without reading the body.
-            raise limits.too_large()
+            mb = _whole_mb(limits.max_file_bytes)
+            raise UploadTooLarge("body_too_large", count=limits.max_files, mb=mb)
         connection = self.request.connection
         connection.set_max_body_size(limits.max_body_bytes)
         connection.set_body_timeout(
@@ -334,8 +319,7 @@ class StreamingFormMixin:
         self._receiver = _FormReceiver(limits, tmp_dir, boundary, int(length))
 
     def data_received(self, chunk: bytes) -> None:
-        # Files are written synchronously: a chunk is at most 64 KiB into the page cache,
-        # cheaper than a trip to a thread pool per chunk.
+        # Written synchronously: at most 64 KiB into the page cache, cheaper than a thread hop.
         receiver = self._receiver
         if receiver is None or self._upload_error is not None or self._finished:
             return  # after an error the rest of the body is dropped
@@ -382,7 +366,11 @@ class StreamingFormMixin:
         if not self._finished and self._body_unread():
             # Tornado will not read the rest of this body, so the connection cannot be reused.
             self.set_header("Connection", "close")
-            spare = self._spare_socket()
+            # Taken now: Tornado may close its own handle inside finish(). TLS cannot share it.
+            sock = getattr(getattr(self.request.connection, "stream", None), "socket", None)
+            if sock is not None and not isinstance(sock, ssl.SSLSocket):
+                spare = sock.dup()
+                spare.setblocking(False)
         flushed = super().finish(chunk)
         if spare is not None:
             task = asyncio.get_running_loop().create_task(_drain_then_close(flushed, spare))
@@ -395,18 +383,6 @@ class StreamingFormMixin:
             return self._receiver.received < self._receiver.expected
         headers = self.request.headers
         return headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in headers
-
-    def _spare_socket(self) -> socket.socket | None:
-        # Taken before finishing: Tornado may close its own handle inside finish().
-        sock = getattr(getattr(self.request.connection, "stream", None), "socket", None)
-        if sock is None or isinstance(sock, ssl.SSLSocket):
-            return None  # TLS state cannot be shared; Tornado's plain close it is
-        try:
-            spare = sock.dup()
-            spare.setblocking(False)
-        except OSError:
-            return None
-        return spare
 
     def on_finish(self) -> None:
         self.cleanup_uploads()
