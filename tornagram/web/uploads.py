@@ -30,6 +30,7 @@ PART_OVERHEAD_BYTES = 8 * 1024
 # About 128 kbit/s: the slowest connection we still want an upload to finish on.
 SLOWEST_UPLOAD_BYTES_PER_SEC = 16 * 1024
 BODY_TIMEOUT_FLOOR_SECS = 60
+MAX_PART_HEADERS = 8  # browsers send two: Content-Disposition and Content-Type
 XSRF_HEADERS = ("X-Xsrftoken", "X-Csrftoken")
 # After refusing a body mid-stream, how long we keep discarding what the client still sends.
 LINGER_SECS = 5
@@ -141,8 +142,8 @@ class _FormReceiver:
         self._size = 0
         callbacks: Any = {
             "on_part_begin": self._headers.clear,
-            "on_header_field": lambda data, start, end: self._header[0].extend(data[start:end]),
-            "on_header_value": lambda data, start, end: self._header[1].extend(data[start:end]),
+            "on_header_field": self._collector(self._header[0]),
+            "on_header_value": self._collector(self._header[1]),
             "on_header_end": self._on_header_end,
             "on_headers_finished": self._on_headers_finished,
             "on_part_data": self._on_part_data,
@@ -161,11 +162,23 @@ class _FormReceiver:
         except FormParserError:
             raise BadUpload("malformed") from None
 
+    @staticmethod
+    def _collector(buffer: bytearray) -> Any:
+        # Our own bound on part headers, whatever the parser version enforces.
+        def collect(data: bytes, start: int, end: int) -> None:
+            buffer.extend(memoryview(data)[start:end])
+            if len(buffer) > PART_OVERHEAD_BYTES:
+                raise BadUpload("malformed")
+
+        return collect
+
     def _on_header_end(self) -> None:
         name, value = self._header
         self._headers[bytes(name).lower()] = bytes(value).strip(b" \t")
         name.clear()
         value.clear()
+        if len(self._headers) > MAX_PART_HEADERS:
+            raise BadUpload("malformed")
 
     def _count(self, kind: str, limit: int, reason: str) -> None:
         self._counts[kind] += 1
@@ -344,10 +357,9 @@ class StreamingFormMixin:
         for name, raw in receiver.raw_fields:
             self.request.body_arguments.setdefault(name, []).append(raw)
             self.request.arguments.setdefault(name, []).append(raw)
-        self._parsed_form = receiver.form
         if self._xsrf_deferred:
-            self._xsrf_deferred = False
-            super().check_xsrf_cookie()
+            super().check_xsrf_cookie()  # Tornado's own check, now that it can see the field
+        self._parsed_form = receiver.form
 
     @property
     def form(self) -> ParsedForm:
@@ -369,8 +381,9 @@ class StreamingFormMixin:
             # Taken now: Tornado may close its own handle inside finish(). TLS cannot share it.
             sock = getattr(getattr(self.request.connection, "stream", None), "socket", None)
             if sock is not None and not isinstance(sock, ssl.SSLSocket):
-                spare = sock.dup()
-                spare.setblocking(False)
+                with contextlib.suppress(OSError):  # out of descriptors: plain close then
+                    spare = sock.dup()
+                    spare.setblocking(False)
         flushed = super().finish(chunk)
         if spare is not None:
             task = asyncio.get_running_loop().create_task(_drain_then_close(flushed, spare))
