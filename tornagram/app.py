@@ -9,6 +9,7 @@ import tornado.web
 from tornagram.accounts import handlers as accounts
 from tornagram.i18n import load_translations
 from tornagram.photos import handlers as photos
+from tornagram.social import graph_handlers as graph
 from tornagram.web import ui_modules
 from tornagram.web.access_log import log_request
 from tornagram.web.base import HealthHandler, NotFoundHandler
@@ -52,6 +53,19 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/p/" + POST_ID + "/edit", photos.PostEditHandler, c, "post_edit"),
         (r"/p/" + POST_ID + "/delete", photos.PostDeleteHandler, c, "post_delete"),
         # -- social graph: follow, requests, block
+        (r"/@" + USERNAME + "/follow", graph.FollowHandler, c, "follow"),
+        (r"/@" + USERNAME + "/unfollow", graph.UnfollowHandler, c, "unfollow"),
+        (r"/@" + USERNAME + "/block", graph.BlockHandler, c, "block"),
+        (r"/@" + USERNAME + "/unblock", graph.UnblockHandler, c, "unblock"),
+        (r"/@" + USERNAME + "/followers", graph.FollowersHandler, c, "followers"),
+        (r"/@" + USERNAME + "/following", graph.FollowingHandler, c, "following"),
+        (r"/follow-requests", graph.FollowRequestsHandler, c, "follow_requests"),
+        (
+            r"/follow-requests/([0-9]{1,19})/(approve|deny)",
+            graph.AnswerRequestHandler,
+            c,
+            "answer_request",
+        ),
         # -- feeds: home, explore, tags
         # -- likes, comments, saves
         # -- notifications and search

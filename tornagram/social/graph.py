@@ -191,6 +191,13 @@ class GraphService:
             if approve:
                 await self._add_follow(session, request.requester_id, owner.id)
 
+    async def approve_all_requests(self, owner: User) -> int:
+        """An account that turns public lets everyone who asked in."""
+        requests = await self.pending_requests(owner)
+        for request, _requester in requests:
+            await self.answer_request(owner, request.id, approve=True)
+        return len(requests)
+
     async def block(self, viewer: User, username: str) -> None:
         """The blocked person can no longer see, follow or comment on the blocker; follows and
         requests between them, both ways, are removed."""
