@@ -9,6 +9,9 @@ import tornado.web
 from tornagram.accounts import handlers as accounts
 from tornagram.i18n import load_translations
 from tornagram.photos import handlers as photos
+from tornagram.realtime import longpoll as live_longpoll
+from tornagram.realtime import sockets as live_sockets
+from tornagram.rooms import handlers as rooms
 from tornagram.social import graph_handlers as graph
 from tornagram.web import ui_modules
 from tornagram.web.access_log import log_request
@@ -69,6 +72,12 @@ def make_app(ctx) -> tornado.web.Application:
         # -- feeds: home, explore, tags
         # -- likes, comments, saves
         # -- notifications and search
+        # -- live: sockets, long-poll, rooms
+        (r"/ws", live_sockets.LiveSocket, c, "ws"),
+        (r"/poll", live_longpoll.PollHandler, c, "poll"),
+        (r"/rooms", rooms.RoomsHandler, c, "rooms"),
+        (r"/rooms/([a-z0-9-]{1,40})", rooms.RoomHandler, c, "room"),
+        (r"/rooms/([a-z0-9-]{1,40})/messages", rooms.RoomMessageHandler, c, "room_messages"),
         (
             r"/media/(.+)",
             MediaHandler,
@@ -95,4 +104,6 @@ def make_app(ctx) -> tornado.web.Application:
         # Tracebacks reach the browser only in --debug.
         serve_traceback=settings.debug,
         compress_response=True,
+        websocket_ping_interval=live_sockets.WEBSOCKET_PING_INTERVAL_SECS,
+        websocket_max_message_size=live_sockets.MAX_MESSAGE_BYTES,
     )

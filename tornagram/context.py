@@ -13,9 +13,15 @@ from tornagram.db.ids import IdGenerator
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
+from tornagram.realtime import Hub, make_broker
+from tornagram.realtime.broker import Broker
+from tornagram.realtime.presence import Presence
+from tornagram.realtime.publish import EventPublisher
+from tornagram.rooms.service import RoomsService
 from tornagram.social.graph import GraphService
 from tornagram.social.notifications import NotificationWriter
 from tornagram.storage.local import LocalStorage
+from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 
 
 @dataclass
@@ -30,11 +36,31 @@ class AppContext:
     photos: PhotosService
     notifications: NotificationWriter
     graph: GraphService
+    broker: Broker
+    hub: Hub
+    events: EventPublisher
+    presence: Presence
+    rooms: RoomsService
+    rate_limits: RateLimiter
     # False until the server listens and has finished starting; /healthz says 503 until then.
     ready: bool = False
     extras: dict = field(default_factory=dict)
+    # Open live sockets, so shutdown can say goodbye (1001) to each.
+    sockets: set = field(default_factory=set)
+
+    async def start(self) -> None:
+        """Connect what needs connecting; with Redis down the site still starts."""
+        await self.broker.start()
+
+    def close_sockets(self, code: int = 1001, reason: str = "server shutting down") -> None:
+        for socket in list(self.sockets):
+            socket.close(code, reason)
 
     async def close(self) -> None:
+        self.close_sockets()
+        await self.presence.close()
+        await self.hub.close()
+        await self.broker.close()
         self.hasher.close()
         self.images.close()
         await self.db.dispose()
@@ -64,7 +90,10 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
             max_bytes=settings.max_upload_bytes, allow_loopback=settings.allow_loopback_fetch
         ),
     )
-    notifications = NotificationWriter(ids)
+    broker = make_broker(settings.redis_url or None)
+    hub = Hub(broker)
+    events = EventPublisher(broker)
+    notifications = NotificationWriter(ids, events, db)
     graph = GraphService(db, ids, notifications)
     return AppContext(
         settings=settings,
@@ -77,4 +106,10 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         photos=photos,
         notifications=notifications,
         graph=graph,
+        broker=broker,
+        hub=hub,
+        events=events,
+        presence=Presence(hub, events),
+        rooms=RoomsService(db, ids, events, photos),
+        rate_limits=RateLimiter(DEFAULT_RATES),
     )

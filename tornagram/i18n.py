@@ -97,7 +97,8 @@ def _python_msgids(source: str) -> Iterator[str]:
             for target in node.targets:
                 name = getattr(target, "id", "")
                 is_message = name.endswith("_MESSAGE") or name.startswith("MESSAGE_")
-                if is_message and isinstance(node.value, ast.Constant):
+                is_text = isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                if is_message and is_text:
                     yield node.value.value
                 if is_message and isinstance(node.value, ast.JoinedStr | ast.BinOp):
                     raise ValueError(f"{name}: build user-visible messages from plain strings")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
+from pathlib import Path
 
 import tornado.httpserver
 import tornado.netutil
@@ -15,6 +17,7 @@ from tornagram.app import make_app
 from tornagram.config import ConfigError, Settings
 from tornagram.context import build_context
 from tornagram.db import migrate
+from tornagram.realtime import check_tornado_internals
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +45,13 @@ def serve(settings: Settings) -> None:
     sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
     task_id = None
     if settings.processes > 1:
-        # Forks before any loop, engine or thread exists; each child builds its own.
+        parent_pid = os.getpid()
+        _forward_stop_signals(parent_pid)
+        # Forks before any loop, engine or thread exists; each child builds its own. The
+        # parent stays in fork_processes, restarting a worker that crashes, and exits once
+        # every worker has stopped cleanly.
         task_id = tornado.process.fork_processes(settings.processes)
+        _die_with_parent()
     worker_base = int(os.environ.get("TORNAGRAM_WORKER_ID", os.getpid() & 0x3FF))
     worker_id = (worker_base + (task_id or 0)) & 0x3FF
     asyncio.run(run_server(settings, sockets, worker_id=worker_id))
@@ -58,8 +66,43 @@ def start_http_server(ctx, sockets) -> tornado.httpserver.HTTPServer:
     return server
 
 
+def _child_pids() -> list[int]:
+    pids = []
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        pids.extend(int(pid) for pid in children.read_text().split())
+    return pids
+
+
+def _forward_stop_signals(parent_pid: int) -> None:
+    """SIGTERM to the parent (systemd, Ctrl-C, a test) stops every worker gracefully."""
+
+    def forward(signum, _frame) -> None:
+        if os.getpid() != parent_pid:
+            return  # a worker that has not installed its own handlers yet
+        for pid in _child_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+
+
+def _die_with_parent() -> None:
+    """If the parent is killed outright, its workers get SIGTERM rather than living on."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1  # the name from <sys/prctl.h>
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the forwarded SIGTERM above still covers the normal case
+
+
 async def run_server(settings: Settings, sockets, *, worker_id: int | None = None) -> None:
+    # Refuse to serve live sockets on a Tornado whose internals no longer match frames.py.
+    check_tornado_internals()
     ctx = build_context(settings, worker_id=worker_id)
+    await ctx.start()
     server = start_http_server(ctx, sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -76,6 +119,8 @@ async def run_server(settings: Settings, sockets, *, worker_id: int | None = Non
     log.info("shutting down: no new connections, finishing requests in flight")
     ctx.ready = False
     server.stop()
+    # Live sockets would hold the shutdown open; tell them to come back later (1001).
+    ctx.close_sockets()
     try:
         await asyncio.wait_for(server.close_all_connections(), SHUTDOWN_GRACE_SECS)
     except TimeoutError:

@@ -10,21 +10,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 import redis
 
+from tests.helpers import require
+from tests.photos.conftest import image_bytes  # noqa: F401 - shared fixture
 from tests.realtime.rt_support import hub_app, listen
 from tornagram.realtime import Hub, InProcessBroker
 from tornagram.realtime.redis_broker import RedisBroker
 
 CI = os.environ.get("CI") == "true"
 REDIS_URL = os.environ.get("TORNAGRAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def require(available: bool, what: str, why: str) -> None:
-    """Skip with a visible reason on a laptop; in CI a missing service is a failure."""
-    if available:
-        return
-    if CI:
-        pytest.fail(f"{what} is required in CI but unavailable: {why}")
-    pytest.skip(f"{what} unavailable: {why}")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 
 # Writers wait this long for the SQLite write lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+AFTER_COMMIT = "tornagram_after_commit"
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
 _IMMEDIATE = "tornagram_begin_immediate"
 
@@ -53,6 +55,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+log = logging.getLogger(__name__)
+
+
+def after_commit(session: AsyncSession, callback) -> None:
+    """Run ``await callback()`` after the transaction of ``session`` commits (and not if it
+    rolls back). Only for sessions from ``Database.write``."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
 class Database:
     """Sessions for reading and for writing. Services use ``read()`` and ``write()`` only."""
 
@@ -73,9 +84,19 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._write_sessions() as session, session.begin():
-            yield session
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        Callbacks registered with ``after_commit`` run once the commit has succeeded (live
+        events must never announce a row that was rolled back).
+        """
+        async with self._write_sessions() as session:
+            async with session.begin():
+                yield session
+            for callback in session.info.pop(AFTER_COMMIT, []):
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("after-commit callback failed")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -211,8 +211,9 @@ class InProcessBroker:
         now_ms = int(self._clock() * 1000)
         window = self._windows.get(channel)
         if window is None:
-            return ReplayResult([], replay_is_complete(since_key, None, False, now_ms,
-                                                      self._max_age_ms))
+            return ReplayResult(
+                [], replay_is_complete(since_key, None, False, now_ms, self._max_age_ms)
+            )
         self._prune(window, now_ms)
         events = [e for e in window.events if event_id_key(e.id) > since_key]
         first = event_id_key(window.events[0].id) if window.events else None

@@ -54,6 +54,19 @@ def encode_text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+def text_frame_payload(frame: bytes) -> bytes:
+    """The payload of a frame made by ``encode_text_frame`` (the long-poll path reads the
+    hub's frames back as JSON instead of writing them to a socket)."""
+    if not frame or frame[0] != _FIN_TEXT:
+        raise ValueError("not a text frame made by encode_text_frame")
+    marker = frame[1]
+    if marker < 126:
+        return frame[2:]
+    if marker == 126:
+        return frame[4:]
+    return frame[10:]
+
+
 def write_frame(handler: WebSocketHandler, frame: bytes) -> bool:
     """Send ``frame`` on the handler's socket; False if the socket is closing.
 
@@ -152,21 +165,29 @@ def check_tornado_internals() -> None:
         connection=_NullConnection(),  # type: ignore[arg-type]
     )
     handler = WebSocketHandler(app, request)
-    _require(hasattr(handler, "ws_connection") and handler.ws_connection is None,
-             "WebSocketHandler.ws_connection is not None before the handshake")
-    _require(handler.get_compression_options() is None,
-             "WebSocketHandler compresses by default")
+    _require(
+        hasattr(handler, "ws_connection") and handler.ws_connection is None,
+        "WebSocketHandler.ws_connection is not None before the handshake",
+    )
+    _require(handler.get_compression_options() is None, "WebSocketHandler compresses by default")
     protocol = handler.get_websocket_protocol()
-    _require(type(protocol) is WebSocketProtocol13,
-             f"get_websocket_protocol() returned {type(protocol).__name__}")
+    _require(
+        type(protocol) is WebSocketProtocol13,
+        f"get_websocket_protocol() returned {type(protocol).__name__}",
+    )
     assert isinstance(protocol, WebSocketProtocol13)
     _require(protocol.mask_outgoing is False, "server frames would be masked")
-    _require(getattr(protocol, "_compressor", "missing") is None,
-             "a compressor exists although compression is off")
-    _require(hasattr(protocol, "stream") and callable(getattr(protocol, "is_closing", None)),
-             "WebSocketProtocol13 lost .stream or .is_closing()")
-    _require(protocol.FIN == 0x80 and protocol.OPCODE_MASK == 0x0F,
-             "frame header bit layout changed")
+    _require(
+        getattr(protocol, "_compressor", "missing") is None,
+        "a compressor exists although compression is off",
+    )
+    _require(
+        hasattr(protocol, "stream") and callable(getattr(protocol, "is_closing", None)),
+        "WebSocketProtocol13 lost .stream or .is_closing()",
+    )
+    _require(
+        protocol.FIN == 0x80 and protocol.OPCODE_MASK == 0x0F, "frame header bit layout changed"
+    )
 
     left, right = socket.socketpair()
     stream = IOStream(left)
@@ -174,17 +195,23 @@ def check_tornado_internals() -> None:
         for name in ("_total_write_index", "_total_write_done_index"):
             _require(isinstance(getattr(stream, name, None), int), f"IOStream.{name} is gone")
         _require(getattr(stream, "_connecting", None) is False, "IOStream._connecting is gone")
-        _require(stream.socket is left and left.getblocking() is False,
-                 "IOStream.socket is not the non-blocking socket it was given")
-        _require(not stream._write_buffer and len(stream._write_buffer) == 0,
-                 "an empty IOStream._write_buffer is not falsy")
+        _require(
+            stream.socket is left and left.getblocking() is False,
+            "IOStream.socket is not the non-blocking socket it was given",
+        )
+        _require(
+            not stream._write_buffer and len(stream._write_buffer) == 0,
+            "an empty IOStream._write_buffer is not falsy",
+        )
         # Nobody reads ``right``: the kernel fills up and the rest stays queued.
         chunk = b"x" * 65536
         for _ in range(128):
             stream.write(chunk)
         queued = stream._total_write_index - stream._total_write_done_index
-        _require(0 < queued <= 128 * len(chunk) and queued == len(stream._write_buffer),
-                 "IOStream write indices no longer count queued bytes")
+        _require(
+            0 < queued <= 128 * len(chunk) and queued == len(stream._write_buffer),
+            "IOStream write indices no longer count queued bytes",
+        )
     finally:
         stream.close()
         right.close()

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import tornado.locale
 from sqlalchemy import delete, func, select
 
 from tornagram.db.ids import IdGenerator
+from tornagram.i18n import N_
+from tornagram.realtime.channels import user_channel
 from tornagram.social.models import Notification
 
 KINDS = ("like", "comment", "reply", "mention", "follow", "follow_request")
 
 
+# What a live toast says; the notifications page groups and words them itself.
+TOAST_MESSAGES = {
+    "like": N_("%(name)s liked your photo."),
+    "comment": N_("%(name)s commented on your photo."),
+    "reply": N_("%(name)s replied to your comment."),
+    "mention": N_("%(name)s mentioned you."),
+    "follow": N_("%(name)s started following you."),
+    "follow_request": N_("%(name)s asked to follow you."),
+}
+
+
 class NotificationWriter:
-    def __init__(self, ids: IdGenerator) -> None:
+    def __init__(self, ids: IdGenerator, events=None, db=None) -> None:
         self.ids = ids
+        # With an EventPublisher (and the database to word the toast), each notification is
+        # also pushed live to its recipient, after the commit.
+        self.events = events if db is not None else None
+        self.db = db
 
     def notify(
         self,
@@ -38,7 +56,38 @@ class NotificationWriter:
             comment_id=comment_id,
         )
         session.add(notification)
+        if self.events is not None:
+            self.events.on_commit(
+                session,
+                user_channel(recipient_id),
+                "notification.created",
+                lambda: self._live_data(notification),
+            )
         return notification
+
+    async def _live_data(self, notification: Notification) -> dict | None:
+        """Built after the commit, in the recipient's language, with their new unread count."""
+        from tornagram.accounts.models import User
+        from tornagram.web.media import media_url
+
+        async with self.db.read() as session:
+            recipient = await session.get(User, notification.recipient_id)
+            actor = await session.get(User, notification.actor_id)
+            if recipient is None or actor is None:
+                return None
+            unread = await self.unread_count(session, recipient.id)
+        locale = tornado.locale.get(recipient.locale) if recipient.locale else tornado.locale.get()
+        return {
+            "kind": notification.kind,
+            "actor": {
+                "username": actor.username,
+                "name": actor.name,
+                "avatar": media_url(actor.avatar_small_key),
+            },
+            "post_id": str(notification.post_id) if notification.post_id else None,
+            "unread": unread,
+            "text": locale.translate(TOAST_MESSAGES[notification.kind]) % {"name": actor.username},
+        }
 
     async def retract(
         self, session, *, recipient_id: int, actor_id: int, kind: str, post_id: int | None = None

@@ -10,6 +10,11 @@ from tornagram.web.security import apply_security_headers
 IMMUTABLE_CACHE_SECS = 365 * 24 * 3600
 
 
+def media_url(key: str | None) -> str | None:
+    """The path a stored key is served at (the ``media`` route), for JSON and live events."""
+    return f"/media/{key}" if key else None
+
+
 class StaticHandler(tornado.web.StaticFileHandler):
     def set_default_headers(self) -> None:
         apply_security_headers(self)
