@@ -22,7 +22,8 @@ from tornagram.server import start_http_server
 PG_ADMIN_DSN = os.environ.get(
     "TORNAGRAM_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"
 )
-PG_TEST_DB = "tornagram_test"
+# One database per test run, so concurrent runs on one machine never truncate each other's rows.
+PG_TEST_DB = f"tornagram_test_{os.getpid()}"
 TEST_COOKIE_SECRET = "test-cookie-secret-" + "x" * 40
 
 
@@ -66,12 +67,23 @@ def pg_url() -> str:
     return _pg_dsn().replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
+async def _pg_drop() -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
-def pg_database() -> str:
+def pg_database():
     problem = asyncio.run(_pg_prepare())
     require(problem is None, "PostgreSQL", problem or "")
     migrate.upgrade(pg_url())
-    return pg_url()
+    yield pg_url()
+    asyncio.run(_pg_drop())
 
 
 async def _pg_truncate() -> None:
