@@ -5,8 +5,9 @@
 Makes a 12-megapixel JPEG in memory, then runs each pipeline in its own fresh worker process
 (spawned, so no memory is inherited from this one) and reads that worker's peak RSS with
 resource.getrusage. The naive pipeline is what a first version usually does: decode the
-whole image, then a Lanczos resize from the full image for every size, saved as JPEG.
-Ours also writes a WebP next to every JPEG, so it does more work per photo.
+whole image, then a Lanczos resize from the full image for every size, saved as JPEG. Ours
+also writes a WebP next to every JPEG, so the target is judged against the naive pipeline
+writing the same files ("naive + WebP"); the JPEG-only naive row is printed too.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tornagram.photos.imaging import WEBP_METHOD, WEBP_QUALITY
 
 WIDTH_PX, HEIGHT_PX = 4000, 3000
 SOURCE_JPEG_QUALITY = 92
@@ -50,7 +53,7 @@ def make_photo() -> bytes:
     return out.getvalue()
 
 
-def naive_pipeline(data: bytes) -> int:
+def naive_pipeline(data: bytes, *, webp: bool = False) -> int:
     image = Image.open(io.BytesIO(data)).convert("RGB")
     width, height = image.size
     scale = 2048 / max(width, height)
@@ -66,7 +69,16 @@ def naive_pipeline(data: bytes) -> int:
         buffer = io.BytesIO()
         output.save(buffer, "JPEG", quality=NAIVE_JPEG_QUALITY)
         written += buffer.tell()
+        if webp:
+            # The same WebP settings as ours, so only the decode and resize work differs.
+            buffer = io.BytesIO()
+            output.save(buffer, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
+            written += buffer.tell()
     return written
+
+
+def naive_webp_pipeline(data: bytes) -> int:
+    return naive_pipeline(data, webp=True)
 
 
 def ours_pipeline(data: bytes) -> int:
@@ -75,7 +87,11 @@ def ours_pipeline(data: bytes) -> int:
     return sum(len(rendition.data) for rendition in process_photo(data).renditions)
 
 
-PIPELINES = {"naive Pillow": naive_pipeline, "tornagram": ours_pipeline}
+PIPELINES = {
+    "naive Pillow": naive_pipeline,
+    "naive + WebP": naive_webp_pipeline,
+    "tornagram": ours_pipeline,
+}
 
 _photo: bytes = b""  # the worker's copy, sent once so no timing includes pickling it
 
@@ -119,6 +135,7 @@ def main() -> int:
         "so a change in machine load hits both alike; time measured inside the worker"
     )
     print("naive: full decode, Lanczos from the full image to 2048/1080/640/320 square, JPEG")
+    print("naive + WebP: the same, also saving each size as WebP (what ours writes)")
     print("tornagram: process_photo(), the same four sizes as progressive JPEG + WebP")
     print()
 
@@ -143,10 +160,14 @@ def main() -> int:
             f"{statistics.mean(timings[name]) * 1000:>8.0f} {peak_rss_mb[name]:>19.0f} "
             f"{idle_rss_mb[name]:>19.0f} {written[name] / 1024:>11.0f}"
         )
-    speedup = median_secs["naive Pillow"] / median_secs["tornagram"]
+    speedup = median_secs["naive + WebP"] / median_secs["tornagram"]
+    jpeg_only = median_secs["naive Pillow"] / median_secs["tornagram"]
     ours_rss_mb = peak_rss_mb["tornagram"]
     print()
-    print(f"speed-up: {speedup:.2f}x (target >= {TARGET_SPEEDUP:.0f}x)")
+    print(f"speed-up, same files written: {speedup:.2f}x (target >= {TARGET_SPEEDUP:.0f}x)")
+    print(
+        f"speed-up against the JPEG-only naive pipeline (ours writing WebP too): {jpeg_only:.2f}x"
+    )
     print(f"tornagram peak worker RSS: {ours_rss_mb:.0f} MB (target < {TARGET_WORKER_RSS_MB} MB)")
     if speedup < TARGET_SPEEDUP or ours_rss_mb >= TARGET_WORKER_RSS_MB:
         print("TARGET MISSED")
