@@ -119,3 +119,16 @@ def test_serve_refuses_an_unmigrated_shared_database(tmp_path):
     settings = build_settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/other.db", cookie_secret="c" * 40)
     with pytest.raises(ConfigError, match="tornagram migrate"):
         prepare_database(settings)
+
+
+def test_gc_media_lists_and_removes_orphans(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli("migrate", "--data-dir", str(data)).returncode == 0
+    orphan = data / "media" / "ab" / "cd" / ("abcd" + "0" * 60 + ".jpg")
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"left behind by a crash")
+    dry = run_cli("gc-media", "--dry-run", "--data-dir", str(data))
+    assert dry.returncode == 0 and "would remove ab/cd/abcd" in dry.stdout and orphan.exists()
+    real = run_cli("gc-media", "--data-dir", str(data))
+    assert real.returncode == 0 and "removed 1 unreferenced file(s)" in real.stdout
+    assert not orphan.exists()
