@@ -127,6 +127,8 @@ class LiveSocket(tornado.websocket.WebSocketHandler, BaseHandler):
             await self.ctx.interactions.add_comment(self.current_user, int(key), body)
         else:
             await self.ctx.rooms.say(self.current_user, key, body)
+        # Stored; the event itself arrives through the channel like everyone else's.
+        self.write_json({"op": "sent", "channel": channel})
 
     def send_error_op(self, code: str, message: str, channel: str | None = None) -> None:
         error = {"op": "error", "code": code, "message": self.locale.translate(message)}

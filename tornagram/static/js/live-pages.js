@@ -1,0 +1,277 @@
+// Page glue for live events, loaded on every page. It only reads what the server rendered
+// (the DOM contract is below) and does nothing on pages without it. Every string the user
+// sees comes from the server, already translated: event data, error messages, or data-*
+// attributes; English here is only a last-resort fallback.
+//
+//   <body data-user-channel="user:<id>" data-username="<name>" data-msg-dismiss="…">
+//     [data-unread-badge]          unread count in the nav (text set, hidden at 0); any number
+//   [data-live-channel="post:<id>"] [data-live-since="<event id>"]
+//     [data-danmaku-stage]         the photo wrapper comments fly over
+//     [data-comment-list]          items with id="c<comment id>"; replies may nest in the
+//                                  parent's [data-replies]
+//     form[data-live-comment-form] field name="body", optional [data-send-error],
+//                                  optional data-msg-disconnected="…"
+//   [data-live-channel="room:<slug>"]
+//     [data-room-stage]            the cover photo comments fly over
+//     [data-message-list]          items with id="m<message id>"
+//     [data-presence data-label="%(count)d watching" data-initial="3"]
+//     form[data-live-send-form]    field name="body", optional [data-send-error]
+//   button[data-danmaku-toggle aria-pressed]  anywhere: turns danmaku on/off for the page
+import { live } from "./live.js";
+import { Danmaku, wireDanmakuToggles } from "./danmaku.js";
+
+export const TOAST_SHOW_MS = 6_000;
+export const TOAST_MAX = 3;
+// A room left open all day would otherwise grow its list without bound.
+export const MESSAGE_LIST_MAX = 300;
+// Transport failures where the plain form post is the right fallback (nothing was sent).
+const FORM_FALLBACK_CODES = new Set(["not_connected", "unsupported"]);
+
+/** Fills a server-translated label such as "%(count)d watching" (or "%d watching"). */
+export function formatCount(label, count) {
+  const text = label || "%(count)d";
+  const n = String(count);
+  return text.includes("%(count)d") ? text.replaceAll("%(count)d", n) : text.replace("%d", n);
+}
+
+/** "N watching" across server processes: the latest figure from each node, added up. */
+export class PresenceCounter {
+  constructor() {
+    this.byNode = new Map();
+  }
+
+  update(node, watching) {
+    const count = Number(watching);
+    if (typeof node === "string" && Number.isFinite(count)) this.byNode.set(node, Math.max(0, count));
+    return this.total;
+  }
+
+  get total() {
+    let sum = 0;
+    for (const count of this.byNode.values()) sum += count;
+    return sum;
+  }
+}
+
+export const profileUrl = (username) => `/@${encodeURIComponent(username)}`;
+
+/** A room message as the server renders it, built from plain text only. */
+export function buildMessage(doc, data) {
+  const item = doc.createElement("li");
+  item.className = "message";
+  item.id = `m${data.id}`;
+  const author = doc.createElement("a");
+  author.className = "message-author";
+  author.href = profileUrl(data.author?.username ?? "");
+  author.textContent = data.author?.username ?? "";
+  const body = doc.createElement("span");
+  body.className = "message-body";
+  body.textContent = data.body ?? "";
+  item.append(author, " ", body);
+  return item;
+}
+
+/** Inserts a comment unless the page already shows it; returns whether it was added. */
+export function insertComment(doc, list, data) {
+  const id = `c${data.id}`;
+  if (!data.id || doc.getElementById(id)) return false;
+  // innerHTML, once, on purpose: data.html is the server's rendering of the comment (the
+  // user's text escaped, then @mentions and #tags linked), the same markup the page itself
+  // would render. It is parsed into an inert <template>, and the CSP blocks inline script.
+  const template = doc.createElement("template");
+  template.innerHTML = String(data.html ?? "");
+  let item = template.content.firstElementChild;
+  if (!(item && item.id === id && template.content.childElementCount === 1)) {
+    // The server sent the body only: wrap it the way the page lists comments.
+    item = doc.createElement("li");
+    item.className = "comment";
+    item.id = id;
+    const author = doc.createElement("a");
+    author.className = "comment-author";
+    author.href = profileUrl(data.author?.username ?? "");
+    author.textContent = data.author?.username ?? "";
+    const body = doc.createElement("span");
+    body.className = "comment-body";
+    body.append(template.content);
+    item.append(author, " ", body);
+  }
+  const replies = data.parent_id && doc.getElementById(`c${data.parent_id}`)?.querySelector("[data-replies]");
+  (replies || list).append(item);
+  return true;
+}
+
+function setUnread(doc, unread) {
+  for (const badge of doc.querySelectorAll("[data-unread-badge]")) {
+    badge.textContent = unread > 99 ? "99+" : String(unread);
+    badge.hidden = unread <= 0;
+  }
+}
+
+function showToast(doc, region, text, postId) {
+  const toast = doc.createElement("div");
+  toast.className = "live-toast";
+  const message = doc.createElement(postId ? "a" : "span");
+  message.className = "live-toast-text";
+  message.textContent = text;
+  if (postId) message.href = `/p/${encodeURIComponent(postId)}`;
+  const close = doc.createElement("button");
+  close.type = "button";
+  close.className = "live-toast-close";
+  close.setAttribute("aria-label", doc.body.dataset.msgDismiss || "Dismiss");
+  close.textContent = "×";
+  toast.append(message, close);
+  let timer = null;
+  const dismiss = () => { clearTimeout(timer); toast.remove(); };
+  // Timing is adjustable (WCAG 2.2.1): the toast stays while pointed at or focused.
+  const arm = () => { clearTimeout(timer); timer = setTimeout(dismiss, TOAST_SHOW_MS); };
+  const hold = () => clearTimeout(timer);
+  close.addEventListener("click", dismiss);
+  toast.addEventListener("mouseenter", hold);
+  toast.addEventListener("mouseleave", arm);
+  toast.addEventListener("focusin", hold);
+  toast.addEventListener("focusout", arm);
+  region.append(toast);
+  while (region.children.length > TOAST_MAX) region.children[0].remove();
+  arm();
+}
+
+function startNotifications(doc, conn) {
+  const channel = doc.body.dataset.userChannel;
+  if (!channel) return;
+  // The live region must exist before text lands in it, or screen readers stay silent.
+  const region = doc.createElement("div");
+  region.className = "live-toasts";
+  region.setAttribute("role", "status");
+  region.setAttribute("aria-live", "polite");
+  doc.body.append(region);
+  conn.subscribe(channel, (event) => {
+    if (event.event !== "notification.created") return;
+    const { unread, text, post_id: postId } = event.data ?? {};
+    if (Number.isFinite(unread)) setUnread(doc, unread);
+    if (text) showToast(doc, region, text, postId);
+  });
+}
+
+/** After replay.incomplete some events are gone for good: fetch the page's list afresh. */
+async function refreshList(doc, channel, list, selector) {
+  try {
+    const response = await fetch(doc.location.href, { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const roots = [...fresh.querySelectorAll("[data-live-channel]")];
+    const root = roots.find((el) => el.dataset.liveChannel === channel);
+    const freshList = root?.querySelector(selector);
+    // Our own server's page, so the same trust as the page we are on.
+    if (freshList) list.replaceChildren(...freshList.childNodes);
+  } catch {
+    /* the list stays as it is; the next reload fixes it */
+  }
+}
+
+/** Sends the form's body over the socket when it can; otherwise the plain post goes ahead. */
+function enhanceSendForm(doc, form, channel, conn) {
+  const input = form.querySelector("[name=body]");
+  if (!input) return () => {};
+  let errorEl = form.querySelector("[data-send-error]");
+  const showError = (message) => {
+    if (!errorEl) {
+      errorEl = doc.createElement("p");
+      errorEl.className = "field-error";
+      errorEl.setAttribute("role", "alert");
+      form.append(errorEl);
+    }
+    errorEl.textContent = message;
+    errorEl.hidden = !message;
+  };
+  form.addEventListener("submit", async (event) => {
+    if (!conn.canSend) return;
+    // The socket carries a body only; a reply (parent_id) goes through the page's own post.
+    if (form.querySelector("[name=parent_id]")?.value) return;
+    event.preventDefault();
+    const body = input.value;
+    input.value = "";
+    showError("");
+    try {
+      await conn.send(channel, body);
+    } catch (err) {
+      if (!input.value) input.value = body; // give the text back to fix or retry
+      if (FORM_FALLBACK_CODES.has(err.code)) return form.submit();
+      showError(err.code === "disconnected" ? form.dataset.msgDisconnected || err.message : err.message);
+    }
+  });
+  return showError;
+}
+
+function isMe(doc, author) {
+  const me = doc.body.dataset.username;
+  return Boolean(me && author?.username === me);
+}
+
+function startPost(doc, root, channel, conn, stages) {
+  const list = root.querySelector("[data-comment-list]");
+  const stage = root.querySelector("[data-danmaku-stage]");
+  const danmaku = stage ? new Danmaku(stage) : null;
+  if (danmaku) stages.push(danmaku);
+  const form = root.querySelector("form[data-live-comment-form]");
+  const showError = form ? enhanceSendForm(doc, form, channel, conn) : () => {};
+  conn.subscribe(channel, (event) => {
+    const data = event.data ?? {};
+    if (event.event === "comment.created") {
+      const added = list ? insertComment(doc, list, data) : true;
+      if (added) danmaku?.add(data.body, { self: isMe(doc, data.author) });
+    } else if (event.event === "comment.deleted") {
+      doc.getElementById(`c${data.id}`)?.remove();
+    } else if (event.event === "replay.incomplete" && list) {
+      refreshList(doc, channel, list, "[data-comment-list]");
+    } else if (event.event === "live.error") {
+      showError(data.message || "");
+    }
+  }, { since: root.dataset.liveSince });
+}
+
+function startRoom(doc, root, channel, conn, stages) {
+  const list = root.querySelector("[data-message-list]");
+  const stage = root.querySelector("[data-room-stage]") ?? root.querySelector("[data-danmaku-stage]");
+  const danmaku = stage ? new Danmaku(stage) : null;
+  if (danmaku) stages.push(danmaku);
+  const presence = root.querySelector("[data-presence]");
+  const counter = new PresenceCounter();
+  const form = root.querySelector("form[data-live-send-form]");
+  const showError = form ? enhanceSendForm(doc, form, channel, conn) : () => {};
+  conn.subscribe(channel, (event) => {
+    const data = event.data ?? {};
+    if (event.event === "message.created") {
+      if (!data.id || doc.getElementById(`m${data.id}`)) return;
+      if (list) {
+        // Follow the conversation only if the reader was already at its end.
+        const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+        list.append(buildMessage(doc, data));
+        while (list.children.length > MESSAGE_LIST_MAX) list.children[0].remove();
+        if (atEnd) list.scrollTop = list.scrollHeight;
+      }
+      danmaku?.add(data.body, { self: isMe(doc, data.author) });
+    } else if (event.event === "presence.changed" && presence) {
+      presence.textContent = formatCount(presence.dataset.label, counter.update(data.node, data.watching));
+    } else if (event.event === "replay.incomplete" && list) {
+      refreshList(doc, channel, list, "[data-message-list]");
+    } else if (event.event === "live.error") {
+      showError(data.message || "");
+    }
+  }, { since: root.dataset.liveSince });
+}
+
+export function startLivePages(doc = document, conn = live) {
+  if (!doc.body) return;
+  conn.onStateChange((state) => { doc.documentElement.dataset.live = state; });
+  startNotifications(doc, conn);
+  const stages = [];
+  for (const root of doc.querySelectorAll("[data-live-channel]")) {
+    const channel = root.dataset.liveChannel;
+    if (channel.startsWith("post:")) startPost(doc, root, channel, conn, stages);
+    else if (channel.startsWith("room:")) startRoom(doc, root, channel, conn, stages);
+  }
+  wireDanmakuToggles(doc, (on) => stages.forEach((danmaku) => danmaku.setEnabled(on)));
+}
+
+// In a browser, run; under Node's test runner, only the exports above are wanted.
+if (typeof document !== "undefined") startLivePages();
