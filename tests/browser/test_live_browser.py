@@ -1,0 +1,56 @@
+"""Two people in one live room: what one types flies across the other's screen at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def sign_up(page, base: str, name: str) -> None:
+    page.goto(base + "/signup")
+    page.fill("#f-username", name)
+    page.fill("#f-email", f"{name}@example.org")
+    page.fill("#f-password", "long enough password")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(base + "/")
+
+
+def test_two_browsers_in_one_room(live_server, browser, screenshot):
+    host = browser.new_context(viewport={"width": 1000, "height": 900}).new_page()
+    guest = browser.new_context(viewport={"width": 1000, "height": 900}).new_page()
+    failures: list[str] = []
+    for page in (host, guest):
+        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    sign_up(host, live_server, "hostess")
+    sign_up(guest, live_server, "guest")
+
+    host.goto(live_server + "/rooms")
+    host.fill("#f-title", "Sunset watch")
+    host.fill("#f-slug", "sunset")
+    host.get_by_role("button", name="Open room").click()
+    host.wait_for_url(live_server + "/rooms/sunset")
+
+    guest.goto(live_server + "/rooms/sunset")
+    # Both pages are connected: the presence count reaches 2 on the host's page.
+    expect(host.locator("[data-presence]")).to_have_text(re.compile(r"^2 watching$"), timeout=10_000)
+
+    host.fill("#f-body", "look at that sky <script>x</script>")
+    host.get_by_role("button", name="Send").click()
+    # No reload on the guest's side: the message is listed and flies across the stage.
+    message = guest.locator("[data-message-list] .message", has_text="look at that sky")
+    expect(message).to_have_count(1, timeout=10_000)
+    expect(guest.locator("[data-room-stage] .danmaku-item", has_text="look at that sky")).to_have_count(1)
+    assert "<script>x</script>" in message.inner_text()  # shown as text, never as markup
+    screenshot(guest, "room-danmaku")
+    # The sender's own form was cleared, and nobody reloaded (still the same page).
+    assert host.input_value("#f-body") == ""
+    assert guest.url == live_server + "/rooms/sunset"
+
+    guest.fill("#f-body", "gorgeous")
+    guest.get_by_role("button", name="Send").click()
+    expect(host.locator("[data-message-list] .message", has_text="gorgeous")).to_have_count(1, timeout=10_000)
+    assert failures == []
