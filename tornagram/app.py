@@ -7,12 +7,16 @@ from pathlib import Path
 import tornado.web
 
 from tornagram.accounts import handlers as accounts
+from tornagram.feeds import handlers as feeds
 from tornagram.i18n import load_translations
 from tornagram.photos import handlers as photos
 from tornagram.realtime import longpoll as live_longpoll
 from tornagram.realtime import sockets as live_sockets
 from tornagram.rooms import handlers as rooms
 from tornagram.social import graph_handlers as graph
+from tornagram.social import interaction_handlers as interactions
+from tornagram.social import notification_handlers as notification_pages
+from tornagram.social import search_handlers as search_pages
 from tornagram.web import ui_modules
 from tornagram.web.access_log import log_request
 from tornagram.web.base import HealthHandler, NotFoundHandler
@@ -28,7 +32,7 @@ def make_app(ctx) -> tornado.web.Application:
     load_translations()
     c = dict(ctx=ctx)
     routes = [
-        (r"/", accounts.HomeHandler, c, "home"),
+        (r"/", feeds.HomeHandler, c, "home"),
         (r"/healthz", HealthHandler, c, "healthz"),
         (r"/signup", accounts.SignupHandler, c, "signup"),
         (r"/login", accounts.LoginHandler, c, "login"),
@@ -49,7 +53,7 @@ def make_app(ctx) -> tornado.web.Application:
             "revoke_other_sessions",
         ),
         (r"/settings/language", accounts.LanguageHandler, c, "language"),
-        (r"/@" + USERNAME, accounts.ProfileHandler, c, "profile"),
+        (r"/@" + USERNAME, feeds.ProfileHandler, c, "profile"),
         (r"/upload", photos.UploadHandler, c, "upload"),
         (r"/upload/url", photos.UrlImportHandler, c, "upload_url"),
         (r"/p/" + POST_ID, photos.PostHandler, c, "post"),
@@ -70,8 +74,20 @@ def make_app(ctx) -> tornado.web.Application:
             "answer_request",
         ),
         # -- feeds: home, explore, tags
+        (r"/explore", feeds.ExploreHandler, c, "explore"),
+        (r"/tags/([^/]+)", feeds.TagHandler, c, "tag"),
         # -- likes, comments, saves
+        (r"/p/" + POST_ID + "/like", interactions.LikeHandler, c, "like"),
+        (r"/p/" + POST_ID + "/unlike", interactions.UnlikeHandler, c, "unlike"),
+        (r"/p/" + POST_ID + "/likes", interactions.LikersHandler, c, "likers"),
+        (r"/p/" + POST_ID + "/comments", interactions.CommentsHandler, c, "comments"),
+        (r"/comments/([0-9]{1,19})/delete", interactions.CommentDeleteHandler, c, "comment_delete"),
+        (r"/p/" + POST_ID + "/save", interactions.SaveHandler, c, "save"),
+        (r"/p/" + POST_ID + "/unsave", interactions.UnsaveHandler, c, "unsave"),
+        (r"/saved", interactions.SavedHandler, c, "saved"),
         # -- notifications and search
+        (r"/notifications", notification_pages.NotificationsHandler, c, "notifications"),
+        (r"/search", search_pages.SearchHandler, c, "search"),
         # -- live: sockets, long-poll, rooms
         (r"/ws", live_sockets.LiveSocket, c, "ws"),
         (r"/poll", live_longpoll.PollHandler, c, "poll"),

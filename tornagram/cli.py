@@ -1,4 +1,4 @@
-"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser."""
+"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, seed."""
 
 from __future__ import annotations
 
@@ -81,6 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument(
         "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
     )
+    seed = sub.add_parser(
+        "seed", help="fill an empty database with realistic demo users, follows, posts, likes"
+    )
+    _common(seed)
+    seed.add_argument("--users", type=int, default=200, help="accounts to create (default 200)")
+    seed.add_argument("--posts", type=int, default=2000, help="posts to create (default 2000)")
+    seed.add_argument(
+        "--follows", type=int, default=50, help="accounts each user follows, on average"
+    )
+    seed.add_argument(
+        "--likes-per-post", type=float, default=3.0, help="likes per post, on average"
+    )
+    seed.add_argument("--random-seed", type=int, default=1, help="same seed, same data")
+    seed.add_argument(
+        "--password",
+        default=None,
+        help="password of every seeded account (default: tornagram-seed)",
+    )
     return parser
 
 
@@ -98,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             return _createuser(args)
         if args.command == "gc-media":
             return _gc_media(args)
+        if args.command == "seed":
+            return _seed(args)
     except ConfigError as exc:
         print(f"tornagram: {exc}", file=sys.stderr)
         return 2
@@ -185,4 +205,38 @@ def _gc_media(args) -> int:
     for key in removed:
         print(f"{verb} {key}")
     print(f"{verb} {len(removed)} unreferenced file(s)")
+    return 0
+
+
+def _seed(args) -> int:
+    from tornagram.context import build_context
+    from tornagram.db import migrate
+    from tornagram.feeds.seed import DEFAULT_PASSWORD, SeedError, SeedPlan, seed
+
+    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    if settings.uses_default_sqlite:
+        migrate.upgrade(settings.database_url)
+    plan = SeedPlan(
+        users=args.users,
+        posts=args.posts,
+        follows=args.follows,
+        likes_per_post=args.likes_per_post,
+        seed=args.random_seed,
+        password=args.password or DEFAULT_PASSWORD,
+    )
+
+    async def run():
+        ctx = build_context(settings)
+        try:
+            return await seed(ctx.db, ctx.storage, plan, hash_params=settings.password_hash)
+        finally:
+            await ctx.close()
+
+    try:
+        result = asyncio.run(run())
+    except SeedError as exc:
+        print(f"tornagram: {exc}", file=sys.stderr)
+        return 2
+    summary = ", ".join(f"{count:,} {name}" for name, count in result.counts.items())
+    print(f"seeded {summary} in {result.secs:.1f} s; every account's password is {plan.password!r}")
     return 0

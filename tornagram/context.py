@@ -19,7 +19,10 @@ from tornagram.realtime.presence import Presence
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.service import RoomsService
 from tornagram.social.graph import GraphService
+from tornagram.social.interactions import InteractionsService
+from tornagram.social.notification_feed import NotificationsService
 from tornagram.social.notifications import NotificationWriter
+from tornagram.social.search import SearchService
 from tornagram.storage.local import LocalStorage
 from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 
@@ -36,6 +39,9 @@ class AppContext:
     photos: PhotosService
     notifications: NotificationWriter
     graph: GraphService
+    interactions: InteractionsService
+    notification_feed: NotificationsService
+    search: SearchService
     broker: Broker
     hub: Hub
     events: EventPublisher
@@ -81,6 +87,12 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         session_max_age_days=settings.session_max_age_days,
         avatars=AvatarStore(storage, images),
     )
+    broker = make_broker(settings.redis_url or None)
+    hub = Hub(broker)
+    events = EventPublisher(broker)
+    notification_feed = NotificationsService(db)
+    # The live toast's unread figure is the badge's own (visibility-filtered and capped).
+    notifications = NotificationWriter(ids, events, db, unread=notification_feed.unread_count)
     photos = PhotosService(
         db,
         ids,
@@ -89,12 +101,11 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         fetch_policy=FetchPolicy(
             max_bytes=settings.max_upload_bytes, allow_loopback=settings.allow_loopback_fetch
         ),
+        notifications=notifications,
     )
-    broker = make_broker(settings.redis_url or None)
-    hub = Hub(broker)
-    events = EventPublisher(broker)
-    notifications = NotificationWriter(ids, events, db)
     graph = GraphService(db, ids, notifications)
+    rate_limits = RateLimiter(DEFAULT_RATES)
+    interactions = InteractionsService(db, ids, notifications, limiter=rate_limits, events=events)
     return AppContext(
         settings=settings,
         db=db,
@@ -106,10 +117,13 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         photos=photos,
         notifications=notifications,
         graph=graph,
+        interactions=interactions,
+        notification_feed=notification_feed,
+        search=SearchService(db),
         broker=broker,
         hub=hub,
         events=events,
         presence=Presence(hub, events),
         rooms=RoomsService(db, ids, events, photos),
-        rate_limits=RateLimiter(DEFAULT_RATES),
+        rate_limits=rate_limits,
     )

@@ -54,3 +54,40 @@ def test_two_browsers_in_one_room(live_server, browser, screenshot):
     guest.get_by_role("button", name="Send").click()
     expect(host.locator("[data-message-list] .message", has_text="gorgeous")).to_have_count(1, timeout=10_000)
     assert failures == []
+
+
+def test_two_browsers_watch_one_photo(live_server, browser, screenshot):
+    from tests.browser.test_photos_browser import FIXTURES
+
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    author = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
+    viewer = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
+    failures: list[str] = []
+    for page in (author, viewer):
+        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    sign_up(author, live_server, "painter")
+    sign_up(viewer, live_server, "critic")
+    author.goto(live_server + "/upload")
+    author.set_input_files("#f-photo", [str(FIXTURES / "panorama.jpg")])
+    author.get_by_role("button", name="Share").click()
+    author.wait_for_url(re.compile(r".*/p/[0-9]+$"))
+    post_url = author.url
+
+    viewer.goto(post_url)
+    expect(viewer.locator("[data-danmaku-toggle]")).to_have_attribute("aria-pressed", "true")
+    # Let the viewer's socket subscribe before the comment is written.
+    viewer.wait_for_timeout(500)
+    author.fill("#comment-body", "what a panorama! <b>wow</b>")
+    author.locator("#comment-form button[type=submit]").click()
+
+    comment = viewer.locator("[data-comment-list] .comment", has_text="what a panorama!")
+    expect(comment).to_have_count(1, timeout=10_000)
+    flying = viewer.locator("[data-danmaku-stage] .danmaku-item", has_text="what a panorama!")
+    expect(flying).to_have_count(1)
+    assert "<b>wow</b>" in comment.inner_text()  # escaped, never markup
+    screenshot(viewer, "post-danmaku")
+    assert viewer.url == post_url  # no reload
+    # The author's page shows the comment once, not once from the form and once from the channel.
+    expect(author.locator("[data-comment-list] .comment", has_text="what a panorama!")).to_have_count(1)
+    assert failures == []

@@ -167,23 +167,3 @@ class LanguageHandler(BaseHandler):
             self.clear_cookie(LANGUAGE_COOKIE)
         self.see_other(self.next_url())
 
-
-class ProfileHandler(BaseHandler):
-    async def get(self, username: str) -> None:
-        profile = await self.ctx.accounts.by_username(username)
-        max_id = self.get_argument("max_id", None)
-        posts, next_max_id = await self.ctx.photos.posts_by(
-            profile.id, max_id=int(max_id) if max_id and max_id.isdigit() else None
-        )
-        self.render(
-            "accounts/profile.html",
-            profile=profile,
-            posts=posts,
-            next_max_id=next_max_id,
-            post_count=await self.ctx.photos.count_by(profile.id),
-        )
-
-
-class HomeHandler(BaseHandler):
-    def get(self) -> None:
-        self.render("feeds/home.html")

@@ -25,8 +25,10 @@ TOAST_MESSAGES = {
 
 
 class NotificationWriter:
-    def __init__(self, ids: IdGenerator, events=None, db=None) -> None:
+    def __init__(self, ids: IdGenerator, events=None, db=None, unread=None) -> None:
         self.ids = ids
+        # async (User) -> int: the count the navigation badge shows.
+        self.count_unread = unread
         # With an EventPublisher (and the database to word the toast), each notification is
         # also pushed live to its recipient, after the commit.
         self.events = events if db is not None else None
@@ -75,7 +77,10 @@ class NotificationWriter:
             actor = await session.get(User, notification.actor_id)
             if recipient is None or actor is None:
                 return None
-            unread = await self.unread_count(session, recipient.id)
+            if self.count_unread is None:
+                unread = await self.unread_count(session, recipient.id)
+        if self.count_unread is not None:
+            unread = await self.count_unread(recipient)
         locale = tornado.locale.get(recipient.locale) if recipient.locale else tornado.locale.get()
         return {
             "kind": notification.kind,

@@ -55,6 +55,14 @@ class BaseHandler(tornado.web.RequestHandler):
         else:
             self.current_user = signed_in.user
             self.current_session = signed_in.session
+        # The badge in the navigation: one more query, for members, on responses that are
+        # pages (JSON answers, long polls included, and sockets have no navigation).
+        is_page = not self.wants_json() and "Upgrade" not in self.request.headers
+        self.unread_notifications = (
+            await self.ctx.notification_feed.unread_count(self.current_user)
+            if self.current_user is not None and is_page
+            else 0
+        )
 
     def get_current_user(self) -> Any:
         # Only reached when prepare did not run (an error before it): nobody is signed in.
@@ -155,6 +163,9 @@ class BaseHandler(tornado.web.RequestHandler):
         message = None
         if isinstance(exc, UserError):
             message = self.error_text(exc)
+        if isinstance(exc, TooManyRequests):
+            # send_error() cleared the headers set before it; say when to come back here.
+            self.set_header("Retry-After", str(exc.retry_after_secs))
         trace = None
         if self.settings.get("serve_traceback") and "exc_info" in kwargs:
             trace = "".join(traceback.format_exception(*kwargs["exc_info"]))

@@ -8,6 +8,10 @@ import tornado.web
 
 from tornagram.i18n import N_
 from tornagram.photos.captions import render_caption
+from tornagram.social.notification_feed import UNREAD_BADGE_MAX
+
+# On phones: home, explore, the upload "+", notifications, profile.
+BOTTOM_BAR = frozenset({"home", "explore", "upload", "notifications", "profile"})
 
 # Sizes match the stored renditions: 150 px for lists and nav, 320 px for the profile header.
 SMALL_AVATAR_MAX_PX = 150
@@ -63,8 +67,24 @@ class Nav(tornado.web.UIModule):
         handler = self.handler
         user = handler.current_user
         items = [("home", handler.reverse_url("home"), N_("Home"), "icon-home")]
+        items.append(("explore", handler.reverse_url("explore"), N_("Explore"), "icon-compass"))
+        items.append(("search", handler.reverse_url("search"), N_("Search"), "icon-search"))
+        badges = {}
         if user is not None:
             items.append(("upload", handler.reverse_url("upload"), N_("New post"), "icon-plus"))
+            items.append(
+                (
+                    "notifications",
+                    handler.reverse_url("notifications"),
+                    N_("Notifications"),
+                    "icon-bell",
+                )
+            )
+            # Set by BaseHandler.prepare; an error page raised before prepare has none. The badge
+            # is there (hidden) at 0 too, for live events to fill in (static/js/live-pages.js).
+            unread = getattr(handler, "unread_notifications", 0)
+            over = unread > UNREAD_BADGE_MAX
+            badges["notifications"] = f"{UNREAD_BADGE_MAX}+" if over else str(unread or "")
             items.append(
                 (
                     "profile",
@@ -81,8 +101,14 @@ class Nav(tornado.web.UIModule):
                     "icon-settings",
                 )
             )
+        if placement == "bottom":
+            items = [item for item in items if item[0] in BOTTOM_BAR]
         return self.render_string(
-            "modules/nav.html", items=items, placement=placement, here=handler.request.path
+            "modules/nav.html",
+            items=items,
+            placement=placement,
+            here=handler.request.path,
+            badges=badges,
         )
 
 
@@ -153,4 +179,39 @@ class RelativeTime(tornado.web.UIModule):
             iso=when.astimezone(UTC).isoformat(),
             relative=self.locale.format_date(naive_utc, relative=True),
             full=self.locale.format_date(naive_utc, full_format=True, relative=False),
+        )
+
+
+class PostCard(tornado.web.UIModule):
+    """A post as a card (feeds/items.PostItem): header with the owner's menu, the photos, the
+    action row (like, comment, save, share), the like count, the caption, a preview of the
+    comments and the time. ``detail`` is the photo page, where the full comments follow the
+    card instead of the preview. Every action is a plain form; static/js/social.js makes them
+    instant."""
+
+    def render(self, item, detail: bool = False, eager: bool = False) -> str:
+        handler = self.handler
+        post_url = handler.reverse_url("post", item.post.id)
+        # Plain form posts come back to this page (a feed keeps its place); never to a URL
+        # that only accepts POST.
+        if detail or handler.request.method != "GET":
+            back = post_url
+        else:
+            back = f"{handler.request.uri}#post-{item.post.id}"
+        return self.render_string(
+            "modules/post_card.html",
+            item=item,
+            post=item.post,
+            author=item.author,
+            detail=detail,
+            eager=eager or detail,
+            post_url=post_url,
+            back=back,
+        )
+
+    def html_head(self) -> str:
+        # Module scripts run once per URL however often they are listed.
+        return "".join(
+            f'<script type="module" src="{self.handler.static_url(path)}"></script>'
+            for path in ("js/photos.js", "js/social.js")
         )

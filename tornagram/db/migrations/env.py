@@ -9,6 +9,7 @@ from alembic import context
 
 from tornagram.db.engine import create_engine
 from tornagram.db.models import metadata
+from tornagram.db.unmanaged import include_name
 
 config = context.config
 
@@ -28,6 +29,8 @@ def _run(connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Full-text search objects are made by hand (db/unmanaged.py); never offer to drop them.
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

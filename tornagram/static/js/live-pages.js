@@ -214,11 +214,18 @@ function startPost(doc, root, channel, conn, stages) {
   if (danmaku) stages.push(danmaku);
   const form = root.querySelector("form[data-live-comment-form]");
   const showError = form ? enhanceSendForm(doc, form, channel, conn) : () => {};
+  // The author's own page may have listed the comment already (from the form's answer);
+  // it should still fly, once.
+  const flown = new Set();
   conn.subscribe(channel, (event) => {
     const data = event.data ?? {};
     if (event.event === "comment.created") {
-      const added = list ? insertComment(doc, list, data) : true;
-      if (added) danmaku?.add(data.body, { self: isMe(doc, data.author) });
+      if (list) insertComment(doc, list, data);
+      root.querySelectorAll("[data-comments-empty]").forEach((el) => { el.hidden = true; });
+      if (!flown.has(data.id)) {
+        flown.add(data.id);
+        danmaku?.add(data.body, { self: isMe(doc, data.author) });
+      }
     } else if (event.event === "comment.deleted") {
       doc.getElementById(`c${data.id}`)?.remove();
     } else if (event.event === "replay.incomplete" && list) {

@@ -1,0 +1,151 @@
+"""The pages that list posts: home, explore, tag pages and profiles.
+
+Each answers a whole page, or, when static/js/feeds.js asks for the next page with
+``X-Requested-With: fetch``, only the fragment that page adds (its cards or thumbnails and
+the next "Older posts" link), which the script appends. Without JavaScript the link is an
+ordinary link to the next page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tornado.escape import url_escape
+
+from tornagram.errors import NotFound
+from tornagram.feeds import queries
+from tornagram.feeds.items import PostItem
+from tornagram.photos.captions import normalize_tag
+from tornagram.web.base import BaseHandler
+
+FRAGMENT_HEADER = "X-Requested-With"
+FRAGMENT_VALUE = "fetch"
+# Three rows of three under the landing copy.
+LANDING_PREVIEW_SIZE = 9
+# What the caption renderer links: word characters in any script, as normalize_tag spells them.
+TAG_RE = re.compile(r"\w{1,100}")
+EXPLORE_TABS = ("recent", "popular")
+
+
+class FeedHandler(BaseHandler):
+    def is_fragment(self) -> bool:
+        return self.request.headers.get(FRAGMENT_HEADER) == FRAGMENT_VALUE
+
+    def render_page(self, page_template: str, fragment_template: str, **kwargs) -> None:
+        # The same URL answers a page or a fragment; caches must keep them apart.
+        self.set_header("Vary", FRAGMENT_HEADER)
+        if self.is_fragment():
+            # render_string, not render: a fragment has no <head> for modules' scripts.
+            self.finish(self.render_string(fragment_template, **kwargs))
+        else:
+            self.render(page_template, **kwargs)
+
+    def next_url(self, route: str, *args, **params) -> str | None:
+        """The "Older posts" link, or None on the last page."""
+        if any(value is None for value in params.values()):
+            return None
+        query = "&".join(f"{key}={url_escape(str(value))}" for key, value in params.items())
+        return f"{self.reverse_url(route, *args)}?{query}"
+
+    async def post_items(self, rows) -> list[PostItem]:
+        """Cards with the viewer's likes and saves and a preview of the comments."""
+        return await self.ctx.interactions.decorate(self.current_user, rows)
+
+
+class HomeHandler(FeedHandler):
+    """Signed in: the posts of the people you follow, and yours, newest first. Signed out: what
+    Tornagram is, with a few recent photos from explore."""
+
+    async def get(self) -> None:
+        if self.current_user is None:
+            preview = await queries.explore_recent_page(
+                self.ctx.db, None, None, size=LANDING_PREVIEW_SIZE
+            )
+            self.render("feeds/home.html", preview=preview, items=[], next_url=None)
+            return
+        max_id = queries.parse_max_id(self.get_argument("max_id", None))
+        page = await queries.home_page(self.ctx.db, self.current_user, max_id)
+        self.render_page(
+            "feeds/home.html",
+            "feeds/_cards.html",
+            preview=None,
+            items=await self.post_items(page.rows),
+            first_page=max_id is None,
+            next_url=self.next_url("home", max_id=page.next_cursor),
+        )
+
+
+class ExploreHandler(FeedHandler):
+    async def get(self) -> None:
+        tab = self.get_argument("tab", "recent")
+        if tab not in EXPLORE_TABS:
+            tab = "recent"
+        db, viewer = self.ctx.db, self.current_user
+        if tab == "popular":
+            cursor = queries.parse_popular_cursor(self.get_argument("cursor", None))
+            page = await queries.explore_popular_page(db, viewer, cursor)
+            next_url = self.next_url("explore", tab="popular", cursor=page.next_cursor)
+        else:
+            max_id = queries.parse_max_id(self.get_argument("max_id", None))
+            page = await queries.explore_recent_page(db, viewer, max_id)
+            next_url = self.next_url("explore", max_id=page.next_cursor)
+        self.render_page(
+            "feeds/explore.html", "feeds/_grid.html", tab=tab, page=page, next_url=next_url
+        )
+
+
+class TagHandler(FeedHandler):
+    async def get(self, raw_tag: str) -> None:
+        tag = normalize_tag(raw_tag)
+        if not TAG_RE.fullmatch(tag) or tag.isdigit():
+            raise NotFound("There is no such tag.")
+        if tag != raw_tag:
+            # One address per tag: #Cat and #CAT are /tags/cat.
+            query = f"?{self.request.query}" if self.request.query else ""
+            self.redirect(self.reverse_url("tag", tag) + query, permanent=True)
+            return
+        max_id = queries.parse_max_id(self.get_argument("max_id", None))
+        page = await queries.tag_page(self.ctx.db, self.current_user, tag, max_id)
+        next_url = self.next_url("tag", tag, max_id=page.next_cursor)
+        if self.is_fragment():
+            self.render_page("feeds/tag.html", "feeds/_grid.html", page=page, next_url=next_url)
+            return
+        count = await queries.tag_post_count(self.ctx.db, self.current_user, tag)
+        self.render_page(
+            "feeds/tag.html",
+            "feeds/_grid.html",
+            tag=tag,
+            page=page,
+            next_url=next_url,
+            post_count=count,
+            count_capped=count > queries.TAG_COUNT_CAP,
+        )
+
+
+class ProfileHandler(FeedHandler):
+    """The header (who, counts, the follow button) and the grid of posts, or "This account is
+    private" for those the owner has not let in. Someone the owner blocked gets the same 404
+    as for a name nobody has."""
+
+    async def get(self, username: str) -> None:
+        profile = await self.ctx.accounts.by_username(username)
+        relationship = await self.ctx.graph.relationship(self.current_user, profile)
+        if relationship.blocked_by:
+            raise NotFound("No one here goes by that name.")
+        hidden = relationship.blocking or (
+            profile.is_private and not relationship.can_see_posts_of_private
+        )
+        max_id = queries.parse_max_id(self.get_argument("max_id", None))
+        if hidden:
+            page = queries.Page([])
+        else:
+            page = await queries.profile_page(self.ctx.db, self.current_user, profile, max_id)
+        self.render_page(
+            "accounts/profile.html",
+            "feeds/_grid.html",
+            profile=profile,
+            relationship=relationship,
+            hidden=hidden,
+            page=page,
+            next_url=self.next_url("profile", profile.username, max_id=page.next_cursor),
+        )

@@ -1,0 +1,222 @@
+"""What the pages show of likes, comments and saves: who liked a post, one's saved posts, a
+post's comment threads, and the extras every post card needs (batched for a whole page).
+
+Every read applies the visibility rule (social/visibility.py): a post the viewer may not see is
+NotFound, and people blocked either way with the viewer are left out of lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from tornagram.accounts.models import User
+from tornagram.db.engine import Database
+from tornagram.errors import NotFound
+from tornagram.feeds.items import PostItem
+from tornagram.photos.models import Photo, Post
+from tornagram.social.models import Comment, Like, Save
+from tornagram.social.visibility import can_see_author, not_blocked
+
+LIKERS_PAGE_SIZE = 30
+COMMENTS_PAGE_SIZE = 30  # top-level comments per page
+# A thread shows its newest replies up to this many; longer threads are rare on a photo site.
+REPLIES_PER_THREAD = 50
+SAVED_PAGE_SIZE = 24  # eight rows of three
+PREVIEW_COMMENTS = 2  # under a post in a feed
+
+POST_GONE_MESSAGE = "This post does not exist, or it has been deleted."
+
+
+@dataclass(slots=True)
+class CommentThread:
+    """A top-level comment, its author, and its replies (each ``(comment, author)``), oldest
+    first."""
+
+    comment: Comment
+    author: User
+    replies: list[tuple[Comment, User]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    id: int
+    author_id: int
+    author_is_private: bool
+
+
+async def visible_post(session, viewer_id: int | None, post_id: int) -> PostRef:
+    row = (
+        await session.execute(
+            select(Post.id, Post.author_id, User.is_private)
+            .select_from(Post)
+            .join(User, User.id == Post.author_id)
+            .where(Post.id == post_id, can_see_author(viewer_id))
+        )
+    ).one_or_none()
+    if row is None:
+        # The same answer for a missing post and a hidden one, so private posts can't be
+        # probed.
+        raise NotFound(POST_GONE_MESSAGE)
+    return PostRef(*row)
+
+
+class InteractionReads:
+    """The reading half of InteractionsService (it needs only ``self.db``)."""
+
+    db: Database
+
+    async def likers(
+        self, viewer: User | None, post_id: int, before: int | None = None
+    ) -> tuple[list[User], int | None]:
+        """People who liked the post, newest first, and the ``before`` of the next page. People
+        blocked either way with the viewer are left out."""
+        viewer_id = viewer.id if viewer else None
+        query = (
+            select(User, Like.id)
+            .join(Like, Like.user_id == User.id)
+            .where(Like.post_id == post_id, not_blocked(viewer_id, User.id))
+        )
+        if before is not None:
+            query = query.where(Like.id < before)
+        async with self.db.read() as session:
+            await visible_post(session, viewer_id, post_id)
+            rows = (
+                await session.execute(query.order_by(Like.id.desc()).limit(LIKERS_PAGE_SIZE + 1))
+            ).all()
+        more = len(rows) > LIKERS_PAGE_SIZE
+        rows = rows[:LIKERS_PAGE_SIZE]
+        return [person for person, _ in rows], (rows[-1][1] if more else None)
+
+    async def saved(
+        self, user: User, before: int | None = None
+    ) -> tuple[list[tuple[Post, User]], int | None]:
+        """``user``'s own saves, newest first; posts they may no longer see are skipped."""
+        query = (
+            select(Post, User, Save.id)
+            .join(Save, Save.post_id == Post.id)
+            .join(User, User.id == Post.author_id)
+            .where(Save.user_id == user.id, can_see_author(user.id))
+            .options(selectinload(Post.photos).selectinload(Photo.renditions))
+        )
+        if before is not None:
+            query = query.where(Save.id < before)
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(query.order_by(Save.id.desc()).limit(SAVED_PAGE_SIZE + 1))
+            ).all()
+        more = len(rows) > SAVED_PAGE_SIZE
+        rows = rows[:SAVED_PAGE_SIZE]
+        return [(post, author) for post, author, _ in rows], (rows[-1][2] if more else None)
+
+    async def comments(
+        self, viewer: User | None, post_id: int, before: int | None = None
+    ) -> tuple[list[CommentThread], int | None]:
+        """The newest page of top-level comments, shown oldest first (a conversation reads
+        downwards, and a new comment lands at the bottom of the first page), each with its
+        replies; and the ``before`` that loads the earlier page, if there is one."""
+        viewer_id = viewer.id if viewer else None
+        query = (
+            select(Comment, User)
+            .join(User, User.id == Comment.author_id)
+            .where(
+                Comment.post_id == post_id,
+                Comment.parent_id.is_(None),
+                not_blocked(viewer_id, Comment.author_id),
+            )
+        )
+        if before is not None:
+            query = query.where(Comment.id < before)
+        async with self.db.read() as session:
+            await visible_post(session, viewer_id, post_id)
+            rows = (
+                await session.execute(
+                    query.order_by(Comment.id.desc()).limit(COMMENTS_PAGE_SIZE + 1)
+                )
+            ).all()
+            more = len(rows) > COMMENTS_PAGE_SIZE
+            rows = rows[:COMMENTS_PAGE_SIZE][::-1]
+            replies = await self._latest_comments(
+                session,
+                viewer_id,
+                Comment.parent_id,
+                [c.id for c, _ in rows],
+                REPLIES_PER_THREAD,
+            )
+        threads = [CommentThread(c, u, replies.get(c.id, [])) for c, u in rows]
+        return threads, (rows[0][0].id if more and rows else None)
+
+    async def decorate(self, viewer: User | None, pairs: list[tuple[Post, User]]) -> list[PostItem]:
+        """Everything a post card needs beyond the post: whether the viewer liked and saved
+        each one, and its latest comments. Three queries for any number of posts."""
+        if not pairs:
+            return []
+        ids = [post.id for post, _ in pairs]
+        viewer_id = viewer.id if viewer else None
+        liked: set[int] = set()
+        saved: set[int] = set()
+        async with self.db.read() as session:
+            if viewer_id is not None:
+                liked = set(
+                    (
+                        await session.execute(
+                            select(Like.post_id).where(
+                                Like.user_id == viewer_id, Like.post_id.in_(ids)
+                            )
+                        )
+                    ).scalars()
+                )
+                saved = set(
+                    (
+                        await session.execute(
+                            select(Save.post_id).where(
+                                Save.user_id == viewer_id, Save.post_id.in_(ids)
+                            )
+                        )
+                    ).scalars()
+                )
+            previews = await self._latest_comments(
+                session,
+                viewer_id,
+                Comment.post_id,
+                ids,
+                PREVIEW_COMMENTS,
+                extra=Comment.parent_id.is_(None),
+            )
+        return [
+            PostItem(
+                post=post,
+                author=author,
+                liked=post.id in liked,
+                saved=post.id in saved,
+                comments=previews.get(post.id, []),
+            )
+            for post, author in pairs
+        ]
+
+    @staticmethod
+    async def _latest_comments(
+        session, viewer_id, group_column, group_ids, per_group: int, extra=None
+    ) -> dict[int, list[tuple[Comment, User]]]:
+        """The newest ``per_group`` comments of each group (a post, or a thread), oldest first,
+        in one query, leaving out authors blocked either way with the viewer."""
+        if not group_ids:
+            return {}
+        rank = func.row_number().over(partition_by=group_column, order_by=Comment.id.desc())
+        conditions = [group_column.in_(group_ids), not_blocked(viewer_id, Comment.author_id)]
+        if extra is not None:
+            conditions.append(extra)
+        ranked = select(Comment.id.label("id"), rank.label("rank")).where(*conditions).subquery()
+        rows = await session.execute(
+            select(Comment, User)
+            .join(ranked, ranked.c.id == Comment.id)
+            .join(User, User.id == Comment.author_id)
+            .where(ranked.c.rank <= per_group)
+            .order_by(Comment.id)
+        )
+        grouped: dict[int, list[tuple[Comment, User]]] = {}
+        key = group_column.key
+        for comment, author in rows:
+            grouped.setdefault(getattr(comment, key), []).append((comment, author))
+        return grouped

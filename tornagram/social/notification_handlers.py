@@ -1,0 +1,79 @@
+"""The notifications page, and the sentences it is made of."""
+
+from __future__ import annotations
+
+import tornado.web
+from tornado.escape import xhtml_escape
+
+from tornagram.i18n import N_
+from tornagram.social.notification_feed import NotificationGroup
+from tornagram.web.base import BaseHandler
+
+# Keyed by (kind, how many people): 1, 2 (both named), or 3 meaning "and %(count)d others".
+GROUP_MESSAGES = {
+    ("like", 1): N_("%(name)s liked your photo."),
+    ("like", 2): N_("%(name)s and %(other)s liked your photo."),
+    ("like", 3): N_("%(name)s and %(count)d others liked your photo."),
+    ("follow", 1): N_("%(name)s started following you."),
+    ("follow", 2): N_("%(name)s and %(other)s started following you."),
+    ("follow", 3): N_("%(name)s and %(count)d others started following you."),
+    ("follow_request", 1): N_("%(name)s asked to follow you."),
+    ("follow_request", 2): N_("%(name)s and %(other)s asked to follow you."),
+    ("follow_request", 3): N_("%(name)s and %(count)d others asked to follow you."),
+    ("comment", 1): N_("%(name)s commented: %(text)s"),
+    ("reply", 1): N_("%(name)s replied to your comment: %(text)s"),
+    ("mention", 1): N_("%(name)s mentioned you in a comment: %(text)s"),
+    ("caption_mention", 1): N_("%(name)s mentioned you in a post: %(text)s"),
+}
+
+
+def cursor_argument(raw: str | None) -> int | None:
+    """A keyset cursor (``before``) from the query; anything malformed or beyond 64 bits is
+    none, rather than an error from the database."""
+    if raw and raw.isdigit() and len(raw) <= 19 and int(raw) < 2**63:
+        return int(raw)
+    return None
+
+
+def notification_html(handler: BaseHandler, group: NotificationGroup) -> str:
+    """The sentence with linked names, as HTML built only from escaped pieces: the translated
+    text is escaped first, then the escaped names and snippet are put into its placeholders."""
+    kind = group.kind
+    if kind == "mention" and group.comment_id is None:
+        kind = "caption_mention"
+    people = min(group.actor_count, 3) if kind in ("like", "follow", "follow_request") else 1
+    if people == 2 and len(group.actors) < 2:
+        people = 3  # the other person is beyond this page; say "and 1 others" rather than guess
+    text = xhtml_escape(handler.locale.translate(GROUP_MESSAGES[(kind, people)]))
+
+    def person(user) -> str:
+        href = xhtml_escape(handler.reverse_url("profile", user.username))
+        return f'<a class="notif-actor" href="{href}">{xhtml_escape(user.username)}</a>'
+
+    return text % {
+        "name": person(group.actors[0]),
+        "other": person(group.actors[1]) if len(group.actors) > 1 else "",
+        "count": group.actor_count - 1,
+        "text": f'<span class="notif-snippet">{xhtml_escape(group.snippet)}</span>',
+    }
+
+
+class NotificationsHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        before_id = cursor_argument(self.get_argument("before", None))
+        feed = self.ctx.notification_feed
+        page = await feed.page(self.current_user, before=before_id)
+        # Seen when opened: the list is rendered with the unread ones highlighted, then they
+        # are marked read, before the response leaves (the next page shows no badge).
+        listing = self.render_string(
+            "social/_notification_list.html",
+            page=page,
+            before=before_id,
+            sentence=lambda group: notification_html(self, group),
+        )
+        if any(group.unread for group in page.groups):
+            await feed.mark_all_seen(self.current_user, up_to_id=page.groups[0].latest_id)
+        if before_id is None:
+            self.unread_notifications = 0
+        self.render("social/notifications.html", listing=listing)
