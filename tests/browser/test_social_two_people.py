@@ -1,0 +1,61 @@
+"""Two people, two browsers: one follows, sees the other's photo in their feed, likes and
+comments on it; the other is told at once, without reloading."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_photos_browser import FIXTURES, sign_up
+
+pytestmark = pytest.mark.browser
+
+
+def test_follow_feed_like_comment_and_live_notification(live_server, browser, screenshot):
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    owner = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    fan = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    failures: list[str] = []
+    for page in (owner, fan):
+        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    sign_up(owner, live_server, "wren")
+    owner.goto(live_server + "/upload")
+    owner.set_input_files("#f-photo", [str(FIXTURES / "progressive.jpg")])
+    owner.fill("#f-caption", "Morning light #dawn")
+    owner.get_by_role("button", name="Share").click()
+    owner.wait_for_url(re.compile(r".*/p/[0-9]+$"))
+    owner.goto(live_server + "/")  # the owner waits on their home page
+
+    sign_up(fan, live_server, "finch")
+    fan.goto(live_server + "/@wren")
+    fan.get_by_role("button", name="Follow").first.click()
+    expect(fan.locator("[data-follow-state='following']")).to_have_count(1)
+    # The follow is announced live on the owner's page: the badge counts it.
+    badge = owner.locator("nav.nav-top [data-unread-badge]")
+    expect(badge).to_have_text("1", timeout=10_000)
+
+    fan.goto(live_server + "/")
+    card = fan.locator("[data-post-card]").first
+    expect(card).to_contain_text("Morning light")
+    card.locator("form[data-toggle='like'] button").click()
+    expect(card.locator("form[data-toggle='like'] button")).to_have_attribute("aria-pressed", "true")
+    expect(badge).to_have_text("2", timeout=10_000)
+
+    fan.goto(live_server + card.locator("a.like-count").get_attribute("href").rsplit("/likes", 1)[0])
+    fan.fill("#comment-body", "Beautiful, @wren!")
+    fan.locator("#comment-form button[type=submit]").click()
+    expect(fan.locator("[data-comment-list] .comment", has_text="Beautiful")).to_have_count(1)
+    expect(badge).to_have_text(re.compile(r"^[34]$"), timeout=10_000)  # the comment (and mention)
+    expect(owner.locator("[role=status]", has_text="finch")).not_to_have_count(0)
+    screenshot(owner, "owner-live-toast")
+    assert owner.url == live_server + "/"  # never reloaded
+
+    owner.goto(live_server + "/notifications")
+    text = owner.locator("main").inner_text()
+    assert "finch started following you." in text
+    assert "finch liked your photo." in text
+    assert "finch commented" in text
+    assert failures == []
