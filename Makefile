@@ -44,5 +44,12 @@ format: $(VENV)/.installed-dev ## ruff's formatter on the Python code (never on 
 bench-imaging: $(VENV)/.installed-dev ## our image pipeline against a naive Pillow one
 	$(BIN)/python bench/imaging.py
 
+bench-feeds: $(VENV)/.installed-dev ## feed queries on SQLite and PostgreSQL, and the rendered home page under wrk
+	$(BIN)/python bench/feeds.py
+
+bench-fanout: $(VENV)/.installed-dev ## live delivery to thousands of sockets against two baselines
+	$(BIN)/pip install --quiet websockets
+	$(BIN)/python bench/fanout.py
+
 clean: ## remove the virtualenv and caches (keeps ./var, your data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
