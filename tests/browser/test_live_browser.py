@@ -7,16 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_photos_browser import sign_up
+
 pytestmark = pytest.mark.browser
-
-
-def sign_up(page, base: str, name: str) -> None:
-    page.goto(base + "/signup")
-    page.fill("#f-username", name)
-    page.fill("#f-email", f"{name}@example.org")
-    page.fill("#f-password", "long enough password")
-    page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url(base + "/")
 
 
 def test_two_browsers_in_one_room(live_server, browser, screenshot):

@@ -215,3 +215,10 @@ class PostCard(tornado.web.UIModule):
             f'<script type="module" src="{self.handler.static_url(path)}"></script>'
             for path in ("js/photos.js", "js/social.js")
         )
+
+
+class PeopleList(tornado.web.UIModule):
+    """Avatar, username and name for each person: followers, likers, search results."""
+
+    def render(self, people) -> str:
+        return self.render_string("modules/people_list.html", people=people)
