@@ -48,7 +48,7 @@ bench-feeds: $(VENV)/.installed-dev ## feed queries on SQLite and PostgreSQL, an
 	$(BIN)/python bench/feeds.py
 
 bench-fanout: $(VENV)/.installed-dev ## live delivery to thousands of sockets against two baselines
-	$(BIN)/pip install --quiet websockets
+	$(BIN)/pip install --quiet websockets uvloop
 	$(BIN)/python bench/fanout.py
 
 clean: ## remove the virtualenv and caches (keeps ./var, your data)
