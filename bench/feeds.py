@@ -18,7 +18,10 @@
 4. Starts a real server (`python -m tornagram serve` on a free port, this database) and loads
    it with wrk from a second process: the rendered home page of the typical user (signed in
    through the login form; the session cookie is passed with -H) and /healthz as the
-   same-run ceiling. Prints both requests/s and the ratio (target: at least 40%).
+   same-run ceiling. Prints both requests/s and the ratio (target: at least 40%). Then the
+   same again with TORNAGRAM_CACHES=0, every answer read from the database, to show what the
+   caches (tornagram/cache.py) buy: the first figure is a member's feed served warm, the second
+   the cost of a page whose every part changed since it was last drawn.
 """
 
 from __future__ import annotations
@@ -267,9 +270,14 @@ def wrk(url: str, args, cookie: str | None = None) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def load_server(engine: str, url: str, data_dir: Path, username: str, args) -> tuple:
+def load_server(engine: str, url: str, data_dir: Path, username: str, args, *, caches=True):
+    """requests/s of / (signed in) and of /healthz from wrk, against one server process."""
     port = free_port()
-    env = {**os.environ, "TORNAGRAM_COOKIE_SECRET": "bench-" + "x" * 40}
+    env = {
+        **os.environ,
+        "TORNAGRAM_COOKIE_SECRET": "bench-" + "x" * 40,
+        "TORNAGRAM_CACHES": "1" if caches else "0",
+    }
     log = open(data_dir / "server.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "tornagram", "serve", "--port", str(port),
@@ -319,10 +327,15 @@ async def run_engine(engine: str, args) -> dict:
                 f"from a second process, one server process, same machine"
             )
             home, health = load_server(engine, url, data_dir, typical, args)
+            cold, cold_health = load_server(engine, url, data_dir, typical, args, caches=False)
             result["wrk"] = (home, health)
             print(
                 f"  /healthz {health:>8,.0f} req/s   / (signed in) {home:>8,.0f} req/s   "
                 f"ratio {home / health:.0%} (target {TARGET_RATIO:.0%})"
+            )
+            print(
+                f"  with TORNAGRAM_CACHES=0 (every answer from the database): / {cold:,.0f} "
+                f"req/s, /healthz {cold_health:,.0f} req/s ({cold / cold_health:.1%})"
             )
     return result
 

@@ -138,6 +138,7 @@ def _serve(args) -> int:
         behind_proxy=args.behind_proxy,
         max_upload_bytes=args.max_upload_bytes,
         allow_loopback_fetch=env_bool("ALLOW_LOOPBACK_FETCH"),
+        caches=env_bool("CACHES", True),
     )
     if settings.debug and settings.processes == 1:
         from dataclasses import replace

@@ -57,6 +57,9 @@ class Settings:
     # Threads that may hash passwords at once; more logins wait their turn off the loop.
     password_hash_threads: int = 2
     session_max_age_days: int = 30
+    # The in-memory caches (tornagram/cache.py). Off: every answer is read from the database,
+    # for comparing, or for ruling the caches out when something looks stale.
+    caches: bool = True
 
     @property
     def media_dir(self) -> Path:
@@ -124,6 +127,7 @@ def build_settings(
     allow_loopback_fetch: bool = False,
     cookie_secret: str | None = None,
     password_hash: PasswordHashParams | None = None,
+    caches: bool = True,
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -157,4 +161,5 @@ def build_settings(
         max_upload_bytes=max_upload_bytes,
         allow_loopback_fetch=allow_loopback_fetch,
         password_hash=password_hash or PasswordHashParams(),
+        caches=caches,
     )

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from tornagram.accounts.avatars import AvatarStore
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.service import AccountsService
+from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
+from tornagram.feeds.cache import HomeFeed
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
@@ -25,6 +27,11 @@ from tornagram.social.notifications import NotificationWriter
 from tornagram.social.search import SearchService
 from tornagram.storage.local import LocalStorage
 from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
+
+# About 6 KB each.
+FRAGMENT_ENTRIES = 5_000
+# About 70 KB each (a home page of twelve cards).
+PAGE_ENTRIES = 256
 
 
 @dataclass
@@ -48,6 +55,11 @@ class AppContext:
     presence: Presence
     rooms: RoomsService
     rate_limits: RateLimiter
+    home_feed: HomeFeed
+    # Rendered post cards and navigation, by everything they show (web/ui_modules.py).
+    fragments: FragmentCache
+    # Whole rendered pages, the same way (BaseHandler.render_cached).
+    pages: FragmentCache
     # False until the server listens and has finished starting; /healthz says 503 until then.
     ready: bool = False
     extras: dict = field(default_factory=dict)
@@ -57,6 +69,7 @@ class AppContext:
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
         await self.broker.start()
+        await self.db.changes.start()
 
     def close_sockets(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for socket in list(self.sockets):
@@ -67,6 +80,7 @@ class AppContext:
         await self.presence.close()
         await self.hub.close()
         await self.broker.close()
+        await self.db.changes.close()
         self.hasher.close()
         self.images.close()
         await self.db.dispose()
@@ -76,6 +90,8 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     """Makes engines and pools but opens no connection: call inside the running loop."""
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
+    # Before any service is made: their caches hear of changes through it.
+    db.changes = make_changes(settings.redis_url or None, enabled=settings.caches)
     ids = IdGenerator(worker_id)
     hasher = PasswordHasher(settings.password_hash, max_threads=settings.password_hash_threads)
     storage = LocalStorage(settings.media_dir)
@@ -126,4 +142,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         presence=Presence(hub, events),
         rooms=RoomsService(db, ids, events, photos),
         rate_limits=rate_limits,
+        home_feed=HomeFeed(db, interactions),
+        fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),
+        pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0),
     )

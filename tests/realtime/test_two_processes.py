@@ -135,3 +135,46 @@ def test_serve_with_two_forked_processes(tmp_path, redis_url):
         assert (
             not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
         )
+
+
+async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
+    """Each process caches sessions, badges and feeds (tornagram/cache.py); a change made
+    through one must show through the other on the very next page."""
+    from tests.feeds.support import card_ids
+    from tests.helpers import Client
+    from tests.photos.conftest import fixture_bytes
+    from tests.photos.test_posts import post_id_from, upload
+
+    port_a, port_b = free_port(), free_port()
+    a = start_server(tmp_path, port_a, redis_url)
+    try:
+        await asyncio.to_thread(wait_healthy, port_a, a)
+        b = start_server(tmp_path, port_b, redis_url)
+        try:
+            await asyncio.to_thread(wait_healthy, port_b, b)
+            base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+            on_a = Client(base_a)
+            await on_a.signup("alice", password="long enough pw")
+            # The same account signed in again, reading through B.
+            on_b = Client(base_b)
+            r = await on_b.login("alice", password="long enough pw")
+            assert r.status_code == 303
+            assert card_ids((await on_b.get("/")).text) == []  # B has now cached it all
+            r = await upload(on_a, [("tiny.png", fixture_bytes("tiny.png"))], caption="via A")
+            post_id = post_id_from(r)
+            assert card_ids((await on_b.get("/")).text) == [post_id]
+            r = await on_a.post(f"/p/{post_id}/like")
+            assert r.status_code == 303
+            page = (await on_b.get("/")).text
+            assert 'aria-pressed="true"' in page and "1 like" in page
+            # Signing out the other sessions on A ends the one B had cached.
+            r = await on_a.post("/settings/sessions/revoke-others")
+            assert r.status_code == 303
+            page = await on_b.get("/settings/profile")
+            assert page.status_code == 302 and "/login" in page.headers["location"]
+            await on_a.aclose()
+            await on_b.aclose()
+        finally:
+            assert stop(b) == 0
+    finally:
+        assert stop(a) == 0

@@ -23,8 +23,9 @@ from tornagram.accounts.validation import (
     check_username,
     normalize_username,
 )
+from tornagram.cache import VISIBILITY, Store, sessions_topic, user_topic
 from tornagram.db.base import utcnow
-from tornagram.db.engine import Database
+from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import InvalidInput, NotFound, UserError
 
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 USER_AGENT_MAX_CHARS = 300
 WRONG_LOGIN_MESSAGE = "That username, email or password is not right."
+# Every page a member opens starts by finding their session; see tornagram/cache.py.
+SESSION_CACHE_ENTRIES = 20_000
+SESSION_CACHE_MAX_AGE_SECS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,13 @@ class AccountsService:
         self.session_max_age = timedelta(days=session_max_age_days)
         # Turns an uploaded image into stored avatar keys; see tornagram.accounts.avatars.
         self.avatars = avatars
+        # token hash -> (Session, User), dropped when either changes anywhere.
+        self._signed_in = Store(
+            db.changes,
+            "sessions",
+            max_entries=SESSION_CACHE_ENTRIES,
+            max_age_secs=SESSION_CACHE_MAX_AGE_SECS,
+        )
 
     # -- signing up and in ---------------------------------------------------------------
 
@@ -167,6 +178,7 @@ class AccountsService:
                 await session.execute(
                     update(User).where(User.id == user.id).values(password_hash=new_hash)
                 )
+                changed(session, user_topic(user.id))
                 user.password_hash = new_hash
             token = self._new_session(session, user, ip, user_agent)
         return NewSession(user, token)
@@ -194,30 +206,48 @@ class AccountsService:
         if not token:
             return None
         now = utcnow()
-        async with self.db.read() as session:
-            row = (
-                await session.execute(
-                    select(Session, User)
-                    .join(User, User.id == Session.user_id)
-                    .where(Session.token_hash == token_hash(token), Session.expires_at > now)
-                )
-            ).one_or_none()
-        if row is None:
+        digest = token_hash(token)
+        cached = self._signed_in.get(digest)
+        if cached is None:
+            stamp = self._signed_in.changes.stamp()
+            async with self.db.read() as session:
+                row = (
+                    await session.execute(
+                        select(Session, User)
+                        .join(User, User.id == Session.user_id)
+                        .where(Session.token_hash == digest, Session.expires_at > now)
+                    )
+                ).one_or_none()
+            if row is None:
+                return None
+            sess, user = row
+            cached = SignedIn(user, sess)
+            self._signed_in.put(
+                digest, cached, stamp, (sessions_topic(user.id), user_topic(user.id))
+            )
+        sess = cached.session
+        if sess.expires_at <= now:
+            self._signed_in.discard(digest)
             return None
-        sess, user = row
         if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
             async with self.db.write() as session:
                 await session.execute(
                     update(Session).where(Session.id == sess.id).values(last_seen_at=now)
                 )
             sess.last_seen_at = now
-        return SignedIn(user, sess)
+        return cached
 
     async def sign_out(self, token: str | None) -> None:
         if not token:
             return
         async with self.db.write() as session:
-            await session.execute(delete(Session).where(Session.token_hash == token_hash(token)))
+            gone = await session.execute(
+                delete(Session)
+                .where(Session.token_hash == token_hash(token))
+                .returning(Session.user_id)
+            )
+            for user_id in gone.scalars():
+                changed(session, sessions_topic(user_id))
 
     # -- devices --------------------------------------------------------------------------
 
@@ -235,6 +265,7 @@ class AccountsService:
             result = await session.execute(
                 delete(Session).where(Session.id == session_id, Session.user_id == user.id)
             )
+            changed(session, sessions_topic(user.id))
         if result.rowcount == 0:
             raise NotFound("That session has already ended.")
 
@@ -243,6 +274,7 @@ class AccountsService:
             result = await session.execute(
                 delete(Session).where(Session.user_id == user.id, Session.id != keep_session_id)
             )
+            changed(session, sessions_topic(user.id))
         return result.rowcount
 
     # -- profile and password --------------------------------------------------------------
@@ -263,6 +295,7 @@ class AccountsService:
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
             await session.execute(delete(Session).where(Session.user_id == user.id))
+            changed(session, sessions_topic(user.id), user_topic(user.id))
             token = self._new_session(session, user, ip, user_agent)
         user.password_hash = new_hash
         return token
@@ -307,6 +340,11 @@ class AccountsService:
             old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
         async with self.db.write() as session:
             await session.execute(update(User).where(User.id == user.id).values(**values))
+            changed(session, user_topic(user.id))
+            if "is_private" in values and values["is_private"] != user.is_private:
+                # Who may see this person's posts changed: every cached answer that filtered
+                # by the visibility rule is suspect.
+                changed(session, VISIBILITY)
         for key, value in values.items():
             setattr(user, key, value)
         if old_keys and self.avatars is not None:

@@ -14,9 +14,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from tornagram.cache import Changes
+
 # Writers wait this long for the SQLite write lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 5000
 AFTER_COMMIT = "tornagram_after_commit"
+CHANGED = "tornagram_changed"
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
 _IMMEDIATE = "tornagram_begin_immediate"
 
@@ -64,6 +67,12 @@ def after_commit(session: AsyncSession, callback) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
+def changed(session: AsyncSession, *topics: str) -> None:
+    """Say that this transaction changes ``topics`` (see tornagram/cache.py): once it commits,
+    cached answers built from them are stale in every process. Only for ``Database.write``."""
+    session.info.setdefault(CHANGED, set()).update(topics)
+
+
 class Database:
     """Sessions for reading and for writing. Services use ``read()`` and ``write()`` only."""
 
@@ -71,6 +80,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.is_sqlite = url.startswith("sqlite")
+        # Where committed changes are announced; the app swaps in RedisChanges when processes
+        # share Redis (context.build_context).
+        self.changes: Changes = Changes()
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         write_engine = (
             self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
@@ -92,6 +104,11 @@ class Database:
         async with self._write_sessions() as session:
             async with session.begin():
                 yield session
+            # Caches first: an after-commit callback that reads (the live toast's unread count)
+            # must not be answered from a cache this commit has just made stale.
+            topics = session.info.pop(CHANGED, None)
+            if topics:
+                await self.changes.changed(topics)
             for callback in session.info.pop(AFTER_COMMIT, []):
                 try:
                     await callback()

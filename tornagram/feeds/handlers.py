@@ -17,6 +17,7 @@ from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
 from tornagram.photos.captions import normalize_tag
 from tornagram.web.base import BaseHandler
+from tornagram.web.ui_modules import card_key
 
 FRAGMENT_HEADER = "X-Requested-With"
 FRAGMENT_VALUE = "fetch"
@@ -64,15 +65,27 @@ class HomeHandler(FeedHandler):
             self.render("feeds/home.html", preview=preview, items=[], next_url=None)
             return
         max_id = queries.parse_max_id(self.get_argument("max_id", None))
-        page = await queries.home_page(self.ctx.db, self.current_user, max_id)
-        self.render_page(
+        items, next_cursor = await self.ctx.home_feed.page(self.current_user, max_id)
+        first_page = max_id is None
+        page = {
+            "preview": None,
+            "items": items,
+            "first_page": first_page,
+            "next_url": self.next_url("home", max_id=next_cursor),
+        }
+        keys = [card_key(self, item, eager=first_page and i == 0) for i, item in enumerate(items)]
+        if self.is_fragment() or None in keys:
+            self.render_page("feeds/home.html", "feeds/_cards.html", **page)
+            return
+        # Every card came from the caches: the page can too (BaseHandler.render_cached).
+        self.set_header("Vary", FRAGMENT_HEADER)
+        viewer = self.current_user
+        self.render_cached(
+            (viewer.username, viewer.name, viewer.avatar_key, viewer.avatar_small_key,
+             page["next_url"], tuple(keys)),
             "feeds/home.html",
-            "feeds/_cards.html",
-            preview=None,
-            items=await self.post_items(page.rows),
-            first_page=max_id is None,
-            next_url=self.next_url("home", max_id=page.next_cursor),
-        )
+            **page,
+        )  # fmt: skip
 
 
 class ExploreHandler(FeedHandler):

@@ -16,3 +16,6 @@ class PostItem:
     saved: bool = False  # by the viewer
     # A preview of the comments: (comment, its author), oldest first.
     comments: list = field(default_factory=list)
+    # Set when everything above came from the caches (feeds/cache.py): numbers that change
+    # whenever any of it is read again, so the rendered card can be cached by them.
+    version: tuple | None = None

@@ -10,8 +10,9 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tornagram.accounts.models import User
+from tornagram.cache import NOTICES_GONE, marks_topic, post_topic
 from tornagram.db.base import utcnow
-from tornagram.db.engine import Database
+from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, NotFound
 from tornagram.photos.models import Post
@@ -70,6 +71,7 @@ class InteractionsService(InteractionReads):
             )
             if not added.rowcount:
                 return await self._count(session, Post.like_count, post_id)
+            changed(session, marks_topic(user.id))
             self.notifications.notify(
                 session, recipient_id=post.author_id, actor_id=user.id, kind="like", post_id=post_id
             )
@@ -85,6 +87,7 @@ class InteractionsService(InteractionReads):
             )
             if not removed.rowcount:
                 return await self._count(session, Post.like_count, post_id)
+            changed(session, marks_topic(user.id))
             await self.notifications.retract(
                 session, recipient_id=post.author_id, actor_id=user.id, kind="like", post_id=post_id
             )
@@ -102,6 +105,7 @@ class InteractionsService(InteractionReads):
                     session, Save, id=self.ids.next_id(), user_id=user.id, post_id=post_id
                 )
             )
+            changed(session, marks_topic(user.id))
 
     async def unsave(self, user: User, post_id: int) -> None:
         self.limiter.check("save", user.id)
@@ -110,6 +114,7 @@ class InteractionsService(InteractionReads):
             await session.execute(
                 delete(Save).where(Save.user_id == user.id, Save.post_id == post_id)
             )
+            changed(session, marks_topic(user.id))
 
     # -- comments -------------------------------------------------------------------------------
 
@@ -171,6 +176,8 @@ class InteractionsService(InteractionReads):
                 ).scalars()
             )
             await session.execute(delete(Comment).where(Comment.id == comment_id))
+            # Their notifications went with them (the foreign key cascades).
+            changed(session, NOTICES_GONE)
             removed = 1 + len(reply_ids)
             count = await self._bump(session, Post.comment_count, post_id, -removed)
             if self.events is not None:
@@ -202,6 +209,7 @@ class InteractionsService(InteractionReads):
             .returning(column)
             .execution_options(synchronize_session=False)
         )
+        changed(session, post_topic(post_id))
         return result.scalar_one()
 
     async def _reply_target(self, session, author_id: int, post_id: int, parent_id: int):

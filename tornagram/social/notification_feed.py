@@ -22,8 +22,9 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
+from tornagram.cache import NOTICES_GONE, VISIBILITY, Store, graph_topic, unread_topic
 from tornagram.db.base import utcnow
-from tornagram.db.engine import Database
+from tornagram.db.engine import Database, changed
 from tornagram.db.ids import id_time_ms, lowest_id_at
 from tornagram.photos.models import Photo, Post
 from tornagram.social.models import Comment, Notification
@@ -91,13 +92,29 @@ def _day_window(notification_id: int) -> tuple[int, int]:
     return lowest_id_at(start_ms), lowest_id_at(start_ms + DAY_MS)
 
 
+# Per member: the badge figure (see unread_count).
+UNREAD_CACHE_ENTRIES = 20_000
+UNREAD_CACHE_MAX_AGE_SECS = 60
+
+
 class NotificationsService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._unread = Store(
+            db.changes,
+            "unread",
+            max_entries=UNREAD_CACHE_ENTRIES,
+            max_age_secs=UNREAD_CACHE_MAX_AGE_SECS,
+        )
 
     async def unread_count(self, viewer: User) -> int:
         """Unread and visible, up to UNREAD_BADGE_MAX + 1. Reads the partial index of unread
-        rows only (ix_notifications_unread); one query on every page a member opens."""
+        rows only (ix_notifications_unread); asked on every page a member opens, so the answer
+        is cached until a notice for them arrives or goes, or what they may see changes."""
+        count = self._unread.get(viewer.id)
+        if count is not None:
+            return count
+        stamp = self._unread.changes.stamp()
         unread = (
             select(N.id)
             .where(N.recipient_id == viewer.id, N.read_at.is_(None), visible_to(viewer.id))
@@ -105,7 +122,14 @@ class NotificationsService:
             .subquery()
         )
         async with self.db.read() as session:
-            return await session.scalar(select(func.count()).select_from(unread))
+            count = await session.scalar(select(func.count()).select_from(unread))
+        self._unread.put(
+            viewer.id,
+            count,
+            stamp,
+            (unread_topic(viewer.id), graph_topic(viewer.id), VISIBILITY, NOTICES_GONE),
+        )
+        return count
 
     async def mark_all_seen(self, viewer: User, up_to_id: int | None = None) -> int:
         """Marks unread notifications read, up to the newest one the reader was shown, so one
@@ -115,6 +139,7 @@ class NotificationsService:
             query = query.where(N.id <= up_to_id)
         async with self.db.write() as session:
             result = await session.execute(query.values(read_at=utcnow()))
+            changed(session, unread_topic(viewer.id))
         return result.rowcount
 
     async def page(self, viewer: User, before: int | None = None) -> NotificationPage:

@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "session"
 LANGUAGE_COOKIE = "lang"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Where a cached rendering (a post card, a whole page) takes each form's XSRF field: the HTML
+# is shared by responses, the masked token is not. Escaped text can never contain "<", and
+# the random part keeps it unguessable anyway.
+XSRF_SLOT = f"<!--xsrf-{secrets.token_hex(8)}-->"
+XSRF_SLOT_BYTES = XSRF_SLOT.encode()
+_STATIC_URLS: dict[str, str] = {}
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -34,6 +40,8 @@ class BaseHandler(tornado.web.RequestHandler):
         self.request_id = incoming if REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
         self.set_header("X-Request-Id", self.request_id)
         self.current_session = None
+        # While rendering for the page cache: forms get XSRF_SLOT, and the page is kept here.
+        self._page_capture: list | None = None
 
     def set_default_headers(self) -> None:
         apply_security_headers(self)
@@ -119,6 +127,67 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def error_text(self, exc: UserError) -> str:
         return exc.render(self.locale.translate)
+
+    # -- cached renderings ------------------------------------------------------------------
+
+    def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
+        # Tornado hashes each file once but still resolves and checks the path on every call;
+        # a page makes a dozen calls for the same few files. Kept per process, unless files may
+        # change underneath (debug) or the URL is not the plain one.
+        if (
+            include_host
+            or kwargs
+            or getattr(self, "include_host", False)
+            or not self.settings.get("static_hash_cache", True)
+        ):
+            return super().static_url(path, include_host, **kwargs)
+        url = _STATIC_URLS.get(path)
+        if url is None:
+            url = _STATIC_URLS[path] = super().static_url(path, include_host, **kwargs)
+        return url
+
+    def xsrf_form_html(self) -> str:
+        if self._page_capture is not None:
+            return XSRF_SLOT
+        return super().xsrf_form_html()
+
+    def fill_xsrf(self, html: bytes) -> bytes:
+        """A cached rendering with this response's own XSRF field in every form."""
+        if XSRF_SLOT_BYTES not in html:
+            return html
+        return html.replace(XSRF_SLOT_BYTES, super().xsrf_form_html().encode())
+
+    def render_cached(self, key, template: str, **kwargs: Any) -> None:
+        """``render``, or the same page from the page cache when ``key`` (which must hold every
+        value the page shows that the template does not derive from the request's user,
+        language and path) was rendered before. Pages are never invalidated, only evicted:
+        new data makes a new key."""
+        key = (template, self.current_user.id if self.current_user else None,
+               self.locale.code, self.request.path, self.unread_notifications, key)  # fmt: skip
+        page = self.ctx.pages.get(key)
+        if page is not None:
+            self.finish(self.fill_xsrf(page))
+            return
+        self._page_capture = []
+        self.render(template, **kwargs)
+        if self._page_capture:
+            self.ctx.pages.put(key, self._page_capture[0])
+        self._page_capture = None
+
+    def compute_etag(self) -> str | None:
+        # A page with forms carries this response's own masked XSRF token, so it differs from
+        # every other response and can never match an earlier ETag: hashing it (a 70 KB feed
+        # page) would be wasted work on every view.
+        if hasattr(self, "_xsrf_token"):
+            return None
+        return super().compute_etag()
+
+    def finish(self, chunk: Any = None):
+        capture = self._page_capture
+        if capture is not None and isinstance(chunk, bytes) and not capture:
+            capture.append(chunk)  # render() finishes with the whole page
+            chunk = self.fill_xsrf(chunk)
+        return super().finish(chunk)
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()

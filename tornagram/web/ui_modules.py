@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+import time
+from datetime import UTC, datetime
 
 import tornado.web
 
 from tornagram.i18n import N_
 from tornagram.photos.captions import render_caption
 from tornagram.social.notification_feed import UNREAD_BADGE_MAX
+from tornagram.web.base import XSRF_SLOT
 
 # On phones: home, explore, the upload "+", notifications, profile.
 BOTTOM_BAR = frozenset({"home", "explore", "upload", "notifications", "profile"})
@@ -66,6 +68,26 @@ class Nav(tornado.web.UIModule):
     def render(self, placement: str) -> str:
         handler = self.handler
         user = handler.current_user
+        # Set by BaseHandler.prepare; an error page raised before prepare has none.
+        unread = getattr(handler, "unread_notifications", 0)
+        fragments = getattr(getattr(handler, "ctx", None), "fragments", None)
+        key = (
+            "nav",
+            placement,
+            None if user is None else user.username,
+            unread,
+            handler.request.path,
+            self.locale.code,
+        )
+        html = fragments.get(key) if fragments is not None else None
+        if html is None:
+            html = self._render(placement, user, unread)
+            if fragments is not None:
+                fragments.put(key, html)
+        return html
+
+    def _render(self, placement: str, user, unread: int) -> str:
+        handler = self.handler
         items = [("home", handler.reverse_url("home"), N_("Home"), "icon-home")]
         items.append(("explore", handler.reverse_url("explore"), N_("Explore"), "icon-compass"))
         items.append(("search", handler.reverse_url("search"), N_("Search"), "icon-search"))
@@ -80,9 +102,8 @@ class Nav(tornado.web.UIModule):
                     "icon-bell",
                 )
             )
-            # Set by BaseHandler.prepare; an error page raised before prepare has none. The badge
-            # is there (hidden) at 0 too, for live events to fill in (static/js/live-pages.js).
-            unread = getattr(handler, "unread_notifications", 0)
+            # The badge is there (hidden) at 0 too, for live events to fill in
+            # (static/js/live-pages.js).
             over = unread > UNREAD_BADGE_MAX
             badges["notifications"] = f"{UNREAD_BADGE_MAX}+" if over else str(unread or "")
             items.append(
@@ -169,17 +190,77 @@ class Caption(tornado.web.UIModule):
         )
 
 
+def _naive_utc(when):
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+# (language, time) -> (the words, until when they hold). A card shows "3 hours ago" on every
+# view: working it out is a good part of drawing a cached card, and the words change slowly.
+_relative_words: dict = {}
+RELATIVE_WORDS_MAX = 50_000
+
+
+def relative_time(locale, when) -> str:
+    """ "5 minutes ago", in ``locale``; at most a few seconds behind for recent times and a
+    minute behind for times over an hour ago."""
+    now = time.monotonic()
+    key = (locale.code, when)
+    memo = _relative_words.get(key)
+    if memo is not None and memo[1] > now:
+        return memo[0]
+    naive_utc = _naive_utc(when)
+    words = locale.format_date(naive_utc, relative=True)
+    age = (datetime.now(UTC) - when).total_seconds()
+    holds = 1 if age < 60 else 10 if age < 3600 else 60
+    if len(_relative_words) >= RELATIVE_WORDS_MAX:
+        _relative_words.clear()
+    _relative_words[key] = (words, now + holds)
+    return words
+
+
 class RelativeTime(tornado.web.UIModule):
     """ "5 minutes ago" in the reader's language, with the exact time in a tooltip."""
 
     def render(self, when) -> str:
-        naive_utc = when.astimezone(UTC).replace(tzinfo=None)
+        naive_utc = _naive_utc(when)
         return self.render_string(
             "modules/time.html",
             iso=when.astimezone(UTC).isoformat(),
-            relative=self.locale.format_date(naive_utc, relative=True),
+            relative=relative_time(self.locale, when),
             full=self.locale.format_date(naive_utc, full_format=True, relative=False),
         )
+
+
+def _back_url(handler, post, detail: bool) -> str:
+    # Plain form posts come back to this page (a feed keeps its place); never to a URL that
+    # only accepts POST.
+    if detail or handler.request.method != "GET":
+        return handler.reverse_url("post", post.id)
+    return f"{handler.request.uri}#post-{post.id}"
+
+
+def card_key(handler, item, detail: bool = False, eager: bool = False) -> tuple | None:
+    """Everything a post card shows, when its data came from the caches (item.version, see
+    feeds/cache.py): the data by the serials of its loads, the viewer's part, the language,
+    the time as it reads now and the page it comes back to. None: not cacheable."""
+    if item.version is None:
+        return None
+    post = item.post
+    viewer = handler.current_user
+    locale = handler.locale
+    back = None if detail or handler.request.method != "GET" else handler.request.uri
+    return (
+        post.id,
+        item.version,
+        item.liked,
+        item.saved,
+        None if viewer is None else viewer.id == post.author_id,
+        detail,
+        eager,
+        back,
+        locale.code,
+        relative_time(locale, post.created_at),
+    )
 
 
 class PostCard(tornado.web.UIModule):
@@ -189,25 +270,32 @@ class PostCard(tornado.web.UIModule):
     card instead of the preview. Every action is a plain form; static/js/social.js makes them
     instant."""
 
-    def render(self, item, detail: bool = False, eager: bool = False) -> str:
+    def render(self, item, detail: bool = False, eager: bool = False) -> bytes:
         handler = self.handler
-        post_url = handler.reverse_url("post", item.post.id)
-        # Plain form posts come back to this page (a feed keeps its place); never to a URL
-        # that only accepts POST.
-        if detail or handler.request.method != "GET":
-            back = post_url
-        else:
-            back = f"{handler.request.uri}#post-{item.post.id}"
-        return self.render_string(
+        key = card_key(handler, item, detail, eager)
+        fragments = handler.ctx.fragments if key is not None else None
+        if fragments is not None:
+            html = fragments.get(key)
+            if html is not None:
+                return handler.fill_xsrf(html)
+        post = item.post
+        post_url = handler.reverse_url("post", post.id)
+        html = self.render_string(
             "modules/post_card.html",
             item=item,
-            post=item.post,
+            post=post,
             author=item.author,
             detail=detail,
             eager=eager or detail,
             post_url=post_url,
-            back=back,
+            back=_back_url(handler, post, detail),
+            # Each form's token goes in per response (BaseHandler.fill_xsrf): a cached card
+            # holds a slot for it.
+            xsrf_html=XSRF_SLOT,
         )
+        if fragments is not None:
+            fragments.put(key, html)
+        return handler.fill_xsrf(html)
 
     def html_head(self) -> str:
         # Module scripts run once per URL however often they are listed.

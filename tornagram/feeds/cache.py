@@ -1,0 +1,153 @@
+"""The home feed through the caches of tornagram/cache.py.
+
+A home page is four answers, each cached on its own and each dropped when what it was read
+from changes (the topics in brackets):
+
+* whose posts the viewer's feed holds: the people they follow, and themselves
+  [graph:viewer, visibility];
+* the ids of one page [those authors' posts-by:*, graph:viewer, visibility];
+* each post's card data, shared by every viewer: the post with its photos, and its author
+  [post:id, user:author];
+* what is the viewer's own on those cards: their likes and saves, and the latest comments they
+  may see [marks:viewer, graph:viewer, post:id, user:commenter].
+
+A member who reloads sees their own like at once (marks:viewer changes with it); others see
+it when the post's topic reaches their process, within milliseconds. The first page a process
+serves after a start, or after Redis comes back, reads everything from the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+from tornagram.accounts.models import User
+from tornagram.cache import (
+    VISIBILITY,
+    Store,
+    graph_topic,
+    marks_topic,
+    post_topic,
+    posts_by_topic,
+    user_topic,
+)
+from tornagram.db.engine import Database
+from tornagram.feeds import queries
+from tornagram.feeds.items import PostItem
+
+AUTHOR_ENTRIES = 20_000
+PAGE_ENTRIES = 20_000
+CARD_ENTRIES = 50_000
+MARK_ENTRIES = 20_000
+MAX_AGE_SECS = 300
+
+# Every load from the database gets a new number; a card's rendered HTML is keyed by them, so
+# new data can never be drawn with an old rendering.
+_serials = itertools.count(1)
+
+
+class HomeFeed:
+    def __init__(self, db: Database, interactions) -> None:
+        self.db = db
+        self.interactions = interactions
+        changes = db.changes
+        self._authors = Store(
+            changes, "feed-authors", max_entries=AUTHOR_ENTRIES, max_age_secs=MAX_AGE_SECS
+        )
+        self._pages = Store(
+            changes, "feed-pages", max_entries=PAGE_ENTRIES, max_age_secs=MAX_AGE_SECS
+        )
+        self._cards = Store(changes, "cards", max_entries=CARD_ENTRIES, max_age_secs=MAX_AGE_SECS)
+        self._marks = Store(changes, "marks", max_entries=MARK_ENTRIES, max_age_secs=MAX_AGE_SECS)
+
+    @property
+    def stores(self) -> list[Store]:
+        return [self._authors, self._pages, self._cards, self._marks]
+
+    async def page(
+        self, viewer: User, max_id: int | None, size: int = queries.PAGE_SIZE
+    ) -> tuple[list[PostItem], str | None]:
+        """A page of cards, newest first, and the cursor of the next page (None on the last)."""
+        ids = await self._page_ids(viewer, max_id, size)
+        shown = ids[:size]
+        cards = await self._card_data(shown)
+        pairs = [cards[post_id] for post_id in shown if post_id in cards]
+        items = await self._decorate(viewer, pairs)
+        return items, str(ids[size - 1]) if len(ids) > size else None
+
+    async def _feed_authors(self, viewer: User) -> tuple[int, ...]:
+        authors = self._authors.get(viewer.id)
+        if authors is None:
+            stamp = self._authors.changes.stamp()
+            async with self.db.read() as session:
+                authors = tuple((await session.execute(queries.feed_authors(viewer.id))).scalars())
+            self._authors.put(viewer.id, authors, stamp, (graph_topic(viewer.id), VISIBILITY))
+        return authors
+
+    async def _page_ids(self, viewer: User, max_id: int | None, size: int) -> list[int]:
+        key = (viewer.id, max_id, size)
+        ids = self._pages.get(key)
+        if ids is not None:
+            return ids
+        # The authors first: their topics must be in hand before the page is read.
+        authors = await self._feed_authors(viewer)
+        stamp = self._pages.changes.stamp()
+        async with self.db.read() as session:
+            ids = await queries.home_feed_page_ids(
+                session, viewer, max_id, dialect=queries._dialect(self.db), size=size
+            )
+        topics = [graph_topic(viewer.id), VISIBILITY, *map(posts_by_topic, authors)]
+        self._pages.put(key, ids, stamp, topics)
+        return ids
+
+    async def _card_data(self, ids: Iterable[int]) -> dict[int, tuple]:
+        """post id -> (post, author, serial) for those that still exist."""
+        found: dict[int, tuple] = {}
+        missing = []
+        for post_id in ids:
+            card = self._cards.get(post_id)
+            if card is None:
+                missing.append(post_id)
+            else:
+                found[post_id] = card
+        if missing:
+            stamp = self._cards.changes.stamp()
+            async with self.db.read() as session:
+                rows = await queries._rows(session, queries.posts_by_ids(missing))
+            for post, author in rows:
+                card = (post, author, next(_serials))
+                found[post.id] = card
+                self._cards.put(post.id, card, stamp, (post_topic(post.id), user_topic(author.id)))
+        return found
+
+    async def _decorate(self, viewer: User, cards: list[tuple]) -> list[PostItem]:
+        key = (viewer.id, tuple(post.id for post, _author, _serial in cards))
+        marks = self._marks.get(key)
+        if marks is None:
+            stamp = self._marks.changes.stamp()
+            items = await self.interactions.decorate(
+                viewer, [(post, author) for post, author, _serial in cards]
+            )
+            marks = {
+                item.post.id: (item.liked, item.saved, item.comments, next(_serials))
+                for item in items
+            }
+            topics = {marks_topic(viewer.id), graph_topic(viewer.id)}
+            for item in items:
+                topics.add(post_topic(item.post.id))
+                topics.update(user_topic(commenter.id) for _comment, commenter in item.comments)
+            self._marks.put(key, marks, stamp, topics)
+        items = []
+        for post, author, card_serial in cards:
+            liked, saved, comments, marks_serial = marks[post.id]
+            items.append(
+                PostItem(
+                    post=post,
+                    author=author,
+                    liked=liked,
+                    saved=saved,
+                    comments=comments,
+                    version=(card_serial, marks_serial),
+                )
+            )
+        return items
