@@ -106,7 +106,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     broker = make_broker(settings.redis_url or None)
     hub = Hub(broker)
     events = EventPublisher(broker)
-    notification_feed = NotificationsService(db)
+    notification_feed = NotificationsService(db, events)
     # The live toast's unread figure is the badge's own (visibility-filtered and capped).
     notifications = NotificationWriter(ids, events, db, unread=notification_feed.unread_count)
     photos = PhotosService(

@@ -225,6 +225,11 @@ describe("notifications", () => {
     assert.equal(region.children[0].querySelector("a"), null);
     notify("3-0", { kind: "follow", unread: 120, text: "t", post_id: null, actor: author });
     assert.equal(badge.textContent, "99+");
+    // Read in another tab: the badge here goes too, and no toast is shown for it.
+    const toasts = region.children.length;
+    ws.last().receive({ channel: "user:1", event: "notifications.read", id: "4-0", data: { unread: 0 } });
+    assert.equal(badge.hidden, true);
+    assert.equal(region.children.length, toasts);
     for (const toastLeft of [...region.children]) toastLeft.querySelector("button").click(); // no stray timers
   });
 

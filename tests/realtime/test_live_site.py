@@ -152,6 +152,10 @@ async def test_live_notification_with_unread_count(site):
     assert event["data"]["kind"] == "follow" and event["data"]["actor"]["username"] == "hugo"
     assert event["data"]["unread"] == 1
     assert event["data"]["text"] == "hugo started following you."
+    # Opening the list in one tab clears the badge in the others.
+    assert (await gina.get("/notifications")).status_code == 200
+    event = await receive_until(ws, lambda m: m.get("event") == "notifications.read")
+    assert event["data"] == {"unread": 0}
 
 
 async def test_resume_with_since_has_no_gaps_or_duplicates(site):

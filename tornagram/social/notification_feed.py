@@ -27,6 +27,7 @@ from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import id_time_ms, lowest_id_at
 from tornagram.photos.models import Photo, Post
+from tornagram.realtime.channels import user_channel
 from tornagram.social.models import Comment, Notification
 from tornagram.social.visibility import can_see_user_id, not_blocked
 
@@ -98,8 +99,10 @@ UNREAD_CACHE_MAX_AGE_SECS = 60
 
 
 class NotificationsService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, events=None) -> None:
         self.db = db
+        # An EventPublisher: opening the list tells the reader's other tabs (notifications.read).
+        self.events = events
         self._unread = Store(
             db.changes,
             "unread",
@@ -140,6 +143,15 @@ class NotificationsService:
         async with self.db.write() as session:
             result = await session.execute(query.values(read_at=utcnow()))
             changed(session, unread_topic(viewer.id))
+            if result.rowcount and self.events is not None:
+                # The badge in every other open tab; the count is read after the commit (a
+                # notice newer than the list shown stays unread).
+                async def read_data() -> dict:
+                    return {"unread": await self.unread_count(viewer)}
+
+                self.events.on_commit(
+                    session, user_channel(viewer.id), "notifications.read", read_data
+                )
         return result.rowcount
 
     async def page(self, viewer: User, before: int | None = None) -> NotificationPage:

@@ -145,6 +145,12 @@ function startNotifications(doc, conn) {
   region.setAttribute("aria-live", "polite");
   doc.body.append(region);
   conn.subscribe(channel, (event) => {
+    if (event.event === "notifications.read") {
+      // Opened in another tab: the badge follows everywhere.
+      const { unread } = event.data ?? {};
+      if (Number.isFinite(unread)) setUnread(doc, unread);
+      return;
+    }
     if (event.event !== "notification.created") return;
     const { unread, text, post_id: postId } = event.data ?? {};
     if (Number.isFinite(unread)) setUnread(doc, unread);
