@@ -10,7 +10,7 @@ import tornado.web
 from tornagram.i18n import N_
 from tornagram.photos.captions import render_caption
 from tornagram.social.notification_feed import UNREAD_BADGE_MAX
-from tornagram.web.base import XSRF_SLOT
+from tornagram.web.base import XSRF_SLOT, split_at_slots
 
 # On phones: home, explore, the upload "+", notifications, profile.
 BOTTOM_BAR = frozenset({"home", "explore", "upload", "notifications", "profile"})
@@ -294,6 +294,7 @@ class PostCard(tornado.web.UIModule):
             xsrf_html=XSRF_SLOT,
         )
         if fragments is not None:
+            html = split_at_slots(html)
             fragments.put(key, html)
         return handler.fill_xsrf(html)
 
