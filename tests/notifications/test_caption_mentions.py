@@ -84,6 +84,20 @@ async def test_editing_notifies_only_the_newly_named(site, image_bytes):
     assert await notifications_of(site, "lou") == []
 
 
+async def test_a_name_taken_out_of_the_caption_takes_its_notice_away(site, image_bytes):
+    author = await site.user_client("quin")
+    for name in ("rae", "sol"):
+        await site.user_client(name)
+    post_id = await new_post(author, image_bytes, "with @rae and @sol")
+    r = await author.post(f"/p/{post_id}/edit", {"caption": "with @sol only", "alt": [""]})
+    assert r.status_code == 303, r.text
+    assert await notifications_of(site, "rae") == []
+    assert await notifications_of(site, "sol") == [("mention", "quin", post_id)]
+    r = await author.post(f"/p/{post_id}/edit", {"caption": "no one now", "alt": [""]})
+    assert r.status_code == 303
+    assert await notifications_of(site, "sol") == []
+
+
 async def test_a_refused_upload_notifies_no_one(site):
     author = await site.user_client("max")
     await site.user_client("ned")

@@ -12,7 +12,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
-from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, user_topic
+from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, unread_topic, user_topic
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
@@ -279,8 +279,28 @@ class PhotosService:
             await session.execute(delete(PostTag).where(PostTag.post_id == post_id))
             for tag in extract_tags(caption):
                 session.add(PostTag(post_id=post_id, tag=tag))
+            await self._retract_unmentioned(session, post_id, caption)
             await self._notify_mentions(session, user, post_id, caption)
         return (await self.get_post(post_id, user)).post
+
+    async def _retract_unmentioned(self, session, post_id: int, caption: str) -> None:
+        """Someone the edited caption no longer names loses the notice that said it did."""
+        names = extract_mentions(caption)
+        still_named = select(User.id).where(User.username.in_(names)) if names else None
+        query = select(Notification.id, Notification.recipient_id).where(
+            Notification.post_id == post_id,
+            Notification.kind == "mention",
+            Notification.comment_id.is_(None),
+        )
+        if still_named is not None:
+            query = query.where(Notification.recipient_id.not_in(still_named))
+        gone = (await session.execute(query)).all()
+        if not gone:
+            return
+        await session.execute(
+            delete(Notification).where(Notification.id.in_([row.id for row in gone]))
+        )
+        changed(session, *(unread_topic(row.recipient_id) for row in gone))
 
     async def _notify_mentions(self, session, author: User, post_id: int, caption: str) -> None:
         """Notifies the @named people who exist, may see the post, and are not its author. An
