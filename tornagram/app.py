@@ -82,6 +82,7 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/p/" + POST_ID + "/likes", interactions.LikersHandler, c, "likers"),
         (r"/p/" + POST_ID + "/comments", interactions.CommentsHandler, c, "comments"),
         (r"/comments/([0-9]{1,19})/delete", interactions.CommentDeleteHandler, c, "comment_delete"),
+        (r"/comments/([0-9]{1,19})/replies", interactions.RepliesHandler, c, "comment_replies"),
         (r"/p/" + POST_ID + "/save", interactions.SaveHandler, c, "save"),
         (r"/p/" + POST_ID + "/unsave", interactions.UnsaveHandler, c, "unsave"),
         (r"/saved", interactions.SavedHandler, c, "saved"),

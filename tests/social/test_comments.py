@@ -249,6 +249,41 @@ async def test_comment_pages_show_the_newest_page_oldest_first(site, image_bytes
     assert re.findall(r"note-(\d)", (await site.client().get(earlier)).text) == ["0", "1"]
 
 
+async def test_long_threads_go_back_page_by_page_on_their_own_page(
+    site, image_bytes, monkeypatch
+):
+    import tornagram.social.interaction_reads as reads
+
+    monkeypatch.setattr(reads, "REPLIES_PER_THREAD", 2)
+    owner = await site.user_client("abe")
+    fan = await site.user_client("bea")
+    post_id = await new_post(owner, image_bytes)
+    top = comment_id_from(await comment(owner, post_id, "thread start"))
+    for i in range(5):
+        await comment(fan, post_id, f"reply-{i}", parent_id=top)
+    reader = site.client()
+    page = (await reader.get(f"/p/{post_id}")).text
+    assert re.findall(r"reply-(\d)", page) == ["3", "4"]
+    older = re.search(r'<li class="replies-earlier"><a href="([^"]+)"', page).group(1)
+    assert older == f"/comments/{top}/replies"
+    seen = []
+    url: str | None = older
+    while url:
+        thread_page = await reader.get(url)
+        assert thread_page.status_code == 200
+        text = thread_page.text
+        assert "thread start" in text  # the comment being replied to heads every page
+        seen = re.findall(r"reply-(\d)", text) + seen
+        match = re.search(r'<li class="replies-earlier"><a href="([^"]+)"', text)
+        url = html.unescape(match.group(1)) if match else None
+    assert seen == ["0", "1", "2", "3", "4"]
+    # Only top-level comments have a thread page; a hidden post's threads are not found.
+    reply = (await all_comments(site))[-1]
+    assert (await reader.get(f"/comments/{reply.id}/replies")).status_code == 404
+    await make_private(owner)
+    assert (await reader.get(older)).status_code == 404
+
+
 async def test_the_service_refuses_an_unknown_user_comment_politely(site, image_bytes):
     # The live socket calls add_comment directly: the same rules hold there.
     owner = await site.user_client("zane")

@@ -67,6 +67,25 @@ class LikersHandler(BaseHandler):
         self.render("social/likers.html", post_id=pid, people=people, next_before=next_before)
 
 
+class RepliesHandler(BaseHandler):
+    """GET /comments/<id>/replies: a thread on its own, for the replies the post page leaves
+    out (it shows the newest REPLIES_PER_THREAD of each), with older pages by ``before``."""
+
+    async def get(self, comment_id: str) -> None:
+        thread, post, next_before = await self.ctx.interactions.replies(
+            self.current_user,
+            int(comment_id),
+            before=_optional_id(self.get_argument("before", None)),
+        )
+        self.render(
+            "social/replies.html",
+            thread=thread,
+            post_id=post.id,
+            next_before=next_before,
+            post_owner_id=post.author_id,
+        )
+
+
 class CommentsHandler(PostPageMixin, BaseHandler):
     """POST /p/<id>/comments with ``body`` and, for a reply, ``parent_id``."""
 
@@ -90,6 +109,7 @@ class CommentsHandler(PostPageMixin, BaseHandler):
                 entry=comment,
                 entry_author=self.current_user,
                 replies=[],
+                earlier_replies=None,
                 post_owner_id=None,  # the author may always delete their own comment
             )
             self.finish(

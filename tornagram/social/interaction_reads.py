@@ -37,6 +37,8 @@ class CommentThread:
     comment: Comment
     author: User
     replies: list[tuple[Comment, User]] = field(default_factory=list)
+    # More replies, older than those shown, are on the thread's own page (``replies``).
+    earlier_replies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,15 +139,61 @@ class InteractionReads:
             ).all()
             more = len(rows) > COMMENTS_PAGE_SIZE
             rows = rows[:COMMENTS_PAGE_SIZE][::-1]
+            # One more than is shown says whether the thread goes further back.
             replies = await self._latest_comments(
                 session,
                 viewer_id,
                 Comment.parent_id,
                 [c.id for c, _ in rows],
-                REPLIES_PER_THREAD,
+                REPLIES_PER_THREAD + 1,
             )
-        threads = [CommentThread(c, u, replies.get(c.id, [])) for c, u in rows]
+        threads = []
+        for c, u in rows:
+            shown = replies.get(c.id, [])
+            earlier = len(shown) > REPLIES_PER_THREAD
+            threads.append(CommentThread(c, u, shown[1:] if earlier else shown, earlier))
         return threads, (rows[0][0].id if more and rows else None)
+
+    async def replies(
+        self, viewer: User | None, comment_id: int, before: int | None = None
+    ) -> tuple[CommentThread, PostRef, int | None]:
+        """A top-level comment with one page of its replies (the newest REPLIES_PER_THREAD
+        older than ``before``, shown oldest first), its post, and the ``before`` of the page
+        further back.
+        404 for a reply, a comment that is gone, or one on a post the viewer may not see."""
+        viewer_id = viewer.id if viewer else None
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(Comment, User)
+                    .join(User, User.id == Comment.author_id)
+                    .where(
+                        Comment.id == comment_id,
+                        Comment.parent_id.is_(None),
+                        not_blocked(viewer_id, Comment.author_id),
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("This comment has been deleted.")
+            comment, author = row
+            post = await visible_post(session, viewer_id, comment.post_id)
+            query = (
+                select(Comment, User)
+                .join(User, User.id == Comment.author_id)
+                .where(Comment.parent_id == comment_id, not_blocked(viewer_id, Comment.author_id))
+            )
+            if before is not None:
+                query = query.where(Comment.id < before)
+            rows = (
+                await session.execute(
+                    query.order_by(Comment.id.desc()).limit(REPLIES_PER_THREAD + 1)
+                )
+            ).all()
+        more = len(rows) > REPLIES_PER_THREAD
+        page = [(c, u) for c, u in rows[:REPLIES_PER_THREAD]][::-1]
+        thread = CommentThread(comment, author, page, more)
+        return thread, post, (page[0][0].id if more and page else None)
 
     async def decorate(self, viewer: User | None, pairs: list[tuple[Post, User]]) -> list[PostItem]:
         """Everything a post card needs beyond the post: whether the viewer liked and saved
