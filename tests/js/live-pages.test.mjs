@@ -46,9 +46,11 @@ function postPage({ username = "ada", userChannel = "user:1" } = {}) {
     doc.h("p", { "data-send-error": "", hidden: "" }));
   const toggle = doc.h("button", { "data-danmaku-toggle": "", "aria-pressed": "true" });
   const photo = doc.h("div", { class: "carousel", "data-danmaku-stage": "" }, toggle);
-  const article = doc.h("article", { "data-live-channel": "post:42", "data-live-since": "7-0" }, photo, list, form);
+  const likes = doc.h("a", { "data-like-count": "1", "data-zero": "还没有人赞", "data-one": "1 个赞",
+    "data-many": "%(count)s 个赞" }, "1 个赞");
+  const article = doc.h("article", { "data-live-channel": "post:42", "data-live-since": "7-0" }, photo, likes, list, form);
   doc.body.append(doc.h("nav", {}, badge), article);
-  return { doc, badge, list, form, input, photo, toggle };
+  return { doc, badge, list, form, input, photo, toggle, likes };
 }
 
 function roomPage() {
@@ -140,6 +142,22 @@ describe("post page", () => {
     assert.ok(!doc.animations[1].el.classList.contains("danmaku-self"));
     socket.receive({ channel: "post:42", event: "comment.deleted", id: "20-0", data: { id: "2", post_id: "42" } });
     assert.equal(doc.getElementById("c2"), null);
+  });
+
+  it("shows the like count as others like and unlike, in the page's own words", () => {
+    const { doc, likes } = postPage();
+    const { ws, conn } = connection();
+    startLivePages(doc, conn);
+    const socket = openAndAck(ws);
+    const liked = (id, count) =>
+      socket.receive({ channel: "post:42", event: "like.changed", id, data: { post_id: "42", count } });
+    liked("21-0", 1234);
+    assert.equal(likes.textContent, "1,234 个赞");
+    assert.equal(likes.dataset.likeCount, "1234");
+    liked("22-0", 0);
+    assert.equal(likes.textContent, "还没有人赞");
+    liked("23-0", "nonsense");
+    assert.equal(likes.textContent, "还没有人赞", "a malformed count changes nothing");
   });
 
   it("sends the comment over the socket, and shows the server's refusal by the form", async () => {

@@ -209,3 +209,17 @@ async def test_shutdown_says_going_away(site):
     site.ctx.close_sockets()
     assert await asyncio.wait_for(ws.read_message(), 5) is None
     assert ws.close_code == 1001
+
+
+async def test_likes_reach_everyone_on_the_photo_page(site, image_bytes):
+    owner = await site.user_client("lena")
+    post_id = post_id_from(await upload(owner, [("t.png", image_bytes("tiny.png"))]))
+    viewer = await connect(site)  # anonymous, on a public post
+    assert (await subscribe(viewer, f"post:{post_id}"))["op"] == "subscribed"
+    fan = await site.user_client("milo")
+    assert (await fan.post(f"/p/{post_id}/like")).status_code == 303
+    event = await receive_until(viewer, lambda m: m.get("event") == "like.changed")
+    assert event["data"] == {"post_id": str(post_id), "count": 1}
+    assert (await fan.post(f"/p/{post_id}/unlike")).status_code == 303
+    event = await receive_until(viewer, lambda m: m.get("event") == "like.changed")
+    assert event["data"]["count"] == 0

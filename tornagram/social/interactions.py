@@ -75,7 +75,9 @@ class InteractionsService(InteractionReads):
             self.notifications.notify(
                 session, recipient_id=post.author_id, actor_id=user.id, kind="like", post_id=post_id
             )
-            return await self._bump(session, Post.like_count, post_id, 1)
+            return self._announce_likes(
+                session, post_id, await self._bump(session, Post.like_count, post_id, 1)
+            )
 
     async def unlike(self, user: User, post_id: int) -> int:
         """The post's like count afterwards; the owner's notice is taken back."""
@@ -91,7 +93,20 @@ class InteractionsService(InteractionReads):
             await self.notifications.retract(
                 session, recipient_id=post.author_id, actor_id=user.id, kind="like", post_id=post_id
             )
-            return await self._bump(session, Post.like_count, post_id, -1)
+            return self._announce_likes(
+                session, post_id, await self._bump(session, Post.like_count, post_id, -1)
+            )
+
+    def _announce_likes(self, session, post_id: int, count: int) -> int:
+        """Everyone on the photo page sees the new count (like.changed), once this commits."""
+        if self.events is not None:
+            self.events.on_commit(
+                session,
+                post_channel(post_id),
+                "like.changed",
+                {"post_id": str(post_id), "count": count},
+            )
+        return count
 
     # -- saves ----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 //     [data-unread-badge]          unread count in the nav (text set, hidden at 0); any number
 //   [data-live-channel="post:<id>"] [data-live-since="<event id>"]
 //     [data-danmaku-stage]         the photo wrapper comments fly over
+//     [data-like-count data-zero data-one data-many]  the "N likes" line (like.changed)
 //     [data-comment-list]          items with id="c<comment id>"; replies may nest in the
 //                                  parent's [data-replies]
 //     form[data-live-comment-form] field name="body", optional [data-send-error],
@@ -19,6 +20,7 @@
 //   button[data-danmaku-toggle aria-pressed]  anywhere: turns danmaku on/off for the page
 import { live } from "./live.js";
 import { Danmaku, wireDanmakuToggles } from "./danmaku.js";
+import { setLikeCount } from "./like-count.js";
 
 export const TOAST_SHOW_MS = 6_000;
 export const TOAST_MAX = 3;
@@ -234,6 +236,8 @@ function startPost(doc, root, channel, conn, stages) {
       }
     } else if (event.event === "comment.deleted") {
       doc.getElementById(`c${data.id}`)?.remove();
+    } else if (event.event === "like.changed") {
+      setLikeCount(root.querySelector("[data-like-count]"), Number(data.count));
     } else if (event.event === "replay.incomplete" && list) {
       refreshList(doc, channel, list, "[data-comment-list]");
     } else if (event.event === "live.error") {

@@ -2,6 +2,7 @@
 // form or link that works without this file; here we only intercept them, answer at once, and
 // put things back if the server says no.
 import { xsrfToken } from "./app.js";
+import { setLikeCount } from "./like-count.js";
 
 /** POST with the XSRF header and a JSON answer; throws an Error carrying the server's message. */
 async function postJSON(url, body) {
@@ -40,13 +41,8 @@ function setToggle(form, active) {
   button.setAttribute("aria-label", active ? form.dataset.labelOff : form.dataset.labelOn);
 }
 
-function setLikeCount(card, count) {
-  const link = card && card.querySelector("[data-like-count]");
-  if (!link) return;
-  link.dataset.likeCount = String(count);
-  if (count === 0) link.textContent = link.dataset.zero;
-  else if (count === 1) link.textContent = link.dataset.one;
-  else link.textContent = link.dataset.many.replace("%(count)s", count.toLocaleString());
+function setCardLikeCount(card, count) {
+  setLikeCount(card && card.querySelector("[data-like-count]"), count);
 }
 
 async function toggle(form) {
@@ -59,15 +55,15 @@ async function toggle(form) {
   const oldCount = countLink ? Number(countLink.dataset.likeCount) : 0;
   // Answer at once; the server's figure replaces our guess when it arrives.
   setToggle(form, !wasActive);
-  if (isLike) setLikeCount(card, Math.max(0, oldCount + (wasActive ? -1 : 1)));
+  if (isLike) setCardLikeCount(card, Math.max(0, oldCount + (wasActive ? -1 : 1)));
   showAlert(card, "");
   form.dataset.busy = "1";
   try {
     const data = await postJSON(url, new FormData(form));
-    if (isLike && typeof data.like_count === "number") setLikeCount(card, data.like_count);
+    if (isLike && typeof data.like_count === "number") setCardLikeCount(card, data.like_count);
   } catch (error) {
     setToggle(form, wasActive);
-    if (isLike) setLikeCount(card, oldCount);
+    if (isLike) setCardLikeCount(card, oldCount);
     showAlert(card, error.message);
   } finally {
     delete form.dataset.busy;
