@@ -53,9 +53,28 @@ def test_follow_feed_like_comment_and_live_notification(live_server, browser, sc
     screenshot(owner, "owner-live-toast")
     assert owner.url == live_server + "/"  # never reloaded
 
+    # A second tab of the owner's, watching the photo: opening the notifications in the first
+    # clears its badge, and the fan taking the like back changes its count, both live.
+    watcher = owner.context.new_page()
+    watcher.on("pageerror", lambda exc: failures.append(str(exc)))
+    post_url = fan.url.split("#")[0]
+    watcher.goto(post_url)
+    expect(watcher.locator("html[data-live=open]")).to_have_count(1, timeout=10_000)
+    watcher.wait_for_timeout(300)  # its subscribes reach the server
+    watcher_badge = watcher.locator("nav.nav-top [data-unread-badge]")
+    expect(watcher_badge).to_be_visible()
+    expect(watcher.locator("[data-like-count]")).to_have_text("1 like")
+
     owner.goto(live_server + "/notifications")
     text = owner.locator("main").inner_text()
     assert "finch started following you." in text
     assert "finch liked your photo." in text
     assert "finch commented" in text
+    expect(watcher_badge).to_be_hidden(timeout=10_000)
+
+    fan.locator("form[data-toggle='like'] button").click()
+    expect(watcher.locator("[data-like-count]")).to_have_text(
+        "Be the first to like this", timeout=10_000
+    )
+    assert watcher.url == post_url  # never reloaded
     assert failures == []

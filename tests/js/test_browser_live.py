@@ -44,6 +44,8 @@ POST_PAGE = (
 <main class="page"><article class="post-card" data-live-channel="post:42" data-live-since="7-0">
   <div class="carousel ar-100" data-danmaku-stage><div class="room-stage-empty"></div></div>
   <button type="button" class="btn btn-small" data-danmaku-toggle aria-pressed="true">弹幕</button>
+  <a class="like-count" href="/p/42/likes" data-like-count="1" data-zero="还没有人赞" data-one="1 个赞"
+     data-many="%(count)s 个赞">1 个赞</a>
   <ul data-comment-list><li class="comment" id="c1">first</li></ul>
   <form method="post" action="/p/42/comments" data-live-comment-form data-msg-disconnected="连接中断">
     <textarea name="body" aria-label="评论"></textarea>
@@ -213,6 +215,17 @@ def test_post_page_lists_flies_notifies_and_sends(stand_in, page):
     )
     expect(page.locator("[data-unread-badge]")).to_have_text("4")
     expect(page.locator("[data-unread-badge]")).to_be_visible()
+    # Read in another tab: the badge goes here too.
+    stand_in.push(
+        {"channel": "user:1", "event": "notifications.read", "id": "4-0", "data": {"unread": 0}}
+    )
+    expect(page.locator("[data-unread-badge]")).to_be_hidden()
+    # Someone else likes the photo: the count follows, in the page's words.
+    stand_in.push(
+        {"channel": "post:42", "event": "like.changed", "id": "10-0",
+         "data": {"post_id": "42", "count": 2}}
+    )  # fmt: skip
+    expect(page.locator("[data-like-count]")).to_have_text("2 个赞")
 
     page.fill("textarea[name=body]", "太好看了")
     page.click("button[type=submit]")
@@ -229,7 +242,7 @@ def test_post_page_lists_flies_notifies_and_sends(stand_in, page):
     for _ in range(2):
         request = stand_in.expect("subscribe")
         resumed[request["channel"]] = request.get("since")
-    assert resumed == {"user:1": "3-0", "post:42": "9-0"}
+    assert resumed == {"user:1": "4-0", "post:42": "10-0"}
 
     page.click("[data-danmaku-toggle]")
     expect(page.locator("[data-danmaku-toggle]")).to_have_attribute("aria-pressed", "false")
