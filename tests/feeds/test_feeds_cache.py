@@ -133,3 +133,11 @@ async def test_the_badge_follows_notifications_and_opening_them(site):
     assert badge((await alice.get("/")).text) == ""
     await bob.post(f"/p/{post}/comments", {"body": "hi"})
     assert badge((await alice.get("/")).text) == "1"
+
+
+async def test_an_empty_older_page_is_not_mistaken_for_an_empty_feed(site):
+    alice = await site.user_client("alice")
+    first = (await alice.get("/")).text
+    assert "Hello, alice" in first  # the welcome, cached now
+    older = (await alice.get("/?max_id=1")).text
+    assert "Hello, alice" not in older and "all caught up" in older

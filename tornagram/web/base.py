@@ -183,10 +183,10 @@ class BaseHandler(tornado.web.RequestHandler):
     def render_cached(self, key, template: str, **kwargs: Any) -> None:
         """``render``, or the same page from the page cache when ``key`` (which must hold every
         value the page shows that the template does not derive from the request's user,
-        language and path) was rendered before. Pages are never invalidated, only evicted:
+        language, URL and badge) was rendered before. Pages are never invalidated, only evicted:
         new data makes a new key."""
         key = (template, self.current_user.id if self.current_user else None,
-               self.locale.code, self.request.path, self.unread_notifications, key)  # fmt: skip
+               self.locale.code, self.request.uri, self.unread_notifications, key)  # fmt: skip
         page = self.ctx.pages.get(key)
         if page is not None:
             self.finish(self.fill_xsrf(page))
