@@ -137,6 +137,9 @@ class HomeFeed:
                 topics.add(post_topic(item.post.id))
                 topics.update(user_topic(commenter.id) for _comment, commenter in item.comments)
             self._marks.put(key, marks, stamp, topics)
+        # Without trustworthy caches (Redis unreachable, or switched off) every load is new:
+        # keying renderings by it would only fill the fragment caches with dead entries.
+        cacheable = self.db.changes.usable
         items = []
         for post, author, card_serial in cards:
             liked, saved, comments, marks_serial = marks[post.id]
@@ -147,7 +150,7 @@ class HomeFeed:
                     liked=liked,
                     saved=saved,
                     comments=comments,
-                    version=(card_serial, marks_serial),
+                    version=(card_serial, marks_serial) if cacheable else None,
                 )
             )
         return items
