@@ -29,9 +29,9 @@ from tornagram.storage.local import LocalStorage
 from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 
 # About 6 KB each.
-FRAGMENT_ENTRIES = 5_000
+FRAGMENT_ENTRIES = 3_000
 # About 70 KB each (a home page of twelve cards).
-PAGE_ENTRIES = 256
+PAGE_ENTRIES = 128
 
 
 @dataclass

@@ -35,10 +35,13 @@ from tornagram.db.engine import Database
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
 
-AUTHOR_ENTRIES = 20_000
-PAGE_ENTRIES = 20_000
-CARD_ENTRIES = 50_000
-MARK_ENTRIES = 20_000
+# Sized for memory (measured on the benchmark data): a post's card data, with its photos,
+# renditions and author as ORM objects, is ~20 KiB; a feed page's entry holds its ~200 topics.
+# Full, these stores take roughly 100 MB.
+AUTHOR_ENTRIES = 5_000
+PAGE_ENTRIES = 5_000
+CARD_ENTRIES = 3_000
+MARK_ENTRIES = 3_000
 MAX_AGE_SECS = 300
 
 # Every load from the database gets a new number; a card's rendered HTML is keyed by them, so
