@@ -126,3 +126,47 @@ async def test_without_redis_nothing_is_cached():
         await changes.changed(["post:1"])  # logged, not raised: the write has committed
     finally:
         await changes.close()
+
+
+@pytest.mark.slow
+async def test_a_redis_restart_drops_what_was_cached_before_it():
+    import shutil
+
+    from tests.cli.test_cli import free_port
+    from tests.realtime.test_realtime_redis import start_redis, wait_for_port
+
+    binary = shutil.which("redis-server")
+    require(binary is not None, "redis-server binary", "not on PATH")
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = start_redis(binary, port)
+    a, b = RedisChanges(url, channel="changes"), RedisChanges(url, channel="changes")
+    try:
+        await wait_for_port(port)
+        await a.start()
+        await b.start()
+        await until(lambda: a.usable and b.usable)
+        cache_b = store(b, max_age_secs=60)
+        cache_b.put("before", 1, b.stamp(), ["post:1"])
+        cache_b.put("untouched", 1, b.stamp(), ["post:9"])  # not read while Redis is away
+
+        server.kill()
+        server.wait()
+        await until(lambda: not b.usable)
+        assert cache_b.get("before") is None  # changes may go unheard now: nothing is served
+        await a.changed(["post:1"])  # said into the void; must not raise
+
+        server = start_redis(binary, port)
+        await wait_for_port(port)
+        await until(lambda: a.usable and b.usable, timeout=15)
+        assert cache_b.get("before") is None
+        assert cache_b.get("untouched") is None  # nothing from before the outage comes back
+        cache_b.put("after", 2, b.stamp(), ["post:2"])
+        assert cache_b.get("after") == 2
+        await a.changed(["post:2"])
+        await until(lambda: cache_b.get("after") is None)
+    finally:
+        await a.close()
+        await b.close()
+        server.kill()
+        server.wait()
