@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, exists, func, or_, select, update
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
-from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, unread_topic, user_topic
+from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, user_topic
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
@@ -20,14 +20,13 @@ from tornagram.photos import remote
 from tornagram.photos.captions import (
     CAPTION_MAX_CHARS,
     clean_caption,
-    extract_mentions,
     extract_tags,
 )
 from tornagram.photos.imaging import ImageRejected, ProcessedImage, process_photo
+from tornagram.photos.mentions import notify_caption_mentions, retract_dropped_mentions
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
-from tornagram.social.models import Notification
 from tornagram.social.visibility import can_see_author
 
 log = logging.getLogger(__name__)
@@ -37,8 +36,6 @@ ALT_MAX_CHARS = 1000
 MAX_PIXELS = 40_000_000
 # Four rows of three on a profile.
 PROFILE_PAGE_SIZE = 12
-# Only the first this many @names in a caption are notified, so a caption cannot page the site.
-MAX_CAPTION_MENTION_NOTICES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,64 +276,13 @@ class PhotosService:
             await session.execute(delete(PostTag).where(PostTag.post_id == post_id))
             for tag in extract_tags(caption):
                 session.add(PostTag(post_id=post_id, tag=tag))
-            await self._retract_unmentioned(session, post_id, caption)
+            await retract_dropped_mentions(session, post_id, caption)
             await self._notify_mentions(session, user, post_id, caption)
         return (await self.get_post(post_id, user)).post
 
-    async def _retract_unmentioned(self, session, post_id: int, caption: str) -> None:
-        """Someone the edited caption no longer names loses the notice that said it did."""
-        names = extract_mentions(caption)
-        still_named = select(User.id).where(User.username.in_(names)) if names else None
-        query = select(Notification.id, Notification.recipient_id).where(
-            Notification.post_id == post_id,
-            Notification.kind == "mention",
-            Notification.comment_id.is_(None),
-        )
-        if still_named is not None:
-            query = query.where(Notification.recipient_id.not_in(still_named))
-        gone = (await session.execute(query)).all()
-        if not gone:
-            return
-        await session.execute(
-            delete(Notification).where(Notification.id.in_([row.id for row in gone]))
-        )
-        changed(session, *(unread_topic(row.recipient_id) for row in gone))
-
     async def _notify_mentions(self, session, author: User, post_id: int, caption: str) -> None:
-        """Notifies the @named people who exist, may see the post, and are not its author. An
-        edit notifies only those the caption did not already notify."""
-        if self.notifications is None:
-            return
-        names = [n for n in extract_mentions(caption) if n != author.username]
-        names = names[:MAX_CAPTION_MENTION_NOTICES]
-        if not names:
-            return
-        mentioned, poster = aliased(User), aliased(User)
-        already = select(Notification.recipient_id).where(
-            Notification.post_id == post_id,
-            Notification.kind == "mention",
-            Notification.comment_id.is_(None),
-        )
-        recipients = await session.execute(
-            select(mentioned.id)
-            .join(poster, poster.id == author.id)
-            .where(
-                mentioned.username.in_(names),
-                mentioned.id != author.id,
-                # The visibility rule, with the mentioned person as the viewer. Both are in this
-                # query's FROM, so the rule's subqueries correlate to them.
-                can_see_author(mentioned.id, poster),
-                mentioned.id.not_in(already),
-            )
-        )
-        for recipient_id in recipients.scalars():
-            self.notifications.notify(
-                session,
-                recipient_id=recipient_id,
-                actor_id=author.id,
-                kind="mention",
-                post_id=post_id,
-            )
+        if self.notifications is not None:
+            await notify_caption_mentions(self.notifications, session, author, post_id, caption)
 
     async def delete_post(self, user: User, post_id: int) -> None:
         view = await self._own_post(user, post_id)
