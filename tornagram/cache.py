@@ -222,10 +222,11 @@ class RedisChanges(Changes):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                # Nothing is served while unsubscribed (usable is False), and the next subscribe
+                # resets: no entry from before the outage is trusted again.
                 if self._subscribed:
                     log.warning("cache changes from other processes unheard: %s", exc)
                 self._subscribed = False
-                self.reset()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_SECS)
             finally:
@@ -311,9 +312,6 @@ class Store:
 
     def discard(self, key: Hashable) -> None:
         self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
 
 
 class FragmentCache:
