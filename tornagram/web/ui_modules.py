@@ -231,12 +231,17 @@ class RelativeTime(tornado.web.UIModule):
         )
 
 
-def _back_url(handler, post, detail: bool) -> str:
-    # Plain form posts come back to this page (a feed keeps its place); never to a URL that
-    # only accepts POST.
+def _returning_page(handler, detail: bool) -> str | None:
+    """The page a card's plain form posts come back to: this one (a feed keeps its place), or
+    None for the post's own page (the photo page, and never a URL that only accepts POST)."""
     if detail or handler.request.method != "GET":
-        return handler.reverse_url("post", post.id)
-    return f"{handler.request.uri}#post-{post.id}"
+        return None
+    return handler.request.uri
+
+
+def _back_url(handler, post, detail: bool) -> str:
+    page = _returning_page(handler, detail)
+    return handler.reverse_url("post", post.id) if page is None else f"{page}#post-{post.id}"
 
 
 def card_key(handler, item, detail: bool = False, eager: bool = False) -> tuple | None:
@@ -248,7 +253,7 @@ def card_key(handler, item, detail: bool = False, eager: bool = False) -> tuple 
     post = item.post
     viewer = handler.current_user
     locale = handler.locale
-    back = None if detail or handler.request.method != "GET" else handler.request.uri
+    back = _returning_page(handler, detail)
     return (
         post.id,
         item.version,
