@@ -119,26 +119,15 @@ class InteractionReads:
         downwards, and a new comment lands at the bottom of the first page), each with its
         replies; and the ``before`` that loads the earlier page, if there is one."""
         viewer_id = viewer.id if viewer else None
-        query = (
-            select(Comment, User)
-            .join(User, User.id == Comment.author_id)
-            .where(
-                Comment.post_id == post_id,
-                Comment.parent_id.is_(None),
-                not_blocked(viewer_id, Comment.author_id),
-            )
-        )
-        if before is not None:
-            query = query.where(Comment.id < before)
         async with self.db.read() as session:
             await visible_post(session, viewer_id, post_id)
-            rows = (
-                await session.execute(
-                    query.order_by(Comment.id.desc()).limit(COMMENTS_PAGE_SIZE + 1)
-                )
-            ).all()
-            more = len(rows) > COMMENTS_PAGE_SIZE
-            rows = rows[:COMMENTS_PAGE_SIZE][::-1]
+            rows, more = await _comment_page(
+                session,
+                viewer_id,
+                (Comment.post_id == post_id, Comment.parent_id.is_(None)),
+                before,
+                COMMENTS_PAGE_SIZE,
+            )
             # One more than is shown says whether the thread goes further back.
             replies = await self._latest_comments(
                 session,
@@ -165,33 +154,16 @@ class InteractionReads:
         async with self.db.read() as session:
             row = (
                 await session.execute(
-                    select(Comment, User)
-                    .join(User, User.id == Comment.author_id)
-                    .where(
-                        Comment.id == comment_id,
-                        Comment.parent_id.is_(None),
-                        not_blocked(viewer_id, Comment.author_id),
-                    )
+                    _with_authors(viewer_id, Comment.id == comment_id, Comment.parent_id.is_(None))
                 )
             ).one_or_none()
             if row is None:
                 raise NotFound("This comment has been deleted.")
             comment, author = row
             post = await visible_post(session, viewer_id, comment.post_id)
-            query = (
-                select(Comment, User)
-                .join(User, User.id == Comment.author_id)
-                .where(Comment.parent_id == comment_id, not_blocked(viewer_id, Comment.author_id))
+            page, more = await _comment_page(
+                session, viewer_id, (Comment.parent_id == comment_id,), before, REPLIES_PER_THREAD
             )
-            if before is not None:
-                query = query.where(Comment.id < before)
-            rows = (
-                await session.execute(
-                    query.order_by(Comment.id.desc()).limit(REPLIES_PER_THREAD + 1)
-                )
-            ).all()
-        more = len(rows) > REPLIES_PER_THREAD
-        page = [(c, u) for c, u in rows[:REPLIES_PER_THREAD]][::-1]
         thread = CommentThread(comment, author, page, more)
         return thread, post, (page[0][0].id if more and page else None)
 
@@ -268,3 +240,22 @@ class InteractionReads:
         for comment, author in rows:
             grouped.setdefault(getattr(comment, key), []).append((comment, author))
         return grouped
+
+
+def _with_authors(viewer_id: int | None, *conditions):
+    """(comment, author) rows, leaving out authors blocked either way with the viewer."""
+    return (
+        select(Comment, User)
+        .join(User, User.id == Comment.author_id)
+        .where(*conditions, not_blocked(viewer_id, Comment.author_id))
+    )
+
+
+async def _comment_page(session, viewer_id, conditions, before: int | None, size: int):
+    """The newest ``size`` comments matching ``conditions`` older than ``before``, shown oldest
+    first, and whether older ones remain."""
+    query = _with_authors(viewer_id, *conditions)
+    if before is not None:
+        query = query.where(Comment.id < before)
+    rows = (await session.execute(query.order_by(Comment.id.desc()).limit(size + 1))).all()
+    return [(c, u) for c, u in rows[:size]][::-1], len(rows) > size
