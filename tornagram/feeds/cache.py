@@ -128,17 +128,12 @@ class HomeFeed:
         marks = self._marks.get(key)
         if marks is None:
             stamp = self._marks.changes.stamp()
-            items = await self.interactions.decorate(
-                viewer, [(post, author) for post, author, _serial in cards]
-            )
-            marks = {
-                item.post.id: (item.liked, item.saved, item.comments, next(_serials))
-                for item in items
-            }
+            found = await self.interactions.viewer_marks(viewer, list(key[1]))
+            marks = {post_id: (*mark, next(_serials)) for post_id, mark in found.items()}
             topics = {marks_topic(viewer.id), graph_topic(viewer.id)}
-            for item in items:
-                topics.add(post_topic(item.post.id))
-                topics.update(user_topic(commenter.id) for _comment, commenter in item.comments)
+            for post_id, (_liked, _saved, comments) in found.items():
+                topics.add(post_topic(post_id))
+                topics.update(user_topic(commenter.id) for _comment, commenter in comments)
             self._marks.put(key, marks, stamp, topics)
         # Without trustworthy caches (Redis unreachable, or switched off) every load is new:
         # keying renderings by it would only fill the fragment caches with dead entries.

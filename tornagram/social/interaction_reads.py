@@ -170,9 +170,20 @@ class InteractionReads:
     async def decorate(self, viewer: User | None, pairs: list[tuple[Post, User]]) -> list[PostItem]:
         """Everything a post card needs beyond the post: whether the viewer liked and saved
         each one, and its latest comments. Three queries for any number of posts."""
-        if not pairs:
-            return []
-        ids = [post.id for post, _ in pairs]
+        marks = await self.viewer_marks(viewer, [post.id for post, _ in pairs])
+        items = []
+        for post, author in pairs:
+            liked, saved, comments = marks[post.id]
+            items.append(PostItem(post, author, liked=liked, saved=saved, comments=comments))
+        return items
+
+    async def viewer_marks(
+        self, viewer: User | None, ids: list[int]
+    ) -> dict[int, tuple[bool, bool, list[tuple[Comment, User]]]]:
+        """post id -> (liked by the viewer, saved by the viewer, the latest comments the viewer
+        may see, oldest first)."""
+        if not ids:
+            return {}
         viewer_id = viewer.id if viewer else None
         liked: set[int] = set()
         saved: set[int] = set()
@@ -204,16 +215,10 @@ class InteractionReads:
                 PREVIEW_COMMENTS,
                 extra=Comment.parent_id.is_(None),
             )
-        return [
-            PostItem(
-                post=post,
-                author=author,
-                liked=post.id in liked,
-                saved=post.id in saved,
-                comments=previews.get(post.id, []),
-            )
-            for post, author in pairs
-        ]
+        return {
+            post_id: (post_id in liked, post_id in saved, previews.get(post_id, []))
+            for post_id in ids
+        }
 
     @staticmethod
     async def _latest_comments(
