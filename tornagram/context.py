@@ -77,6 +77,7 @@ class AppContext:
 
     async def close(self) -> None:
         self.close_sockets()
+        await self.db.finish_after_commit()
         await self.presence.close()
         await self.hub.close()
         await self.broker.close()

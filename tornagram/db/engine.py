@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,11 @@ from tornagram.cache import Changes
 SQLITE_BUSY_TIMEOUT_MS = 5000
 AFTER_COMMIT = "tornagram_after_commit"
 CHANGED = "tornagram_changed"
+# A write answers at most this long after its commit for its after-commit work (live events);
+# the rest carries on in the background, so a hung Redis never holds a request.
+AFTER_COMMIT_WAIT_SECS = 0.2
+# Closing waits this long for after-commit work still running.
+AFTER_COMMIT_DRAIN_SECS = 3.0
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
 _IMMEDIATE = "tornagram_begin_immediate"
 
@@ -88,6 +94,7 @@ class Database:
             self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
         )
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._after_commit_tasks: set[asyncio.Future[None]] = set()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -109,11 +116,34 @@ class Database:
             topics = session.info.pop(CHANGED, None)
             if topics:
                 await self.changes.changed(topics)
-            for callback in session.info.pop(AFTER_COMMIT, []):
-                try:
-                    await callback()
-                except Exception:
-                    log.exception("after-commit callback failed")
+            callbacks = session.info.pop(AFTER_COMMIT, None)
+            if callbacks:
+                await self._after_commit(callbacks)
+
+    async def _after_commit(self, callbacks: list) -> None:
+        # In order, in a task of their own: the request waits for them only briefly (a healthy
+        # broker takes an event in about a millisecond), never for a broker that hangs.
+        task = asyncio.ensure_future(_run_in_order(callbacks))
+        self._after_commit_tasks.add(task)
+        task.add_done_callback(self._after_commit_tasks.discard)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), AFTER_COMMIT_WAIT_SECS)
+        except TimeoutError:
+            log.warning("after-commit work still running; answering without waiting for it")
+
+    async def finish_after_commit(self) -> None:
+        """Wait (a bounded time) for after-commit work still running: before closing the broker."""
+        if self._after_commit_tasks:
+            await asyncio.wait(set(self._after_commit_tasks), timeout=AFTER_COMMIT_DRAIN_SECS)
 
     async def dispose(self) -> None:
+        await self.finish_after_commit()
         await self.engine.dispose()
+
+
+async def _run_in_order(callbacks: list) -> None:
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback failed")

@@ -1,0 +1,89 @@
+"""A Redis of the test's own (to stop, freeze and restart) and live sites sharing it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import tornado.testing
+
+from tests.helpers import Site, require
+from tests.realtime.rt_support import free_port
+from tests.realtime.test_realtime_redis import start_redis, wait_for_port
+from tornagram.config import Settings
+from tornagram.context import build_context
+from tornagram.server import start_http_server
+
+
+class OwnRedis:
+    """A ``redis-server`` on a free port that a test may SIGSTOP, SIGCONT, kill and restart."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        require(binary is not None, "redis-server binary", "not on PATH")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.process = start_redis(self.binary, self.port)
+        await wait_for_port(self.port)
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a stopped process ignores SIGKILL's reaping
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@asynccontextmanager
+async def own_redis() -> AsyncIterator[OwnRedis]:
+    server = OwnRedis()
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@asynccontextmanager
+async def running_site(settings: Settings, **changes) -> AsyncIterator[Site]:
+    """A started site (broker and change stream connected) on ``settings`` with ``changes``."""
+    if changes:
+        settings = dataclasses.replace(settings, **changes)
+    ctx = build_context(settings)
+    await ctx.start()
+    sock, port = tornado.testing.bind_unused_port()
+    server = start_http_server(ctx, [sock])
+    ctx.ready = True
+    site = Site(ctx, f"http://127.0.0.1:{port}", [], server.request_callback)
+    try:
+        yield site
+    finally:
+        for client in site.clients:
+            await client.aclose()
+        server.stop()
+        await server.close_all_connections()
+        await ctx.close()
+
+
+async def until(predicate, timeout: float = 10.0, what: str = "") -> None:
+    """Wait on state; the timeout only bounds a failing test."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what or predicate}"
+        await asyncio.sleep(0.02)
