@@ -507,6 +507,8 @@ class NoCaches(Changes):
 
 
 def make_changes(redis_url: str | None, *, enabled: bool = True) -> Changes:
-    if not enabled:
-        return NoCaches()
-    return RedisChanges(redis_url) if redis_url else Changes()
+    """With Redis, changes are announced to the other processes whether or not this one caches
+    (``enabled``): a writer with its caches off must not leave the others' stale."""
+    if redis_url:
+        return RedisChanges(redis_url, serve=enabled)
+    return Changes() if enabled else NoCaches()

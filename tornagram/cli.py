@@ -32,6 +32,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _announce(parser: argparse.ArgumentParser) -> None:
+    # A command run against a live site must tell its processes what it changed, or their
+    # caches keep serving what was there before.
+    parser.add_argument(
+        "--redis-url",
+        default=env("REDIS_URL", ""),
+        help="the live site's Redis, to announce the changes to its caches (TORNAGRAM_REDIS_URL)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tornagram", description="Tornagram photo sharing")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     createuser = sub.add_parser("createuser", help="create an account from the command line")
     _common(createuser)
+    _announce(createuser)
     createuser.add_argument("username")
     createuser.add_argument("--email", required=True)
     createuser.add_argument(
@@ -85,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", help="fill an empty database with realistic demo users, follows, posts, likes"
     )
     _common(seed)
+    _announce(seed)
     seed.add_argument("--users", type=int, default=200, help="accounts to create (default 200)")
     seed.add_argument("--posts", type=int, default=2000, help="posts to create (default 2000)")
     seed.add_argument(
@@ -157,12 +169,22 @@ def _migrate(args) -> int:
     return 0
 
 
+def _command_settings(args):
+    """A command has no caches of its own, but announces its changes to a live site's."""
+    return build_settings(
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        caches=False,
+    )
+
+
 def _createuser(args) -> int:
     from tornagram.context import build_context
     from tornagram.db import migrate
     from tornagram.errors import UserError
 
-    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    settings = _command_settings(args)
     if settings.uses_default_sqlite:
         migrate.upgrade(settings.database_url)
     if args.password_stdin:
@@ -214,7 +236,7 @@ def _seed(args) -> int:
     from tornagram.db import migrate
     from tornagram.feeds.seed import DEFAULT_PASSWORD, SeedError, SeedPlan, seed
 
-    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    settings = _command_settings(args)
     if settings.uses_default_sqlite:
         migrate.upgrade(settings.database_url)
     plan = SeedPlan(
@@ -229,7 +251,10 @@ def _seed(args) -> int:
     async def run():
         ctx = build_context(settings)
         try:
-            return await seed(ctx.db, ctx.storage, plan, hash_params=settings.password_hash)
+            result = await seed(ctx.db, ctx.storage, plan, hash_params=settings.password_hash)
+            # Written in bulk, below the services: nothing cached anywhere can stand.
+            await ctx.db.changes.everything_changed()
+            return result
         finally:
             await ctx.close()
 
