@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -49,6 +52,8 @@ class ImageWorkers:
                 ProcessPoolExecutor(
                     max_workers=self.max_workers,
                     mp_context=multiprocessing.get_context("forkserver"),
+                    initializer=_die_with_server,
+                    initargs=(os.getpid(),),
                 )
             )
             self.pools_started += 1
@@ -86,6 +91,46 @@ class ImageWorkers:
     def close(self) -> None:
         if self._current is not None:
             self._retire(self._current)
+
+
+# How often a worker checks that the server that made it is still there (the fallback when the
+# kernel cannot tell it). A worker orphaned by `kill -9` lives at most about this long.
+WATCHDOG_INTERVAL_SECS = 1.0
+
+
+def _die_with_server(server_pid: int) -> None:
+    """Runs first in every worker: when the server is killed outright, its workers go too.
+
+    A worker's parent is the forkserver, which exits once the server is gone; PR_SET_PDEATHSIG
+    makes the kernel kill the worker when that happens. The watchdog thread covers systems
+    without prctl and the moment before it took effect.
+    """
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1  # the name from <sys/prctl.h>
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the watchdog below still notices
+    parent_pid = os.getppid()
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid or not _alive(server_pid):
+                os._exit(1)  # nothing in a worker is worth finishing: the server is gone
+            time.sleep(WATCHDOG_INTERVAL_SECS)
+
+    threading.Thread(target=watch, name="server-watchdog", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, someone else's: a reused pid, but not ours to judge
+    return True
 
 
 def _call(fn, args, kwargs):
