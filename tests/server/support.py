@@ -96,3 +96,74 @@ async def wait_until(predicate, timeout_secs: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+class RawRequest:
+    """One HTTP/1.1 request written by hand, so a test can stop halfway through its body."""
+
+    def __init__(self, port: int, method: str, path: str, *, body: bytes = b"",
+                 headers: dict[str, str] | None = None) -> None:
+        self.port = port
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+                 f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        self.head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        self.body = body
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def send_part(self, body_bytes: int) -> None:
+        """The headers and the first ``body_bytes`` of the body."""
+        if self.writer is None:
+            await self.connect()
+        self.writer.write(self.head + self.body[:body_bytes])
+        await self.writer.drain()
+        self._sent = body_bytes
+
+    async def send_rest(self) -> None:
+        self.writer.write(self.body[self._sent:])
+        await self.writer.drain()
+
+    async def send_all(self) -> None:
+        await self.send_part(len(self.body))
+
+    async def response(self) -> tuple[int, dict[str, str], bytes]:
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in header_lines:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        body = await self.reader.readexactly(int(headers.get("content-length", 0)))
+        return int(status_line.split()[1]), headers, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def cookie_header(client: Client) -> str:
+    return "; ".join(f"{name}={value}" for name, value in client.http.cookies.items())
+
+
+def form_body(fields: dict[str, str]) -> bytes:
+    from urllib.parse import urlencode
+
+    return urlencode(fields).encode()
+
+
+def multipart_body(boundary: str, fields: dict[str, str],
+                   files: list[tuple[str, str, bytes]]) -> bytes:
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                     .encode() + value.encode() + b"\r\n")
+    for name, filename, data in files:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                     f'filename="{filename}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+                     + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
