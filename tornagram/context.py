@@ -65,6 +65,10 @@ class AppContext:
     extras: dict = field(default_factory=dict)
     # Open live sockets, so shutdown can say goodbye (1001) to each.
     sockets: set = field(default_factory=set)
+    # Long-polls waiting for events, so shutdown can answer each at once rather than cut it.
+    long_polls: set = field(default_factory=set)
+    # True once shutdown has begun: a long-poll arriving now is answered at once.
+    stopping: bool = False
 
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
@@ -74,6 +78,8 @@ class AppContext:
     def close_sockets(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for socket in list(self.sockets):
             socket.close(code, reason)
+        for poll in list(self.long_polls):
+            poll.arrived.set()
 
     async def close(self) -> None:
         self.close_sockets()

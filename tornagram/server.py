@@ -9,7 +9,6 @@ import os
 import signal
 from pathlib import Path
 
-import tornado.httpserver
 import tornado.netutil
 import tornado.process
 
@@ -18,13 +17,15 @@ from tornagram.config import ConfigError, Settings
 from tornagram.context import build_context
 from tornagram.db import migrate
 from tornagram.realtime import check_tornado_internals
+from tornagram.web.draining import DrainingHTTPServer
 
 log = logging.getLogger(__name__)
 
 # Ordinary form posts (sign-up, settings with an avatar) are held in memory, so they are capped
 # low; photo uploads stream and set their own, larger limit per request.
 MAX_FORM_BODY_BYTES = 12 * 1024 * 1024
-# In-flight requests get this long to finish after SIGTERM before connections are cut.
+# In-flight requests (a slow upload's body included) get this long to finish after SIGTERM
+# before their connections are cut: under systemd's TimeoutStopSec=35 in docs/deployment.md.
 SHUTDOWN_GRACE_SECS = 25
 
 
@@ -57,9 +58,9 @@ def serve(settings: Settings) -> None:
     asyncio.run(run_server(settings, sockets, worker_id=worker_id))
 
 
-def start_http_server(ctx, sockets) -> tornado.httpserver.HTTPServer:
+def start_http_server(ctx, sockets) -> DrainingHTTPServer:
     """Serve ``ctx``'s application on already-bound sockets (tests use this too)."""
-    server = tornado.httpserver.HTTPServer(
+    server = DrainingHTTPServer(
         make_app(ctx), xheaders=ctx.settings.behind_proxy, max_body_size=MAX_FORM_BODY_BYTES
     )
     server.add_sockets(sockets)
@@ -118,13 +119,9 @@ async def run_server(settings: Settings, sockets, *, worker_id: int | None = Non
     await stop.wait()
     log.info("shutting down: no new connections, finishing requests in flight")
     ctx.ready = False
-    server.stop()
-    # Live sockets would hold the shutdown open; tell them to come back later (1001).
+    ctx.stopping = True
+    # Live sockets would hold the shutdown open: tell them to come back later (1001), and answer
+    # waiting long-polls now, so their clients reconnect to a process that is staying.
     ctx.close_sockets()
-    try:
-        await asyncio.wait_for(server.close_all_connections(), SHUTDOWN_GRACE_SECS)
-    except TimeoutError:
-        log.warning(
-            "some requests were still running after %ds; closing anyway", SHUTDOWN_GRACE_SECS
-        )
+    await server.drain(SHUTDOWN_GRACE_SECS)
     await ctx.close()

@@ -43,15 +43,17 @@ class PollHandler(BaseHandler):
         await authorize_subscribe(self.ctx, self.current_user, channel)
         collector = _Collector()
         self._collector = collector
+        self.ctx.long_polls.add(collector)
         try:
             try:
                 await self.ctx.hub.subscribe(collector, channel, since=since)
             except ValueError:
                 raise BadChannel("That is not a channel.") from None
-            if not collector.events:
+            if not collector.events and not self.ctx.stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(collector.arrived.wait(), LONG_POLL_WAIT_SECS)
         finally:
+            self.ctx.long_polls.discard(collector)
             self.ctx.hub.drop(collector)
         self.set_header("Cache-Control", "no-store")
         self.finish({"events": collector.events})
