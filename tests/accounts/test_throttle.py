@@ -64,3 +64,31 @@ async def test_success_clears_account_failures(site):
     await c.post("/logout")
     for _ in range(throttle.MAX_FAILURES_PER_ACCOUNT - 1):
         assert (await c.login("mona", "wrong password")).status_code == 400
+
+
+async def test_every_spelling_of_an_account_shares_its_limit(site):
+    """The lookup strips "@" and matches the email too; the limit must see the same account."""
+    await site.client().signup("alice", email="Alice@Example.org")
+    attacker = site.client()
+    for _ in range(throttle.MAX_FAILURES_PER_ACCOUNT):
+        assert (await attacker.login("alice", "wrong password")).status_code == 400
+    for spelling in (
+        "@alice",
+        "@@alice",
+        "ALICE",
+        " alice ",
+        "alice@example.org",
+        "ALICE@example.ORG",
+    ):
+        r = await attacker.login(spelling, "wrong password")
+        assert r.status_code == 429, spelling
+    # Unknown logins: "@ghost" and "ghost" are one name to the lookup, and to the limit.
+    for i in range(throttle.MAX_FAILURES_PER_ACCOUNT):
+        await attacker.login("@" * (i % 3) + "ghost", "whatever pw")
+    assert (await attacker.login("ghost", "whatever pw")).status_code == 429
+
+
+async def test_a_login_longer_than_any_account_is_refused_not_a_500(site):
+    c = site.client()
+    r = await c.login("x" * 5000, "wrong password")
+    assert r.status_code == 400

@@ -14,13 +14,15 @@ import argon2
 from sqlalchemy import select
 
 from tornagram.accounts.models import User
+from tornagram.config import FAST_TEST_HASH_PARAMS
 from tornagram.db.engine import Database
-from tornagram.db.ids import id_time_ms
-from tornagram.feeds.seed import DEFAULT_PASSWORD, id_at
+from tornagram.db.ids import EPOCH_MS, id_time_ms
+from tornagram.feeds.seed import DAY_MS, DEFAULT_PASSWORD, SeedPlan, id_at, seed
 from tornagram.photos.captions import extract_tags
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.social.models import Follow, Like
 from tornagram.storage.local import LocalStorage
+from tornagram.web.params import MAX_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,3 +121,42 @@ def test_id_at_carries_the_time_and_stays_distinct():
     assert len(set(ids)) == len(ids)
     assert all(id_time_ms(i) == ms for i in ids)
     assert id_at(ms + 1, 0) > max(ids)
+
+
+async def test_seeded_people_are_valid_to_follow_like_and_mention(site):
+    """A clock a few months past the id epoch: two years of history would start before it, and
+    every account dated there got a negative id that the live channels refuse (a 500 on
+    follow, like, comment and mention). Seeded history starts at the epoch instead."""
+    now_ms = EPOCH_MS + 200 * DAY_MS
+    plan = SeedPlan(users=12, posts=30, follows=4, now_ms=now_ms, images=4)
+    await seed(site.ctx.db, site.ctx.storage, plan, hash_params=FAST_TEST_HASH_PARAMS)
+    rows = await load_from(site.ctx.db)
+    users, posts = rows["User"], rows["Post"]
+    joined = {u.id: u.created_at for u in users}
+    assert all(0 < u.id <= MAX_ID for u in users)
+    assert all(0 < row.id <= MAX_ID for name in ("Post", "Photo", "Like") for row in rows[name])
+    for post in posts:
+        # Time-ordered: a post is younger than its author, and its id says when it was made.
+        assert post.id > post.author_id and post.created_at > joined[post.author_id]
+        assert id_time_ms(post.id) <= now_ms
+    assert min(id_time_ms(u.id) for u in users) > EPOCH_MS
+
+    visitor = await site.user_client("visitor")
+    for user in users:
+        r = await visitor.post(f"/@{user.username}/follow")
+        assert r.status_code == 303, (user.username, r.status_code)
+    for post in posts[:5]:
+        author = next(u for u in users if u.id == post.author_id)
+        if author.is_private:
+            continue
+        assert (await visitor.post(f"/p/{post.id}/like")).status_code == 303
+        r = await visitor.post(f"/p/{post.id}/comments", {"body": f"hi @{author.username}"})
+        assert r.status_code == 303
+
+
+async def load_from(db) -> dict:
+    async with db.read() as s:
+        return {
+            model.__name__: list((await s.execute(select(model))).scalars())
+            for model in (User, Post, Photo, Like)
+        }

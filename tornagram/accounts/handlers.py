@@ -6,6 +6,7 @@ import tornado.web
 
 from tornagram.accounts.validation import check_language
 from tornagram.errors import InvalidInput, TooManyRequests, UserError
+from tornagram.web import params
 from tornagram.web.base import LANGUAGE_COOKIE, BaseHandler
 
 # Avatars arrive in an ordinary form post; anything larger is refused by the server before the
@@ -136,8 +137,9 @@ class SessionsSettingsHandler(BaseHandler):
 class RevokeSessionHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, session_id: str) -> None:
-        await self.ctx.accounts.revoke_session(self.current_user, int(session_id))
-        if int(session_id) == self.current_session.id:
+        sid = params.path_id(session_id)
+        await self.ctx.accounts.revoke_session(self.current_user, sid)
+        if sid == self.current_session.id:
             self.end_session()
             self.see_other(self.reverse_url("login"))
             return
@@ -166,4 +168,3 @@ class LanguageHandler(BaseHandler):
         else:
             self.clear_cookie(LANGUAGE_COOKIE)
         self.see_other(self.next_url())
-

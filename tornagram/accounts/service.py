@@ -143,25 +143,28 @@ class AccountsService:
     ) -> NewSession:
         """Raises TooManyRequests when throttled, InvalidInput when wrong. An unknown login and
         a wrong password get the same message and the same cost."""
-        account_key = (login or "").strip().lower()
-        if not account_key or not password:
+        typed = (login or "").strip().lower()
+        if not typed or not password:
             raise InvalidInput(
                 UserError("Enter your username or email and your password.", "login")
             )
         if len(password) > 1024:
             raise InvalidInput(UserError(WRONG_LOGIN_MESSAGE, "login"))
         async with self.db.read() as session:
-            await throttle.check_login_allowed(session, account_key, ip)
             user = (
                 await session.execute(
                     select(User).where(
                         or_(
-                            User.username == normalize_username(account_key),
-                            User.email_key == account_key,
+                            User.username == normalize_username(typed),
+                            User.email_key == typed,
                         )
                     )
                 )
             ).scalar_one_or_none()
+            # The limit is the account's, however it was spelled (@alice, alice, her email);
+            # for no account, the spelling the lookup itself would have used.
+            account_key = throttle.account_key(user.id if user else None, typed)
+            await throttle.check_login_allowed(session, account_key, ip)
         if user is None:
             await self.hasher.dummy_verify(password)
             ok, needs_rehash = False, False

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tornagram.accounts.models import LoginFailure
+from tornagram.accounts.validation import normalize_username
 from tornagram.db.base import utcnow
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import TooManyRequests
@@ -16,10 +17,20 @@ FAILURE_WINDOW = timedelta(minutes=15)
 # More failures than this within the window and further attempts are refused.
 MAX_FAILURES_PER_ACCOUNT = 10
 MAX_FAILURES_PER_IP = 50
+ACCOUNT_KEY_MAX_CHARS = 254  # LoginFailure.account_key
 
 THROTTLED_MESSAGE = (
     "Too many failed sign-in attempts. Please wait %(minutes)d minutes and try again."
 )
+
+
+def account_key(user_id: int | None, typed: str) -> str:
+    """What failures are counted under: the account when the login names one, otherwise the
+    login as the lookup normalises it (``@@Nobody`` is ``nobody``), cut to the column's size
+    (nothing that long names an account)."""
+    if user_id is not None:
+        return f"user:{user_id}"
+    return "login:" + normalize_username(typed)[: ACCOUNT_KEY_MAX_CHARS - len("login:")]
 
 
 async def _window_stats(session: AsyncSession, column, value: str, since: datetime):

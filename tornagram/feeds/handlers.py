@@ -16,6 +16,7 @@ from tornagram.errors import NotFound
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
 from tornagram.photos.captions import normalize_tag
+from tornagram.web import params
 from tornagram.web.base import BaseHandler
 from tornagram.web.ui_modules import card_key
 
@@ -64,7 +65,7 @@ class HomeHandler(FeedHandler):
             )
             self.render("feeds/home.html", preview=preview, items=[], next_url=None)
             return
-        max_id = queries.parse_max_id(self.get_argument("max_id", None))
+        max_id = params.cursor_argument(self, "max_id")
         items, next_cursor = await self.ctx.home_feed.page(self.current_user, max_id)
         first_page = max_id is None
         page = {
@@ -99,7 +100,7 @@ class ExploreHandler(FeedHandler):
             page = await queries.explore_popular_page(db, viewer, cursor)
             next_url = self.next_url("explore", tab="popular", cursor=page.next_cursor)
         else:
-            max_id = queries.parse_max_id(self.get_argument("max_id", None))
+            max_id = params.cursor_argument(self, "max_id")
             page = await queries.explore_recent_page(db, viewer, max_id)
             next_url = self.next_url("explore", max_id=page.next_cursor)
         self.render_page(
@@ -117,7 +118,7 @@ class TagHandler(FeedHandler):
             query = f"?{self.request.query}" if self.request.query else ""
             self.redirect(self.reverse_url("tag", tag) + query, permanent=True)
             return
-        max_id = queries.parse_max_id(self.get_argument("max_id", None))
+        max_id = params.cursor_argument(self, "max_id")
         page = await queries.tag_page(self.ctx.db, self.current_user, tag, max_id)
         next_url = self.next_url("tag", tag, max_id=page.next_cursor)
         if self.is_fragment():
@@ -148,7 +149,7 @@ class ProfileHandler(FeedHandler):
         hidden = relationship.blocking or (
             profile.is_private and not relationship.can_see_posts_of_private
         )
-        max_id = queries.parse_max_id(self.get_argument("max_id", None))
+        max_id = params.cursor_argument(self, "max_id")
         if hidden:
             page = queries.Page([])
         else:

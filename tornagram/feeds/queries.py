@@ -35,7 +35,6 @@ FEED_WINDOW_POSTS = 2_000
 # Counting a tag's visible posts is a walk over them; past this we say "1,000+".
 TAG_COUNT_CAP = 1_000
 MAX_ID_BOUND = 2**63
-_DIGITS = re.compile(r"[0-9]{1,19}")
 _POPULAR_CURSOR = re.compile(r"([0-9]{1,10})\.([0-9]{1,19})")
 
 
@@ -65,15 +64,6 @@ class PopularCursor:
 
 
 # -- cursors ----------------------------------------------------------------------------------
-
-
-def parse_max_id(raw: str | None) -> int | None:
-    """None for the first page; a malformed or out-of-range value is the user's 400, not a 500."""
-    if raw is None or raw == "":
-        return None
-    if not _DIGITS.fullmatch(raw) or int(raw) >= MAX_ID_BOUND:
-        raise _bad_cursor()
-    return int(raw)
 
 
 def parse_popular_cursor(raw: str | None) -> PopularCursor | None:

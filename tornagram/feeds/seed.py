@@ -53,6 +53,16 @@ def id_at(unix_ms: int, n: int) -> int:
     return ((unix_ms - EPOCH_MS) << _LOW_BITS) | (n & ((1 << _LOW_BITS) - 1))
 
 
+def history_window(now_ms: int) -> tuple[int, int, int]:
+    """(first join, first post, last post) in Unix ms: up to two years back, never before
+    the id epoch, and the last post a minute ago (the newest ids stay the server's own)."""
+    until_ms = now_ms - 60_000
+    start_ms = max(now_ms - 2 * YEAR_MS, EPOCH_MS + 1)
+    if until_ms - start_ms < 2 * 60_000:
+        raise SeedError("the clock is too close to the id epoch (2025-01-01) to date demo data")
+    return start_ms, start_ms + (until_ms - start_ms) // 2, until_ms
+
+
 @dataclass(frozen=True, slots=True)
 class SeedPlan:
     users: int
@@ -176,7 +186,11 @@ class _Population:
                 followers[v].append(u)
         # How much each person posts is log-normal too, independent of their audience.
         activity = [rng.lognormvariate(0, 1.0) for _ in range(n)]
-        user_times = sorted(now_ms - YEAR_MS - rng.randrange(YEAR_MS) for _ in range(n))
+        # Two years of history: people join in the first half, post in the second, so every
+        # post is younger than its author. Never before the id epoch: an id is its time, and
+        # a time before the epoch is a negative id that no page, channel or cursor accepts.
+        start_ms, posts_from_ms, posts_until_ms = history_window(now_ms)
+        user_times = sorted(start_ms + rng.randrange(posts_from_ms - start_ms) for _ in range(n))
         return cls(
             user_ids=[ids.at(t) for t in user_times],
             user_times=user_times,
@@ -185,7 +199,10 @@ class _Population:
             following=following,
             followers=followers,
             post_authors=rng.choices(range(n), weights=activity, k=plan.posts),
-            post_times=sorted(now_ms - 60_000 - rng.randrange(YEAR_MS) for _ in range(plan.posts)),
+            post_times=sorted(
+                posts_from_ms + rng.randrange(posts_until_ms - posts_from_ms)
+                for _ in range(plan.posts)
+            ),
         )
 
 

@@ -8,17 +8,11 @@ import tornado.web
 
 from tornagram.errors import UserError
 from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
+from tornagram.web import params
 from tornagram.web.base import BaseHandler
 from tornagram.web.uploads import StreamingFormMixin, UploadLimits
 
 PHOTO_FIELD = "photo"
-
-
-def parse_post_id(raw: str) -> int:
-    post_id = int(raw)
-    if post_id >= 2**63:
-        raise tornado.web.HTTPError(404)
-    return post_id
 
 
 class UploadPageMixin:
@@ -110,11 +104,6 @@ class UrlImportHandler(UploadPageMixin, BaseHandler):
         self.answer_created(post)
 
 
-def _id_argument(raw: str | None) -> int | None:
-    # Ids are signed 64-bit: anything larger is no id at all (and would overflow the column).
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 19 and int(raw) < 2**63 else None
-
-
 class PostPageMixin:
     """The photo page: the post card, its comment threads and the comment form. A refused
     comment shows it again with the message under the field and the text as typed."""
@@ -126,7 +115,7 @@ class PostPageMixin:
         view = await self.ctx.photos.get_post(post_id, user)
         [item] = await self.ctx.interactions.decorate(user, [(view.post, view.author)])
         threads, earlier_before = await self.ctx.interactions.comments(
-            user, post_id, before=_id_argument(self.get_query_argument("before", None))
+            user, post_id, before=params.cursor_argument(self)
         )
         # Replying without JavaScript: ?reply_to=<comment id> names the person in the form.
         reply_name = None
@@ -154,21 +143,23 @@ class PostPageMixin:
 class PostHandler(PostPageMixin, BaseHandler):
     async def get(self, post_id: str) -> None:
         await self.render_post_page(
-            parse_post_id(post_id), reply_to=_id_argument(self.get_query_argument("reply_to", None))
+            params.path_id(post_id),
+            # Only a hint for the form: a stale or odd value just means no one is named.
+            reply_to=params.parse_id(self.get_query_argument("reply_to", None)),
         )
 
 
 class PostEditHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self, post_id: str) -> None:
-        view = await self.ctx.photos.get_post(parse_post_id(post_id), self.current_user)
+        view = await self.ctx.photos.get_post(params.path_id(post_id), self.current_user)
         if view.post.author_id != self.current_user.id:
             raise tornado.web.HTTPError(403)
         self.render("photos/edit.html", post=view.post, errors={}, form={})
 
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
+        pid = params.path_id(post_id)
         try:
             await self.ctx.photos.edit_post(
                 self.current_user,
@@ -188,5 +179,5 @@ class PostEditHandler(BaseHandler):
 class PostDeleteHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        await self.ctx.photos.delete_post(self.current_user, parse_post_id(post_id))
+        await self.ctx.photos.delete_post(self.current_user, params.path_id(post_id))
         self.see_other(self.reverse_url("profile", self.current_user.username))

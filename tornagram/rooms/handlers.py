@@ -6,6 +6,7 @@ import tornado.web
 
 from tornagram.errors import UserError
 from tornagram.realtime.channels import room_channel
+from tornagram.web import params
 from tornagram.web.base import BaseHandler
 
 
@@ -26,13 +27,17 @@ class RoomsHandler(BaseHandler):
 
     @tornado.web.authenticated
     async def post(self) -> None:
-        cover = self.get_body_argument("cover", "")
         try:
+            cover_post_id = params.optional_id(
+                self.get_body_argument("cover", ""),
+                "Choose one of your own posts as the cover.",
+                "cover",
+            )
             room = await self.ctx.rooms.open_room(
                 self.current_user,
                 self.get_body_argument("slug", ""),
                 self.get_body_argument("title", ""),
-                int(cover) if cover.isdigit() else None,
+                cover_post_id,
             )
         except UserError as exc:
             await self.render_list(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tornado.web
 
+from tornagram.web import params
 from tornagram.web.base import BaseHandler
 
 
@@ -65,9 +66,8 @@ class _PeopleList(BaseHandler):
                 hidden=True,
             )
             return
-        before = self.get_argument("before", "")
         page = getattr(self.ctx.graph, self.direction)
-        people, next_before = await page(profile, before=int(before) if before.isdigit() else None)
+        people, next_before = await page(profile, before=params.cursor_argument(self))
         self.render(
             "social/people.html",
             profile=profile,
@@ -97,7 +97,7 @@ class AnswerRequestHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, request_id: str, answer: str) -> None:
         await self.ctx.graph.answer_request(
-            self.current_user, int(request_id), approve=answer == "approve"
+            self.current_user, params.path_id(request_id), approve=answer == "approve"
         )
         if self.wants_json():
             self.finish({"answered": answer})

@@ -7,15 +7,9 @@ from __future__ import annotations
 import tornado.web
 
 from tornagram.errors import InvalidInput, TooManyRequests
-from tornagram.photos.handlers import PostPageMixin, parse_post_id
+from tornagram.photos.handlers import PostPageMixin
+from tornagram.web import params
 from tornagram.web.base import BaseHandler
-
-
-def _optional_id(raw: str | None) -> int | None:
-    """A keyset cursor or parent id from a form or query; anything malformed means none."""
-    if raw and raw.isdigit() and len(raw) <= 19 and int(raw) < 2**63:
-        return int(raw)
-    return None
 
 
 class _PostAction(BaseHandler):
@@ -26,7 +20,7 @@ class _PostAction(BaseHandler):
 
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
+        pid = params.path_id(post_id)
         state = await self.act(pid)
         if self.wants_json():
             self.finish(state)
@@ -60,9 +54,9 @@ class UnsaveHandler(_PostAction):
 
 class LikersHandler(BaseHandler):
     async def get(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
+        pid = params.path_id(post_id)
         people, next_before = await self.ctx.interactions.likers(
-            self.current_user, pid, before=_optional_id(self.get_argument("before", None))
+            self.current_user, pid, before=params.cursor_argument(self)
         )
         self.render("social/likers.html", post_id=pid, people=people, next_before=next_before)
 
@@ -74,8 +68,8 @@ class RepliesHandler(BaseHandler):
     async def get(self, comment_id: str) -> None:
         thread, post, next_before = await self.ctx.interactions.replies(
             self.current_user,
-            int(comment_id),
-            before=_optional_id(self.get_argument("before", None)),
+            params.path_id(comment_id),
+            before=params.cursor_argument(self),
         )
         self.render(
             "social/replies.html",
@@ -91,9 +85,14 @@ class CommentsHandler(PostPageMixin, BaseHandler):
 
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
-        parent_id = _optional_id(self.get_body_argument("parent_id", ""))
+        pid = params.path_id(post_id)
+        parent_id = None  # a malformed one is refused below, with the form shown again
         try:
+            parent_id = params.optional_id(
+                self.get_body_argument("parent_id", ""),
+                "The comment you're replying to has been deleted.",
+                "body",
+            )
             comment = await self.ctx.interactions.add_comment(
                 self.current_user, pid, self.get_body_argument("body", ""), parent_id
             )
@@ -127,7 +126,7 @@ class CommentDeleteHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, comment_id: str) -> None:
         deleted = await self.ctx.interactions.delete_comment(
-            self.current_user, parse_post_id(comment_id)
+            self.current_user, params.path_id(comment_id)
         )
         if self.wants_json():
             self.finish(
@@ -147,6 +146,6 @@ class SavedHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         posts, next_before = await self.ctx.interactions.saved(
-            self.current_user, before=_optional_id(self.get_argument("before", None))
+            self.current_user, before=params.cursor_argument(self)
         )
         self.render("social/saved.html", posts=posts, next_before=next_before)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from tornagram.social.notification_handlers import cursor_argument
 from tornagram.social.search import QUERY_MAX_CHARS, TOO_LONG_MESSAGE
+from tornagram.web import params
 from tornagram.web.base import BaseHandler
 
 
 class SearchHandler(BaseHandler):
     async def get(self) -> None:
         query = self.get_argument("q", "")
-        before_id = cursor_argument(self.get_argument("before", None))
+        before_id = params.cursor_argument(self)
         results = await self.ctx.search.search(self.current_user, query, before=before_id)
         self.render(
             "social/search.html",
