@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tornagram.accounts import throttle
@@ -333,7 +333,8 @@ class AccountsService:
                     UserError("Avatars cannot be uploaded on this server.", "avatar")
                 )
             # Raises InvalidInput with the reason when the image is refused; stores nothing then.
-            values["avatar_key"], values["avatar_small_key"] = await self.avatars.store(avatar)
+            large_key, small_key = await self.avatars.store(self.db, avatar)
+            values["avatar_key"], values["avatar_small_key"] = large_key, small_key
             old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
         elif remove_avatar:
             values["avatar_key"] = values["avatar_small_key"] = None
@@ -345,20 +346,13 @@ class AccountsService:
                 # Who may see this person's posts changed: every cached answer that filtered
                 # by the visibility rule is suspect.
                 changed(session, VISIBILITY)
+            if old_keys and self.avatars is not None:
+                # In this transaction, after the update: the check sees the avatar gone and
+                # every other reference (a photo with the same bytes keeps its file).
+                await self.avatars.release(session, old_keys)
         for key, value in values.items():
             setattr(user, key, value)
-        if old_keys and self.avatars is not None:
-            await self.avatars.release(self, [k for k in old_keys if k not in values.values()])
         return user
-
-    async def avatar_in_use(self, key: str) -> bool:
-        async with self.db.read() as session:
-            count = await session.scalar(
-                select(func.count()).where(
-                    or_(User.avatar_key == key, User.avatar_small_key == key)
-                )
-            )
-        return bool(count)
 
     # -- lookups -----------------------------------------------------------------------------
 
