@@ -25,7 +25,7 @@ from tornagram.accounts.validation import (
 )
 from tornagram.cache import VISIBILITY, Store, sessions_topic, user_topic
 from tornagram.db.base import utcnow
-from tornagram.db.engine import Database, changed
+from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import InvalidInput, NotFound, UserError
 
@@ -72,6 +72,9 @@ class AccountsService:
         self.session_max_age = timedelta(days=session_max_age_days)
         # Turns an uploaded image into stored avatar keys; see tornagram.accounts.avatars.
         self.avatars = avatars
+        # Told (after commit) of every session that ends, so each process closes the live
+        # sockets and long polls opened with it: a LiveControl (tornagram/realtime/control.py).
+        self.live = None
         # token hash -> (Session, User), dropped when either changes anywhere.
         self._signed_in = Store(
             db.changes,
@@ -241,13 +244,26 @@ class AccountsService:
         if not token:
             return
         async with self.db.write() as session:
-            gone = await session.execute(
-                delete(Session)
-                .where(Session.token_hash == token_hash(token))
-                .returning(Session.user_id)
-            )
-            for user_id in gone.scalars():
-                changed(session, sessions_topic(user_id))
+            await self._end_sessions(session, Session.token_hash == token_hash(token))
+
+    async def _end_sessions(self, session, condition) -> int:
+        """Delete the sessions matching ``condition``; after commit, announce them ended."""
+        rows = (await session.execute(select(Session.id, Session.user_id).where(condition))).all()
+        if not rows:
+            return 0
+        await session.execute(delete(Session).where(Session.id.in_([r.id for r in rows])))
+        by_user: dict[int, list[int]] = {}
+        for row in rows:
+            by_user.setdefault(row.user_id, []).append(row.id)
+        for user_id, session_ids in by_user.items():
+            changed(session, sessions_topic(user_id))
+            if self.live is not None:
+
+                async def announce(user_id=user_id, session_ids=session_ids) -> None:
+                    await self.live.session_ended(user_id, session_ids)
+
+                after_commit(session, announce)
+        return len(rows)
 
     # -- devices --------------------------------------------------------------------------
 
@@ -262,20 +278,17 @@ class AccountsService:
 
     async def revoke_session(self, user: User, session_id: int) -> None:
         async with self.db.write() as session:
-            result = await session.execute(
-                delete(Session).where(Session.id == session_id, Session.user_id == user.id)
+            ended = await self._end_sessions(
+                session, (Session.id == session_id) & (Session.user_id == user.id)
             )
-            changed(session, sessions_topic(user.id))
-        if result.rowcount == 0:
+        if ended == 0:
             raise NotFound("That session has already ended.")
 
     async def revoke_other_sessions(self, user: User, keep_session_id: int) -> int:
         async with self.db.write() as session:
-            result = await session.execute(
-                delete(Session).where(Session.user_id == user.id, Session.id != keep_session_id)
+            return await self._end_sessions(
+                session, (Session.user_id == user.id) & (Session.id != keep_session_id)
             )
-            changed(session, sessions_topic(user.id))
-        return result.rowcount
 
     # -- profile and password --------------------------------------------------------------
 
@@ -294,8 +307,8 @@ class AccountsService:
             await session.execute(
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
-            await session.execute(delete(Session).where(Session.user_id == user.id))
-            changed(session, sessions_topic(user.id), user_topic(user.id))
+            await self._end_sessions(session, Session.user_id == user.id)
+            changed(session, user_topic(user.id))
             token = self._new_session(session, user, ip, user_agent)
         user.password_hash = new_hash
         return token
