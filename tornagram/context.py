@@ -134,7 +134,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         return (await authorize_subscribe(ctx, user, channel))[2]
 
     live = LiveControl(broker, authorize)
-    accounts.live = live
+    accounts.live = photos.live = graph.live = live
     ctx = AppContext(
         live=live,
         settings=settings,

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.helpers import DEFAULT_PASSWORD
+from tests.photos.test_posts import post_id_from, upload
 from tests.realtime.test_live_site import connect, open_room, receive_until, subscribe
 from tornagram.realtime.control import CLOSE_SESSION_ENDED
 
@@ -124,3 +125,105 @@ async def test_a_socket_whose_session_ended_unannounced_cannot_post(site):
     assert await closed(ws) == CLOSE_SESSION_ENDED
     page = await site.client().get("/rooms/quiet")
     assert "from a dead session" not in page.text
+
+
+# -- access that changes after subscribing ---------------------------------------------------
+
+
+async def go_private(client) -> None:
+    r = await client.post(
+        "/settings/profile", {"display_name": "", "bio": "", "locale": "", "private": "on"}
+    )
+    assert r.status_code == 303
+
+
+async def cut(ws, channel: str) -> dict:
+    return await receive_until(
+        ws, lambda m: m.get("op") == "unsubscribed" and m.get("channel") == channel
+    )
+
+
+async def comment_reaches(ws, client, post_id: int, body: str) -> dict:
+    r = await client.post(f"/p/{post_id}/comments", {"body": body})
+    assert r.status_code in (302, 303), r.text
+    return await receive_until(
+        ws, lambda m: m.get("event") == "comment.created" and m["data"]["body"] == body
+    )
+
+
+async def test_going_private_cuts_strangers_and_anonymous_viewers(site, image_bytes):
+    owner = await site.user_client("dora")
+    post_id = post_id_from(await upload(owner, [("t.png", image_bytes("tiny.png"))]))
+    channel = f"post:{post_id}"
+    fan = await site.user_client("fay")
+    assert (await fan.post("/@dora/follow")).status_code in (302, 303)
+    stranger = await site.user_client("gus")
+    sockets = {
+        "anonymous": await connect(site),
+        "stranger": await connect(site, stranger),
+        "follower": await connect(site, fan),
+        "owner": await connect(site, owner),
+    }
+    for ws in sockets.values():
+        assert (await subscribe(ws, channel))["op"] == "subscribed"
+    poll = asyncio.create_task(site.client().get("/poll", params={"channel": channel}))
+    while site.ctx.hub.count(channel) < 5:
+        await asyncio.sleep(0.01)
+
+    await go_private(owner)
+    for who in ("anonymous", "stranger"):
+        message = await cut(sockets[who], channel)
+        assert message["code"] == "not_found" and message["message"], who
+    assert (await asyncio.wait_for(poll, 5)).status_code == 404
+    # The follower and the owner still hear the post; the others are no longer subscribed.
+    assert site.ctx.hub.count(channel) == 2
+    await comment_reaches(sockets["follower"], owner, post_id, "only for followers now")
+    await comment_reaches(sockets["owner"], fan, post_id, "seen")
+    # Resubscribing is refused, exactly as for a post that was private from the start.
+    assert (await subscribe(sockets["stranger"], channel))["code"] == "not_found"
+
+
+async def test_blocking_cuts_the_blocked_viewer_only(site, image_bytes):
+    owner = await site.user_client("hal")
+    post_id = post_id_from(await upload(owner, [("t.png", image_bytes("tiny.png"))]))
+    channel = f"post:{post_id}"
+    pest = await site.user_client("ike")
+    pest_ws = await connect(site, pest)
+    anonymous = await connect(site)
+    for ws in (pest_ws, anonymous):
+        assert (await subscribe(ws, channel))["op"] == "subscribed"
+    assert (await owner.post("/@ike/block")).status_code in (302, 303)
+    assert (await cut(pest_ws, channel))["code"] == "not_found"
+    await comment_reaches(anonymous, owner, post_id, "still public")
+    assert site.ctx.hub.count(channel) == 1
+    # The pest can no longer comment over the socket either.
+    await pest_ws.write_message(json.dumps({"op": "send", "channel": channel, "body": "hey"}))
+    error = await receive_until(pest_ws, lambda m: m.get("op") == "error")
+    assert error["code"] == "not_found"
+
+
+async def test_unfollowing_a_private_account_cuts_its_posts(site, image_bytes):
+    owner = await site.user_client("jo")
+    fan = await site.user_client("kai")
+    assert (await fan.post("/@jo/follow")).status_code in (302, 303)
+    await go_private(owner)
+    post_id = post_id_from(await upload(owner, [("t.png", image_bytes("tiny.png"))]))
+    channel = f"post:{post_id}"
+    ws = await connect(site, fan)
+    assert (await subscribe(ws, channel))["op"] == "subscribed"
+    assert (await fan.post("/@jo/unfollow")).status_code in (302, 303)
+    assert (await cut(ws, channel))["code"] == "not_found"
+    assert site.ctx.hub.count(channel) == 0
+
+
+async def test_deleting_a_post_cuts_every_viewer(site, image_bytes):
+    owner = await site.user_client("lou")
+    post_id = post_id_from(await upload(owner, [("t.png", image_bytes("tiny.png"))]))
+    channel = f"post:{post_id}"
+    viewers = [await connect(site), await connect(site, owner)]
+    for ws in viewers:
+        assert (await subscribe(ws, channel))["op"] == "subscribed"
+    assert (await owner.post(f"/p/{post_id}/delete")).status_code in (302, 303)
+    for ws in viewers:
+        assert (await cut(ws, channel))["code"] == "not_found"
+    assert site.ctx.hub.count(channel) == 0

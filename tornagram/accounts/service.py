@@ -359,6 +359,10 @@ class AccountsService:
                 # Who may see this person's posts changed: every cached answer that filtered
                 # by the visibility rule is suspect.
                 changed(session, VISIBILITY)
+                if values["is_private"] and self.live is not None:
+                    # Live viewers of their posts who are not followers lose them now.
+                    live, author_id = self.live, user.id
+                    after_commit(session, lambda: live.access_changed(author_id=author_id))
             if old_keys and self.avatars is not None:
                 # In this transaction, after the update: the check sees the avatar gone and
                 # every other reference (a photo with the same bytes keeps its file).

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
 from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, user_topic
-from tornagram.db.engine import Database, changed
+from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.photos import remote
@@ -28,6 +28,7 @@ from tornagram.photos.mentions import notify_caption_mentions, retract_dropped_m
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
+from tornagram.realtime.channels import post_channel
 from tornagram.social.visibility import can_see_author
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class PhotosService:
         self.max_pixels = max_pixels
         # A NotificationWriter: @mentions in captions notify inside the post's transaction.
         self.notifications = notifications
+        # A LiveControl (realtime/control.py): a deleted post's live viewers are cut off.
+        self.live = None
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -304,6 +307,9 @@ class PhotosService:
                 )
             # Same transaction: a file whose bytes are also an avatar or another post's stays.
             await delete_unreferenced(session, self.storage, keys)
+            if result.rowcount and self.live is not None:
+                live = self.live
+                after_commit(session, lambda: live.access_changed(channels=[post_channel(post_id)]))
         log.info("post %s deleted by %s; %d files checked", post_id, user.username, len(keys))
 
     async def _own_post(self, user: User, post_id: int) -> PostView:
