@@ -16,7 +16,9 @@ from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
 from tornagram.realtime import Hub, make_broker
+from tornagram.realtime.access import authorize_subscribe
 from tornagram.realtime.broker import Broker
+from tornagram.realtime.control import LiveControl
 from tornagram.realtime.presence import Presence
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.service import RoomsService
@@ -56,6 +58,8 @@ class AppContext:
     rooms: RoomsService
     rate_limits: RateLimiter
     home_feed: HomeFeed
+    # Closes live connections whose session ended and cuts subscriptions whose access did.
+    live: LiveControl
     # Rendered post cards and navigation, by everything they show (web/ui_modules.py).
     fragments: FragmentCache
     # Whole rendered pages, the same way (BaseHandler.render_cached).
@@ -73,6 +77,7 @@ class AppContext:
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
         await self.broker.start()
+        await self.live.start()
         await self.db.changes.start()
 
     def close_sockets(self, code: int = 1001, reason: str = "server shutting down") -> None:
@@ -85,6 +90,7 @@ class AppContext:
         self.close_sockets()
         await self.db.finish_after_commit()
         await self.presence.close()
+        await self.live.close()
         await self.hub.close()
         await self.broker.close()
         await self.db.changes.close()
@@ -129,7 +135,15 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     graph = GraphService(db, ids, notifications)
     rate_limits = RateLimiter(DEFAULT_RATES)
     interactions = InteractionsService(db, ids, notifications, limiter=rate_limits, events=events)
-    return AppContext(
+    ctx: AppContext
+
+    async def authorize(user, channel: str) -> int | None:
+        return (await authorize_subscribe(ctx, user, channel))[2]
+
+    live = LiveControl(broker, authorize)
+    accounts.live = photos.live = graph.live = live
+    ctx = AppContext(
+        live=live,
         settings=settings,
         db=db,
         ids=ids,
@@ -153,3 +167,4 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),
         pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0),
     )
+    return ctx

@@ -167,3 +167,58 @@ async def test_unknown_profile_is_a_friendly_404(site):
     r = await site.client().get("/@no_such_person")
     assert r.status_code == 404
     assert "No one here goes by that name." in r.text
+
+
+async def test_removing_an_avatar_keeps_a_photo_with_the_same_bytes(site):
+    # A small square photo gives the same JPEG as photo thumbnail and as avatar: one stored
+    # file, referenced by a rendition of one person's post and by another person's avatar.
+    same = jpeg_bytes(size=(150, 150), color=(40, 120, 220))
+    poster = await site.user_client("uma")
+    r = await poster.http.post(
+        "/upload",
+        data={"_xsrf": await poster.xsrf(), "caption": "blue"},
+        files=[("photo", ("blue.jpg", same, "image/jpeg"))],
+    )
+    assert r.status_code == 303, r.text
+    post_id = int(r.headers["location"].rsplit("/", 1)[1])
+    view = await site.ctx.photos.get_post(post_id, None)
+    photo_keys = {r.key for r in view.post.photos[0].renditions}
+
+    other = await site.user_client("vic")
+    r = await other.http.post(
+        "/settings/profile",
+        data={"_xsrf": await other.xsrf(), "display_name": "", "bio": "", "locale": ""},
+        files={"avatar": ("me.jpg", same, "image/jpeg")},
+    )
+    assert r.status_code == 303, r.text
+    vic = await site.ctx.accounts.by_username("vic")
+    shared = photo_keys & {vic.avatar_key, vic.avatar_small_key}
+    assert shared, "the test needs the avatar and the photo to share a stored file"
+
+    # Replacing the avatar, then removing it: neither may take the photo's file with it.
+    r = await other.http.post(
+        "/settings/profile",
+        data={"_xsrf": await other.xsrf(), "display_name": "", "bio": "", "locale": ""},
+        files={"avatar": ("new.jpg", jpeg_bytes(color=(1, 2, 3)), "image/jpeg")},
+    )
+    assert r.status_code == 303
+    r = await other.post("/settings/profile", {"display_name": "", "bio": "", "locale": "", "remove_avatar": "on"})
+    assert r.status_code == 303
+    for key in photo_keys:
+        assert (await site.client().get(f"/media/{key}")).status_code == 200, key
+    assert (await site.ctx.photos.gc_media(dry_run=True)) == []
+
+    # And the other way round: the post goes, the avatar that shares its bytes stays.
+    r = await other.http.post(
+        "/settings/profile",
+        data={"_xsrf": await other.xsrf(), "display_name": "", "bio": "", "locale": ""},
+        files={"avatar": ("me.jpg", same, "image/jpeg")},
+    )
+    assert r.status_code == 303
+    assert (await poster.post(f"/p/{post_id}/delete", {})).status_code in (302, 303)
+    vic = await site.ctx.accounts.by_username("vic")
+    for key in (vic.avatar_key, vic.avatar_small_key):
+        assert (await site.client().get(f"/media/{key}")).status_code == 200, key
+    # Nothing else is left behind: only the avatar's files are stored.
+    assert {str(p.relative_to(site.ctx.settings.media_dir)) for p in media_files(site)} == {
+        vic.avatar_key, vic.avatar_small_key}

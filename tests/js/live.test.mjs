@@ -430,6 +430,23 @@ describe("subscribe errors", () => {
     assert.deepEqual(ws.last().ops("subscribe").map((op) => op.channel), ["post:1"]);
   });
 
+  it("a channel the server ends later is reported and not resubscribed", () => {
+    const { conn, ws, clock, events, record } = setup();
+    conn.subscribe("post:7", record);
+    conn.subscribe("post:1", record);
+    const socket = ws.last();
+    socket.open();
+    socket.receive({ op: "subscribed", channel: "post:7" });
+    socket.receive({ op: "subscribed", channel: "post:1" });
+    // The post went private: the server unsubscribed this viewer and says why.
+    socket.receive({ op: "unsubscribed", code: "not_found", message: "Gone.", channel: "post:7" });
+    assert.deepEqual(events, [{ channel: "post:7", event: "live.error", id: "", data: { code: "not_found", message: "Gone." } }]);
+    socket.drop(1001);
+    clock.advance(clock.pending()[0]);
+    ws.last().open();
+    assert.deepEqual(ws.last().ops("subscribe").map((op) => op.channel), ["post:1"]);
+  });
+
   it("retries a subscribe the server could not serve just now", () => {
     const { conn, ws, clock, events, record } = setup({ random: () => 1 });
     conn.subscribe("room:tea", record);

@@ -178,3 +178,85 @@ async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
             assert stop(b) == 0
     finally:
         assert stop(a) == 0
+
+
+async def test_a_session_ended_on_a_closes_its_socket_on_b(tmp_path, redis_url):
+    from tests.helpers import Client
+    from tornagram.realtime.control import CLOSE_SESSION_ENDED
+
+    port_a, port_b = free_port(), free_port()
+    a = start_server(tmp_path, port_a, redis_url)
+    try:
+        await asyncio.to_thread(wait_healthy, port_a, a)
+        b = start_server(tmp_path, port_b, redis_url)
+        try:
+            await asyncio.to_thread(wait_healthy, port_b, b)
+            base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+            on_a = Client(base_a)
+            await on_a.signup("alice", password="long enough pw")
+            on_b = Client(base_b)
+            assert (await on_b.login("alice", password="long enough pw")).status_code == 303
+            slug = "r" + uuid.uuid4().hex[:10]
+            r = await on_a.post("/rooms", {"slug": slug, "title": "Two", "cover": ""})
+            assert r.status_code == 303
+            ws = await tornado.websocket.websocket_connect(
+                tornado.httpclient.HTTPRequest(
+                    f"ws://127.0.0.1:{port_b}/ws",
+                    headers={"Origin": base_b, "Cookie": f"session={on_b.session_cookie()}"},
+                )
+            )
+            await ws.write_message(json.dumps({"op": "subscribe", "channel": f"room:{slug}"}))
+            ack = json.loads(await asyncio.wait_for(ws.read_message(), 10))
+            assert ack == {"op": "subscribed", "channel": f"room:{slug}"}
+            # "Sign out everywhere else", through A: B closes the socket it holds.
+            assert (await on_a.post("/settings/sessions/revoke-others")).status_code == 303
+            while await asyncio.wait_for(ws.read_message(), 10) is not None:
+                pass
+            assert ws.close_code == CLOSE_SESSION_ENDED
+            await on_a.aclose()
+            await on_b.aclose()
+        finally:
+            assert stop(b) == 0
+    finally:
+        assert stop(a) == 0
+
+
+async def test_going_private_on_a_cuts_a_viewer_on_b(tmp_path, redis_url):
+    from tests.helpers import Client
+    from tests.photos.conftest import fixture_bytes
+    from tests.photos.test_posts import post_id_from, upload
+
+    port_a, port_b = free_port(), free_port()
+    a = start_server(tmp_path, port_a, redis_url)
+    try:
+        await asyncio.to_thread(wait_healthy, port_a, a)
+        b = start_server(tmp_path, port_b, redis_url)
+        try:
+            await asyncio.to_thread(wait_healthy, port_b, b)
+            base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+            on_a = Client(base_a)
+            await on_a.signup("alice", password="long enough pw")
+            post_id = post_id_from(await upload(on_a, [("tiny.png", fixture_bytes("tiny.png"))]))
+            channel = f"post:{post_id}"
+            ws = await tornado.websocket.websocket_connect(
+                tornado.httpclient.HTTPRequest(
+                    f"ws://127.0.0.1:{port_b}/ws", headers={"Origin": base_b}
+                )
+            )
+            await ws.write_message(json.dumps({"op": "subscribe", "channel": channel}))
+            ack = json.loads(await asyncio.wait_for(ws.read_message(), 10))
+            assert ack == {"op": "subscribed", "channel": channel}
+            r = await on_a.post(
+                "/settings/profile",
+                {"display_name": "", "bio": "", "locale": "", "private": "on"},
+            )
+            assert r.status_code == 303
+            message = json.loads(await asyncio.wait_for(ws.read_message(), 10))
+            assert message["op"] == "unsubscribed" and message["channel"] == channel
+            assert message["code"] == "not_found"
+            ws.close()
+            await on_a.aclose()
+        finally:
+            assert stop(b) == 0
+    finally:
+        assert stop(a) == 0

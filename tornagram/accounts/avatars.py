@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tornagram.errors import InvalidInput, UserError
 from tornagram.photos.imaging import ImageRejected, process_avatar
+from tornagram.photos.media_refs import delete_unreferenced
 from tornagram.photos.workers import ImageWorkers
 
 
@@ -13,7 +14,7 @@ class AvatarStore:
         self.workers = workers
         self.max_pixels = max_pixels
 
-    async def store(self, data: bytes) -> tuple[str, str]:
+    async def store(self, db, data: bytes) -> tuple[str, str]:
         """(large key, small key). Refusals become InvalidInput on the ``avatar`` field."""
         try:
             processed = await self.workers.run(process_avatar, data, max_pixels=self.max_pixels)
@@ -27,12 +28,13 @@ class AvatarStore:
                 small.data, ext="jpg", content_type=small.content_type
             )
         except BaseException:
-            await self.storage.delete(large_key)
+            # Not a blind delete: the same bytes may already be someone's photo or avatar.
+            async with db.write() as session:
+                await delete_unreferenced(session, self.storage, [large_key])
             raise
         return large_key, small_key
 
-    async def release(self, accounts, keys: list[str]) -> None:
-        """Delete files no account points at any more (keys are shared when images are equal)."""
-        for key in keys:
-            if not await accounts.avatar_in_use(key):
-                await self.storage.delete(key)
+    async def release(self, session, keys: list[str]) -> None:
+        """Inside the transaction that dropped an avatar: delete its files unless a photo, a
+        rendition or another avatar still points at the same bytes (keys are shared)."""
+        await delete_unreferenced(session, self.storage, keys)

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tornagram.accounts import throttle
@@ -25,7 +25,7 @@ from tornagram.accounts.validation import (
 )
 from tornagram.cache import VISIBILITY, Store, sessions_topic, user_topic
 from tornagram.db.base import utcnow
-from tornagram.db.engine import Database, changed
+from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import InvalidInput, NotFound, UserError
 
@@ -72,6 +72,9 @@ class AccountsService:
         self.session_max_age = timedelta(days=session_max_age_days)
         # Turns an uploaded image into stored avatar keys; see tornagram.accounts.avatars.
         self.avatars = avatars
+        # Told (after commit) of every session that ends, so each process closes the live
+        # sockets and long polls opened with it: a LiveControl (tornagram/realtime/control.py).
+        self.live = None
         # token hash -> (Session, User), dropped when either changes anywhere.
         self._signed_in = Store(
             db.changes,
@@ -244,13 +247,26 @@ class AccountsService:
         if not token:
             return
         async with self.db.write() as session:
-            gone = await session.execute(
-                delete(Session)
-                .where(Session.token_hash == token_hash(token))
-                .returning(Session.user_id)
-            )
-            for user_id in gone.scalars():
-                changed(session, sessions_topic(user_id))
+            await self._end_sessions(session, Session.token_hash == token_hash(token))
+
+    async def _end_sessions(self, session, condition) -> int:
+        """Delete the sessions matching ``condition``; after commit, announce them ended."""
+        rows = (await session.execute(select(Session.id, Session.user_id).where(condition))).all()
+        if not rows:
+            return 0
+        await session.execute(delete(Session).where(Session.id.in_([r.id for r in rows])))
+        by_user: dict[int, list[int]] = {}
+        for row in rows:
+            by_user.setdefault(row.user_id, []).append(row.id)
+        for user_id, session_ids in by_user.items():
+            changed(session, sessions_topic(user_id))
+            if self.live is not None:
+
+                async def announce(user_id=user_id, session_ids=session_ids) -> None:
+                    await self.live.session_ended(user_id, session_ids)
+
+                after_commit(session, announce)
+        return len(rows)
 
     # -- devices --------------------------------------------------------------------------
 
@@ -265,20 +281,17 @@ class AccountsService:
 
     async def revoke_session(self, user: User, session_id: int) -> None:
         async with self.db.write() as session:
-            result = await session.execute(
-                delete(Session).where(Session.id == session_id, Session.user_id == user.id)
+            ended = await self._end_sessions(
+                session, (Session.id == session_id) & (Session.user_id == user.id)
             )
-            changed(session, sessions_topic(user.id))
-        if result.rowcount == 0:
+        if ended == 0:
             raise NotFound("That session has already ended.")
 
     async def revoke_other_sessions(self, user: User, keep_session_id: int) -> int:
         async with self.db.write() as session:
-            result = await session.execute(
-                delete(Session).where(Session.user_id == user.id, Session.id != keep_session_id)
+            return await self._end_sessions(
+                session, (Session.user_id == user.id) & (Session.id != keep_session_id)
             )
-            changed(session, sessions_topic(user.id))
-        return result.rowcount
 
     # -- profile and password --------------------------------------------------------------
 
@@ -297,8 +310,8 @@ class AccountsService:
             await session.execute(
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
-            await session.execute(delete(Session).where(Session.user_id == user.id))
-            changed(session, sessions_topic(user.id), user_topic(user.id))
+            await self._end_sessions(session, Session.user_id == user.id)
+            changed(session, user_topic(user.id))
             token = self._new_session(session, user, ip, user_agent)
         user.password_hash = new_hash
         return token
@@ -336,7 +349,8 @@ class AccountsService:
                     UserError("Avatars cannot be uploaded on this server.", "avatar")
                 )
             # Raises InvalidInput with the reason when the image is refused; stores nothing then.
-            values["avatar_key"], values["avatar_small_key"] = await self.avatars.store(avatar)
+            large_key, small_key = await self.avatars.store(self.db, avatar)
+            values["avatar_key"], values["avatar_small_key"] = large_key, small_key
             old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
         elif remove_avatar:
             values["avatar_key"] = values["avatar_small_key"] = None
@@ -348,20 +362,17 @@ class AccountsService:
                 # Who may see this person's posts changed: every cached answer that filtered
                 # by the visibility rule is suspect.
                 changed(session, VISIBILITY)
+                if values["is_private"] and self.live is not None:
+                    # Live viewers of their posts who are not followers lose them now.
+                    live, author_id = self.live, user.id
+                    after_commit(session, lambda: live.access_changed(author_id=author_id))
+            if old_keys and self.avatars is not None:
+                # In this transaction, after the update: the check sees the avatar gone and
+                # every other reference (a photo with the same bytes keeps its file).
+                await self.avatars.release(session, old_keys)
         for key, value in values.items():
             setattr(user, key, value)
-        if old_keys and self.avatars is not None:
-            await self.avatars.release(self, [k for k in old_keys if k not in values.values()])
         return user
-
-    async def avatar_in_use(self, key: str) -> bool:
-        async with self.db.read() as session:
-            count = await session.scalar(
-                select(func.count()).where(
-                    or_(User.avatar_key == key, User.avatar_small_key == key)
-                )
-            )
-        return bool(count)
 
     # -- lookups -----------------------------------------------------------------------------
 

@@ -8,12 +8,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
 from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, user_topic
-from tornagram.db.engine import Database, changed
+from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.photos import remote
@@ -23,10 +23,12 @@ from tornagram.photos.captions import (
     extract_tags,
 )
 from tornagram.photos.imaging import ImageRejected, ProcessedImage, process_photo
+from tornagram.photos.media_refs import all_referenced_keys, delete_unreferenced, keys_in_use
 from tornagram.photos.mentions import notify_caption_mentions, retract_dropped_mentions
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
+from tornagram.realtime.channels import post_channel
 from tornagram.social.visibility import can_see_author
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,8 @@ class PhotosService:
         self.max_pixels = max_pixels
         # A NotificationWriter: @mentions in captions notify inside the post's transaction.
         self.notifications = notifications
+        # A LiveControl (realtime/control.py): a deleted post's live viewers are cut off.
+        self.live = None
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -301,7 +305,11 @@ class PhotosService:
                 await session.execute(
                     update(User).where(User.id == user.id).values(post_count=User.post_count - 1)
                 )
-        await self._discard(keys)
+            # Same transaction: a file whose bytes are also an avatar or another post's stays.
+            await delete_unreferenced(session, self.storage, keys)
+            if result.rowcount and self.live is not None:
+                live = self.live
+                after_commit(session, lambda: live.access_changed(channels=[post_channel(post_id)]))
         log.info("post %s deleted by %s; %d files checked", post_id, user.username, len(keys))
 
     async def _own_post(self, user: User, post_id: int) -> PostView:
@@ -314,35 +322,25 @@ class PhotosService:
 
     async def _discard(self, keys) -> None:
         """Delete files that no row points at any more (equal bytes share one key)."""
-        for key in set(keys):
-            if not await self.key_in_use(key):
-                await self.storage.delete(key)
+        async with self.db.write() as session:
+            await delete_unreferenced(session, self.storage, keys)
 
     async def key_in_use(self, key: str) -> bool:
         async with self.db.read() as session:
-            return bool(
-                await session.scalar(
-                    select(
-                        exists().where(Rendition.key == key)
-                        | exists().where(or_(User.avatar_key == key, User.avatar_small_key == key))
-                    )
-                )
-            )
+            return bool(await keys_in_use(session, [key]))
 
     async def referenced_keys(self) -> set[str]:
         async with self.db.read() as session:
-            keys = set((await session.execute(select(Rendition.key))).scalars())
-            for row in await session.execute(select(User.avatar_key, User.avatar_small_key)):
-                keys.update(k for k in row if k)
-        return keys
+            return await all_referenced_keys(session)
 
     async def gc_media(self, *, dry_run: bool = False) -> list[str]:
         """Remove stored files that no row references; returns their keys."""
         referenced = await self.referenced_keys()
-        removed = []
-        async for key in self.storage.iter_keys():
-            if key not in referenced and not await self.key_in_use(key):
-                removed.append(key)
-                if not dry_run:
-                    await self.storage.delete(key)
-        return removed
+        candidates = [key async for key in self.storage.iter_keys() if key not in referenced]
+        if dry_run:
+            async with self.db.read() as session:
+                return sorted(set(candidates) - await keys_in_use(session, candidates))
+        # Checked again inside a write transaction: a post or avatar saved since the listing
+        # keeps its file.
+        async with self.db.write() as session:
+            return await delete_unreferenced(session, self.storage, candidates)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tornagram.errors import Forbidden, NotFound, UserError
+from tornagram.errors import Forbidden, UserError
 from tornagram.realtime.channels import parse_channel
 
 
@@ -10,20 +10,24 @@ class BadChannel(UserError):
     status = 400
 
 
-async def authorize_subscribe(ctx, user, channel: str) -> tuple[str, str]:
-    """(kind, key) if ``user`` (None when signed out) may subscribe to ``channel``."""
+async def authorize_subscribe(ctx, user, channel: str) -> tuple[str, str, int | None]:
+    """(kind, key, owner) if ``user`` (None when signed out) may subscribe to ``channel``;
+    owner is the post's author for a post channel, else None. Raises a UserError otherwise.
+
+    The same check runs again whenever access may have changed (realtime/control.py)."""
     try:
         kind, key = parse_channel(channel)
     except ValueError:
         raise BadChannel("That is not a channel.") from None
+    owner = None
     if kind == "post":
         # Raises NotFound for a post the viewer may not see, exactly as the photo page does.
-        await ctx.photos.get_post(int(key), user)
+        owner = (await ctx.photos.get_post(int(key), user)).post.author_id
     elif kind == "user":
         if user is None or str(user.id) != key:
             raise Forbidden("You can only listen to your own notifications.")
     elif kind == "room":
         await ctx.rooms.room(key, user)
-    else:  # pragma: no cover - parse_channel knows no other kinds
-        raise NotFound("That is not a channel.")
-    return kind, key
+    else:  # the processes' control channel is not for browsers
+        raise BadChannel("That is not a channel.")
+    return kind, key, owner

@@ -1,7 +1,8 @@
 """Channel names: the one place that knows how live topics are spelled.
 
 A channel is what a browser watches: the danmaku over one photo (``post:<id>``),
-one person's notifications (``user:<id>``) or a chat room (``room:<slug>``).
+one person's notifications (``user:<id>``) or a chat room (``room:<slug>``);
+and one channel between the site's own processes (``control:live``).
 Names travel in URLs, Redis keys and pub/sub subjects, so they are parsed
 strictly: anything we did not mint ourselves is rejected.
 """
@@ -11,15 +12,18 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-ChannelKind = Literal["post", "user", "room"]
+ChannelKind = Literal["post", "user", "room", "control"]
 
 # Ids are positive 64-bit decimal numbers (no sign, no leading zero) so that a
 # channel has exactly one spelling and one Redis key.
 _ID = r"[1-9][0-9]{0,19}"
 _SLUG = r"[a-z0-9-]{1,40}"
-_CHANNEL_RE = re.compile(rf"(?:(post|user):({_ID})|(room):({_SLUG}))")
+_CHANNEL_RE = re.compile(rf"(?:(post|user):({_ID})|(room):({_SLUG})|(control):(live))")
 _SLUG_RE = re.compile(_SLUG)
 _MAX_ID = 2**63 - 1
+# Between the processes of one site: sessions that ended, access that changed
+# (realtime/control.py). Never open to browsers (realtime/access.py refuses it).
+CONTROL_CHANNEL = "control:live"
 
 
 def _check_id(value: int | str) -> int:
@@ -54,4 +58,6 @@ def parse_channel(name: str) -> tuple[ChannelKind, str]:
     if match.group(1):
         _check_id(match.group(2))
         return match.group(1), match.group(2)  # type: ignore[return-value]
+    if match.group(5):
+        return "control", match.group(6)
     return "room", match.group(4)

@@ -18,6 +18,7 @@ from tornagram.errors import Forbidden, InvalidInput, NotFound, TooManyRequests,
 from tornagram.i18n import N_
 from tornagram.realtime.access import BadChannel, authorize_subscribe
 from tornagram.realtime.broker import BrokerUnavailable
+from tornagram.realtime.control import CLOSE_SESSION_ENDED
 from tornagram.realtime.frames import WebSocketSubscriber
 from tornagram.web.base import BaseHandler
 
@@ -49,8 +50,14 @@ def same_origin(origin: str, host: str) -> bool:
 
 
 class LiveSocket(tornado.websocket.WebSocketHandler, BaseHandler):
+    """A realtime.control.LiveConnection: it knows the session it was opened with, and is
+    closed when that session ends and unsubscribed when a channel's access does."""
+
     async def prepare(self) -> None:
         await BaseHandler.prepare(self)
+        self.live_user = self.current_user
+        self.live_session_id = self.current_session.id if self.current_session else None
+        self._token = self.session_token() if self.current_session else None
         if self.current_user is None and not self.request.headers.get("Origin"):
             # No Origin means no browser made this request: only a session can vouch for it.
             raise tornado.web.HTTPError(403)
@@ -66,6 +73,7 @@ class LiveSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         self.subscriber = WebSocketSubscriber(self)
         self.channels: set[str] = set()
         self.ctx.sockets.add(self)
+        self.ctx.live.opened(self)
 
     async def on_message(self, message: str | bytes) -> None:
         try:
@@ -94,7 +102,7 @@ class LiveSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         if channel not in self.channels and len(self.channels) >= MAX_CHANNELS_PER_SOCKET:
             self.send_error_op("bad_request", TOO_MANY_CHANNELS_MESSAGE, channel)
             return
-        await authorize_subscribe(self.ctx, self.current_user, channel)
+        _kind, _key, owner = await authorize_subscribe(self.ctx, self.current_user, channel)
         if since is not None and not isinstance(since, str):
             raise BadChannel(BAD_REQUEST_MESSAGE)
         try:
@@ -104,22 +112,56 @@ class LiveSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         if self.ws_connection is None:
             return  # closed while subscribing
         self.channels.add(channel)
+        self.ctx.live.joined(self, channel, owner)
         self.ctx.presence.changed(channel)
         self.write_json({"op": "subscribed", "channel": channel})
 
     def unsubscribe(self, channel: str) -> None:
         if channel in self.channels:
             self.channels.discard(channel)
+            self.ctx.live.left(self, channel)
             self.ctx.hub.unsubscribe(self.subscriber, channel)
             self.ctx.presence.changed(channel)
+
+    def lose_channel(self, channel: str, error: UserError) -> None:
+        """Access to ``channel`` ended (private, blocked, deleted): stop and say so."""
+        if channel not in self.channels:
+            return
+        self.unsubscribe(channel)
+        code = next((code for cls, code in ERROR_CODES if isinstance(error, cls)), "forbidden")
+        self.write_json(
+            {
+                "op": "unsubscribed",
+                "channel": channel,
+                "code": code,
+                "message": error.render(self.locale.translate),
+            }
+        )
+
+    def end_for_session(self) -> None:
+        """The session this socket was opened with ended (signed out, revoked, password)."""
+        self.close(CLOSE_SESSION_ENDED, "session ended")
+
+    async def _session_still_valid(self) -> bool:
+        # Belt and braces for the session.ended event (lost if the broker was down): the
+        # lookup is the cached one every page makes, dropped when the session ends anywhere.
+        if self.live_session_id is None:
+            return True
+        signed_in = await self.ctx.accounts.signed_in(self._token)
+        if signed_in is not None and signed_in.session.id == self.live_session_id:
+            return True
+        self.end_for_session()
+        return False
 
     async def send(self, channel: str, body) -> None:
         if self.current_user is None:
             self.send_error_op("sign_in_required", SIGN_IN_MESSAGE, channel)
             return
+        if not await self._session_still_valid():
+            return
         if not isinstance(body, str):
             raise BadChannel(BAD_REQUEST_MESSAGE)
-        kind, key = await authorize_subscribe(self.ctx, self.current_user, channel)
+        kind, key, _owner = await authorize_subscribe(self.ctx, self.current_user, channel)
         if kind == "user":
             raise BadChannel(BAD_REQUEST_MESSAGE)
         self.ctx.rate_limits.check("send", self.current_user.id)
@@ -145,6 +187,7 @@ class LiveSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         if subscriber is None:
             return
         self.ctx.sockets.discard(self)
+        self.ctx.live.closed(self, self.channels)
         self.ctx.hub.drop(subscriber)
         for channel in self.channels:
             self.ctx.presence.changed(channel)

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tornagram.accounts.models import User
 from tornagram.cache import graph_topic, user_topic
-from tornagram.db.engine import Database, changed
+from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.social.models import Block, Follow, FollowRequest
@@ -47,6 +47,8 @@ class GraphService:
         self.db = db
         self.ids = ids
         self.notifications = notifications
+        # A LiveControl (realtime/control.py): told when someone may no longer see someone.
+        self.live = None
 
     async def relationship(self, viewer: User | None, other: User) -> Relationship:
         if viewer is None:
@@ -127,6 +129,15 @@ class GraphService:
         )
         return True
 
+    def _access_changed(self, session, author_id: int, viewer_id: int) -> None:
+        """After commit: ``viewer_id``'s live subscriptions to ``author_id``'s posts are
+        checked again on every process (realtime/control.py), and cut if no longer allowed."""
+        if self.live is not None:
+            live = self.live
+            after_commit(
+                session, lambda: live.access_changed(author_id=author_id, viewer_ids=[viewer_id])
+            )
+
     async def _remove_follow(self, session, follower_id: int, followee_id: int) -> bool:
         result = await session.execute(
             delete(Follow).where(
@@ -135,6 +146,8 @@ class GraphService:
         )
         if not result.rowcount:
             return False
+        # A private account's posts were visible through this follow.
+        self._access_changed(session, followee_id, follower_id)
         await session.execute(
             update(User)
             .where(User.id == follower_id)
@@ -213,6 +226,9 @@ class GraphService:
             await session.execute(
                 insert_ignore(session, Block, blocker_id=viewer.id, blocked_id=target.id)
             )
+            # Neither may watch the other's posts any more.
+            self._access_changed(session, viewer.id, target.id)
+            self._access_changed(session, target.id, viewer.id)
             await self._remove_follow(session, viewer.id, target.id)
             await self._remove_follow(session, target.id, viewer.id)
             await session.execute(

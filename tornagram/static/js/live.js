@@ -13,7 +13,8 @@
 // live.send(channel, body) → Promise. Handlers get {channel, event, id, data}. Besides the
 // server's events they may get two synthetic ones, both with id "":
 //   "replay.incomplete"  (from the server) events were missed: reload what the page shows
-//   "live.error"         {code, message} the server refused this channel (e.g. not_found), or
+//   "live.error"         {code, message} the server refused this channel (e.g. not_found) or
+//                        ended it later (the post went private, was deleted, its author blocked you), or
 //                        an error arrived after its send had already been taken as accepted.
 //
 // The long-poll loop itself is in live-poll.js.
@@ -307,6 +308,12 @@ export class LiveConnection {
       if (op && this._settle(op)) op.resolve();
     } else if (message?.op === "error") {
       this._onError(new LiveError(message.code, message.message, message.channel));
+    } else if (message?.op === "unsubscribed") {
+      // The server ended it: the post went private or was deleted, or its author blocked us.
+      // Final, like a refused subscribe: not resubscribed on reconnect.
+      const error = new LiveError(message.code, message.message, message.channel);
+      this._refused.set(message.channel, error);
+      this._emitError(error);
     } else {
       this._deliver(message);
     }

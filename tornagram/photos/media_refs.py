@@ -1,0 +1,62 @@
+"""Which rows point at a stored media file, and the one way to delete a file that may be shared.
+
+Keys are content-addressed (tornagram.storage.base): equal bytes get one key whoever stored
+them, so a photo's rendition, one person's avatar and another person's avatar can all be the
+same file. A file may only be deleted once *no* kind of row points at it any more, so every
+column that holds a media key is listed here, and every delete of a shared key (deleting a
+post, changing or removing an avatar, ``tornagram gc-media``) goes through ``delete_unreferenced``.
+A new kind of reference (a room cover file, say) is added to ``REFERENCE_COLUMNS`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import select, union
+
+from tornagram.accounts.models import User
+from tornagram.photos.models import Rendition
+
+log = logging.getLogger(__name__)
+
+# Every column that holds a media key.
+REFERENCE_COLUMNS = (Rendition.key, User.avatar_key, User.avatar_small_key)
+# Bound parameters per query, well under every backend's limit (a sweep checks thousands).
+KEYS_PER_QUERY = 500
+
+
+async def keys_in_use(session, keys: Iterable[str]) -> set[str]:
+    """Those of ``keys`` that some row of any kind still points at, as ``session`` sees them."""
+    keys = sorted(set(keys))
+    used: set[str] = set()
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        query = union(*(select(column).where(column.in_(chunk)) for column in REFERENCE_COLUMNS))
+        used.update((await session.execute(query)).scalars())
+    return used
+
+
+async def all_referenced_keys(session) -> set[str]:
+    query = union(*(select(column).where(column.is_not(None)) for column in REFERENCE_COLUMNS))
+    return set((await session.execute(query)).scalars())
+
+
+async def delete_unreferenced(session, storage, keys: Iterable[str]) -> list[str]:
+    """Delete the files of ``keys`` that no row points at; return the deleted keys.
+
+    Call it inside the write transaction that dropped the references, after the change: the
+    check then sees this transaction's own deletes and updates, and (SQLite's write lock is
+    held from BEGIN IMMEDIATE to commit) no other writer can add a reference to the same bytes
+    between the check and the delete.
+    """
+    keys = {k for k in keys if k}
+    if not keys:
+        return []
+    await session.flush()
+    doomed = sorted(keys - await keys_in_use(session, keys))
+    for key in doomed:
+        await storage.delete(key)
+    if doomed:
+        log.info("deleted %d media file(s) nothing points at", len(doomed))
+    return doomed
