@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate bench-imaging bench-fanout bench-feeds clean
+.PHONY: help run test lint format migrate bench-imaging bench-fanout bench-feeds screenshots clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench-feeds: $(VENV)/.installed-dev ## feed queries on SQLite and PostgreSQL, an
 bench-fanout: $(VENV)/.installed-dev ## live delivery to thousands of sockets against two baselines
 	$(BIN)/pip install --quiet websockets uvloop
 	$(BIN)/python bench/fanout.py
+
+screenshots: $(VENV)/.installed-dev ## the main pages on phone and desktop, en and zh, light and dark, into test-results/screens/
+	$(BIN)/python tools/screenshots.py
 
 clean: ## remove the virtualenv and caches (keeps ./var, your data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

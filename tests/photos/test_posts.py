@@ -171,6 +171,16 @@ async def test_bad_files_are_refused_and_leave_nothing(site, image_bytes, name, 
     await assert_nothing_left(site)
 
 
+async def test_a_single_bad_file_is_named_in_the_page_that_comes_back(site):
+    # Without script the form comes back with the file input emptied: the message must say
+    # which file it was.
+    c = await site.user_client("dolores")
+    r = await upload(c, [("holiday notes.pdf", PDF)])
+    assert r.status_code == 400
+    page = html.unescape(r.text)
+    assert "Photo holiday notes.pdf: This file type is not supported" in page
+
+
 async def test_too_many_photos(site, image_bytes):
     c = await site.user_client("edward")
     r = await upload(c, [(f"{i}.png", image_bytes("tiny.png")) for i in range(11)])

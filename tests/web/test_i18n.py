@@ -71,3 +71,4 @@ async def test_footer_language_switch_saves_for_signed_in_user(site):
 async def test_bad_language_is_refused(site):
     r = await site.client().post("/settings/language", {"locale": "klingon"})
     assert r.status_code == 400
+

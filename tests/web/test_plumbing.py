@@ -32,11 +32,31 @@ async def test_security_headers_on_pages_errors_and_static(site):
         assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
 
 
+async def test_one_import_map_maps_every_module_to_the_url_pages_load(site):
+    """Pages load /static/js/x.js?v=…, modules import ./x.js: the map makes them one module,
+    and the CSP allows exactly that inline text by its hash."""
+    import base64
+    import hashlib
+    import json
+
+    c = await site.user_client("yolanda")
+    r = await c.get("/explore")
+    maps = re.findall(r'<script type="importmap">(.*?)</script>', r.text, re.S)
+    assert len(maps) == 1
+    assert r.text.index('type="importmap"') < r.text.index('<script type="module"')
+    imports = json.loads(maps[0])["imports"]
+    for src in re.findall(r'<script type="module" src="([^"]+)"', r.text):
+        assert imports[src.split("?")[0]] == src
+    assert imports["/static/js/blurhash.js"].startswith("/static/js/blurhash.js?v=")
+    digest = base64.b64encode(hashlib.sha256(maps[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in r.headers["content-security-policy"]
+
+
 async def test_no_inline_script_or_style_in_pages(site):
     c = await site.user_client("xena")
     for path in ("/", "/settings/profile", "/settings/password", "/settings/sessions", "/@xena", "/nope"):
         html = (await c.get(path)).text
-        assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
+        assert not re.search(r'<script(?![^>]*\bsrc=)(?! type="importmap">)', html), path
         assert " style=" not in html and "<style" not in html, path
         assert not re.search(r"\son[a-z]+=", html), path
 

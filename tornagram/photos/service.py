@@ -57,7 +57,9 @@ class PostView:
 
 
 def _photo_error(index: int, total: int, message: str, filename: str = "", **params) -> UserError:
-    if total == 1:
+    # Named whenever the name is known, even alone: without script the page that comes back
+    # has forgotten which file was chosen.
+    if total == 1 and not filename:
         return UserError(message, "photo", **params)
     label = filename or str(index + 1)
     return UserError(

@@ -15,6 +15,7 @@ import tornado.web
 
 from tornagram.accounts.validation import LANGUAGES
 from tornagram.errors import TooManyRequests, UserError
+from tornagram.web.import_map import import_map
 from tornagram.web.security import apply_security_headers, safe_next
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class BaseHandler(tornado.web.RequestHandler):
         self._page_capture: list | None = None
 
     def set_default_headers(self) -> None:
-        apply_security_headers(self)
+        # Pages carry the import map (web/import_map.py); the CSP allows that one inline text.
+        apply_security_headers(self, import_map(self)[1])
         # Tornado calls this before initialize (no id yet) and again when an error page
         # replaces the response; the id must survive the second call.
         if hasattr(self, "request_id"):
@@ -220,6 +222,7 @@ class BaseHandler(tornado.web.RequestHandler):
             settings=self.ctx.settings,
             languages=LANGUAGES,
             current_path=self.request.path,
+            import_map_json=import_map(self)[0],
             errors={},
             form={},
         )

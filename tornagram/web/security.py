@@ -32,9 +32,15 @@ SECURITY_HEADERS = {
 }
 
 
-def apply_security_headers(handler) -> None:
+def apply_security_headers(handler, script_sources: str = "") -> None:
+    """``script_sources``: extra ``script-src`` sources, the hash of the page's import map."""
     for name, value in SECURITY_HEADERS.items():
         handler.set_header(name, value)
+    if script_sources:
+        policy = CONTENT_SECURITY_POLICY.replace(
+            "script-src 'self'", f"script-src 'self' {script_sources}"
+        )
+        handler.set_header("Content-Security-Policy", policy)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -198,6 +198,9 @@ def _naive_utc(when):
 # view: working it out is a good part of drawing a cached card, and the words change slowly.
 _relative_words: dict = {}
 RELATIVE_WORDS_MAX = 50_000
+# Younger than this reads "just now" (刚刚), not "0 seconds ago".
+JUST_NOW_SECS = 10
+JUST_NOW = N_("just now")
 
 
 def relative_time(locale, when) -> str:
@@ -209,8 +212,11 @@ def relative_time(locale, when) -> str:
     if memo is not None and memo[1] > now:
         return memo[0]
     naive_utc = _naive_utc(when)
-    words = locale.format_date(naive_utc, relative=True)
     age = (datetime.now(UTC) - when).total_seconds()
+    if age < JUST_NOW_SECS:
+        words = locale.translate(JUST_NOW)
+    else:
+        words = locale.format_date(naive_utc, relative=True)
     holds = 1 if age < 60 else 10 if age < 3600 else 60
     if len(_relative_words) >= RELATIVE_WORDS_MAX:
         _relative_words.clear()

@@ -8,6 +8,12 @@ for (const form of document.querySelectorAll("form[data-autosubmit]")) {
   form.addEventListener("change", () => form.requestSubmit());
 }
 
+// A file input hidden behind a styled button shows the chosen file's name beside it.
+for (const input of document.querySelectorAll("input[type=file][data-file-name]")) {
+  const out = document.getElementById(input.dataset.fileName);
+  input.addEventListener("change", () => { if (out) out.textContent = [...input.files].map((f) => f.name).join(", "); });
+}
+
 /** The XSRF token Tornado set as a cookie, for fetch() calls that change state. */
 export function xsrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]+)/);

@@ -26,6 +26,26 @@ function problemWith(file) {
   return "";
 }
 
+/** "2.4 MB", "830 KB": the size a person recognises from their file manager. */
+function humanSize(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+function extension(name) {
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? name.slice(dot + 1).toUpperCase().slice(0, 5) : "";
+}
+
+/** A tile with the file's type, for files this browser cannot draw (HEIC outside Safari). */
+function tileFor(file) {
+  const tile = document.createElement("div");
+  tile.className = "upload-tile";
+  tile.setAttribute("aria-hidden", "true");
+  tile.textContent = extension(file.name) || "?";
+  return tile;
+}
+
 function render() {
   list.replaceChildren();
   files.forEach((entry, index) => {
@@ -34,13 +54,21 @@ function render() {
     const img = document.createElement("img");
     img.alt = "";
     img.width = 96; img.height = 96;
-    if (!entry.problem) img.src = entry.url;
+    let thumb = img;
+    if (entry.problem || entry.undrawable) thumb = tileFor(entry.file);
+    else {
+      img.src = entry.url;
+      img.addEventListener("error", () => { entry.undrawable = true; img.replaceWith(tileFor(entry.file)); }, { once: true });
+    }
     const meta = document.createElement("div");
     meta.className = "upload-meta";
     const name = document.createElement("p");
     name.className = "upload-name";
     name.textContent = `${index + 1}. ${entry.file.name}`;
-    meta.append(name);
+    const size = document.createElement("p");
+    size.className = "upload-size";
+    size.textContent = humanSize(entry.file.size);
+    meta.append(name, size);
     if (entry.problem) {
       const why = document.createElement("p");
       why.className = "field-error";
@@ -59,7 +87,7 @@ function render() {
     remove.textContent = "✕";
     remove.setAttribute("aria-label", t("msgRemove"));
     remove.addEventListener("click", () => { URL.revokeObjectURL(entry.url); files.splice(index, 1); render(); });
-    item.append(img, meta, remove);
+    item.append(thumb, meta, remove);
     list.append(item);
   });
   const ok = files.filter((f) => !f.problem).length;
@@ -86,6 +114,7 @@ function showErrors(messages) {
 
 singleAlt.remove();
 input.removeAttribute("required");
+render();  // Share starts disabled: there is nothing to share yet
 input.addEventListener("change", () => { add(input.files); input.value = ""; });
 for (const type of ["dragenter", "dragover"]) {
   dropzone.addEventListener(type, (event) => { event.preventDefault(); dropzone.classList.add("dragging"); });
@@ -119,11 +148,11 @@ form.addEventListener("submit", (event) => {
     let body = {};
     try { body = JSON.parse(xhr.responseText); } catch { /* not JSON: a proxy's error page */ }
     if (xhr.status === 201 && body.url) { window.location.assign(body.url); return; }
-    progress.hidden = true; submit.disabled = false;
+    progress.hidden = true; progressText.textContent = ""; submit.disabled = false;
     const fields = body.error && body.error.fields ? Object.values(body.error.fields) : [];
     showErrors(fields.length ? fields : [body.error ? body.error.message : t("msgFailed")]);
   });
-  xhr.addEventListener("error", () => { progress.hidden = true; submit.disabled = false; showErrors([t("msgFailed")]); });
+  xhr.addEventListener("error", () => { progress.hidden = true; progressText.textContent = ""; submit.disabled = false; showErrors([t("msgFailed")]); });
   progress.hidden = false; submit.disabled = true; bar.value = 0; progressText.textContent = "0%";
   xhr.send(data);
 });

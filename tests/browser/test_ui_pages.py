@@ -1,0 +1,122 @@
+"""What a person sees on the main pages: one dialog per action, nothing hidden showing, no
+sideways scrolling on a phone, and every place reachable."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_photos_browser import sign_up
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+def new_page(browser, viewport=None, **kwargs):
+    page = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, **kwargs).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.errors = errors
+    return page
+
+
+def test_block_asks_once_and_each_module_loads_once(live_server, browser):
+    other = new_page(browser)
+    sign_up(other, live_server, "bertha")
+    page = new_page(browser)
+    sign_up(page, live_server, "annika")
+    scripts: list[str] = []
+    page.on("request", lambda req: scripts.append(req.url.split("?")[0]) if "/static/js/" in req.url else None)
+    page.goto(live_server + "/@bertha")
+    page.wait_for_load_state("networkidle")
+    assert scripts and len(scripts) == len(set(scripts)), scripts
+
+    dialogs: list[str] = []
+
+    def dismiss(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.locator(".profile-menu summary").click()
+    page.get_by_role("button", name="Block").click()
+    page.wait_for_timeout(300)  # a second dialog would come straight after the first
+    assert len(dialogs) == 1, dialogs
+    assert page.url.endswith("/@bertha")
+    assert page.errors == []
+
+
+# Visible to a person: in the layout, not transparent, not clipped to a pixel.
+VISIBLE_HIDDEN_JS = """() => [...document.querySelectorAll('[hidden]')].filter(el => {
+  const box = el.getBoundingClientRect();
+  return box.width > 1 && box.height > 1 && getComputedStyle(el).visibility !== 'hidden';
+}).map(el => el.outerHTML.slice(0, 80))"""
+
+
+def test_upload_page_shows_only_what_is_meant(live_server, browser):
+    page = new_page(browser, PHONE)
+    sign_up(page, live_server, "uma")
+    page.goto(live_server + "/upload")
+    page.wait_for_load_state("networkidle")
+    # The empty progress bar waits, hidden, until there is an upload.
+    assert page.evaluate(VISIBLE_HIDDEN_JS) == []
+    assert page.locator("#upload-progress").is_hidden()
+    # Nothing chosen yet: Share is disabled and looks it.
+    share = page.locator("#upload-submit")
+    assert share.is_disabled()
+    assert float(share.evaluate("el => getComputedStyle(el).opacity")) < 0.7
+    # The drop zone is the control; the native "Choose files" button is out of sight but
+    # still there for the keyboard.
+    box = page.locator("#f-photo").bounding_box()
+    assert box is None or (box["width"] <= 1 and box["height"] <= 1)
+    page.locator("#f-photo").focus()
+    assert page.evaluate("document.activeElement.id") == "f-photo"
+
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 2048
+    page.set_input_files("#f-photo", [{"name": "IMG_0042.HEIC", "mimeType": "image/heic", "buffer": heic}])
+    preview = page.locator(".upload-preview")
+    assert preview.count() == 1
+    # The browser cannot draw HEIC: a tile with the type, the file's name and size, no broken image.
+    tile = preview.locator(".upload-tile")
+    tile.wait_for()
+    assert tile.inner_text() == "HEIC"
+    assert preview.locator("img").count() == 0
+    assert "IMG_0042.HEIC" in preview.locator(".upload-name").inner_text()
+    assert preview.locator(".upload-size").inner_text() == "2 KB"
+    assert share.is_enabled()
+    assert float(share.evaluate("el => getComputedStyle(el).opacity")) == 1
+
+
+def test_avatar_field_hides_the_native_file_control(live_server, browser):
+    page = new_page(browser, PHONE)
+    sign_up(page, live_server, "vera")
+    page.goto(live_server + "/settings/profile")
+    box = page.locator("#f-avatar").bounding_box()
+    assert box is None or (box["width"] <= 1 and box["height"] <= 1)
+    page.get_by_text("Choose a photo").wait_for()
+    page.set_input_files("#f-avatar", [{"name": "me.png", "mimeType": "image/png", "buffer": b"x"}])
+    assert page.locator("#avatar-file-name").inner_text() == "me.png"
+
+
+def test_upload_without_script_shows_the_whole_alt_text_hint(live_server, browser):
+    page = new_page(browser, PHONE)
+    sign_up(page, live_server, "wanda")
+    plain = new_page(browser, PHONE, java_script_enabled=False, storage_state=page.context.storage_state())
+    plain.goto(live_server + "/upload")
+    alt = plain.locator("#f-alt")
+    assert alt.is_visible()
+    # The hint fits: its text, laid out at the field's width, is no taller than the field.
+    fits = plain.evaluate("""() => {
+      const field = document.getElementById('f-alt');
+      const probe = document.createElement('div');
+      const style = getComputedStyle(field);
+      probe.textContent = field.placeholder;
+      probe.style.cssText = `position:absolute;visibility:hidden;font:${style.font};width:${field.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)}px;white-space:${field.tagName === 'TEXTAREA' ? 'pre-wrap' : 'nowrap'}`;
+      document.body.append(probe);
+      const fitsWide = probe.scrollWidth <= probe.clientWidth + 1;
+      const fitsTall = probe.offsetHeight <= field.clientHeight;
+      probe.remove();
+      return fitsWide && fitsTall;
+    }""")
+    assert fits

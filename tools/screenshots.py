@@ -1,0 +1,215 @@
+"""Shoot the main pages as a person sees them, for looking at before and after a change.
+
+Starts a server on a throw-away SQLite data dir and a free port, seeds two people, a few posts
+(the shared fixture photos when present, generated ones otherwise), comments, a follow and a
+room, then photographs home, explore, photo, profile, upload, notifications, rooms and settings
+on a phone (390x844) and a desktop (1440x900), in English and Chinese, light and dark, into
+test-results/screens/. Run with `make screenshots`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT_DIR = ROOT / "test-results" / "screens"
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "images"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+VIEWPORTS = {"phone": (390, 844), "desktop": (1440, 900)}
+LOCALES = {"en": "en_US", "zh": "zh_CN"}
+SCHEMES = ("light", "dark")
+PASSWORD = "correct horse battery"  # noqa: S105 - a throw-away account on a temp data dir
+SERVER_START_TIMEOUT_SECS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(base: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the server exited before answering /healthz")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):  # noqa: S310 - our own http URL
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not answer /healthz")
+
+
+def photo_files(tmp: Path) -> list[Path]:
+    """Real-world fixtures where the repository sits beside them, otherwise generated images."""
+    wanted = ["camera-gps.jpg", "panorama.jpg", "orientation-6.jpg", "icc-srgb.jpg",
+              "progressive.jpg", "iphone-like.heic", "grayscale.jpg"]
+    found = [FIXTURES / name for name in wanted if (FIXTURES / name).exists()]
+    if len(found) >= 4:
+        return found
+    from PIL import Image, ImageDraw
+
+    made = []
+    for i, (w, h) in enumerate([(1200, 1500), (1600, 1000), (1080, 1080), (900, 1350)]):
+        img = Image.new("RGB", (w, h), (40 + 50 * i, 120, 200 - 40 * i))
+        draw = ImageDraw.Draw(img)
+        for k in range(0, w, 80):
+            draw.ellipse((k, h // 3, k + 60, h // 3 + 60), fill=(250, 230 - 30 * i, 90))
+        path = tmp / f"generated-{i}.jpg"
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=85)
+        path.write_bytes(buf.getvalue())
+        made.append(path)
+    return made
+
+
+def sign_up(browser, base: str, username: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/signup")
+    page.fill("#f-username", username)
+    page.fill("#f-email", f"{username}@example.com")
+    page.fill("#f-password", PASSWORD)
+    page.locator("#f-password").evaluate("el => el.form.requestSubmit()")
+    page.wait_for_load_state()
+    return context, page
+
+
+def post_photos(page, base: str, files: list[Path], caption: str) -> str:
+    page.goto(base + "/upload")
+    page.set_input_files("#f-photo", [str(f) for f in files])
+    page.fill("#f-caption", caption)
+    with page.expect_navigation(url=re.compile(r"/p/\d+"), timeout=60_000):
+        page.click("#upload-submit")
+    return page.url
+
+
+def seed(browser, base: str, tmp: Path) -> dict:
+    files = photo_files(tmp)
+    alice_ctx, alice = sign_up(browser, base, "alice")
+    bob_ctx, bob = sign_up(browser, base, "bob")
+    carol_ctx, carol = sign_up(browser, base, "carol")
+    post_photos(bob, base, files[1:2], "Evening light over the river #上海 #sunset")
+    first = post_photos(alice, base, files[:3], "A walk by the Bund #上海 #travel with @bob")
+    for path in files[3:]:
+        post_photos(alice, base, [path], "Another one from the trip #travel")
+    for page, text in [(bob, "Beautiful colours!"), (carol, "Where is this? 🤩"),
+                       (bob, "Looks like the Bund at dusk"), (carol, "Love it")]:
+        page.goto(first)
+        form = page.locator("form.comment-form, form[action$='/comments']").first
+        form.locator("textarea, input[name=body]").first.fill(text)
+        form.locator("button[type=submit]").first.click()
+        page.wait_for_load_state()
+    for page in (bob, carol):
+        page.goto(base + "/@alice")
+        follow = page.locator("form[action$='/follow'] button")
+        if follow.count():
+            follow.first.click()
+            page.wait_for_load_state()
+    # A room with a cover and a message, so /rooms has something to show.
+    alice.goto(base + "/rooms")
+    if alice.locator("#f-title").count():
+        alice.fill("#f-title", "Shanghai walks")
+        alice.fill("#f-slug", "shanghai-walks")
+        cover = alice.locator("#f-cover option")
+        if cover.count() > 1:
+            alice.select_option("#f-cover", index=1)
+        alice.locator("#f-slug").evaluate("el => el.form.requestSubmit()")
+        alice.wait_for_load_state()
+    state = alice_ctx.storage_state()
+    for ctx in (alice_ctx, bob_ctx, carol_ctx):
+        ctx.close()
+    return {"post": first.removeprefix(base), "state": state}
+
+
+def shoot(browser, base: str, seeded: dict) -> list[Path]:
+    pages = {
+        "home": "/", "explore": "/explore", "photo": seeded["post"], "profile": "/@alice",
+        "upload": "/upload", "notifications": "/notifications", "rooms": "/rooms",
+        "settings": "/settings/profile", "sessions": "/settings/sessions",
+    }
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for lang, locale_code in LOCALES.items():
+        for device, (width, height) in VIEWPORTS.items():
+            for scheme in SCHEMES:
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, color_scheme=scheme,
+                    device_scale_factor=1, storage_state=seeded["state"],
+                    locale="zh-CN" if lang == "zh" else "en-US",
+                    is_mobile=device == "phone", has_touch=device == "phone",
+                )
+                context.add_cookies([{"name": "lang", "value": locale_code, "url": base}])
+                page = context.new_page()
+                for name, path in pages.items():
+                    page.goto(base + path)
+                    page.wait_for_load_state("networkidle")
+                    out = OUT_DIR / f"{name}-{device}-{lang}-{scheme}.png"
+                    page.screenshot(path=str(out), full_page=True)
+                    shots.append(out)
+                context.close()
+                # The signed-out landing, as a visitor first sees it.
+                visitor = browser.new_context(viewport={"width": width, "height": height},
+                                              color_scheme=scheme, is_mobile=device == "phone",
+                                              locale="zh-CN" if lang == "zh" else "en-US")
+                visitor.add_cookies([{"name": "lang", "value": locale_code, "url": base}])
+                page = visitor.new_page()
+                page.goto(base + "/")
+                page.wait_for_load_state("networkidle")
+                out = OUT_DIR / f"landing-{device}-{lang}-{scheme}.png"
+                page.screenshot(path=str(out), full_page=True)
+                shots.append(out)
+                visitor.close()
+    return shots
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="tornagram-screens-") as tmp_name:
+        tmp = Path(tmp_name)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "TORNAGRAM_COOKIE_SECRET": "screenshots-secret-" + "s" * 32,
+               "TORNAGRAM_DATA_DIR": str(tmp / "data"), "TORNAGRAM_PORT": str(port)}
+        subprocess.run([sys.executable, "-m", "tornagram", "migrate"], cwd=ROOT, env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+        # The access log goes to a file: an unread pipe would fill up and stall the server.
+        log = (tmp / "server.log").open("w")
+        proc = subprocess.Popen([sys.executable, "-m", "tornagram", "serve"], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_healthy(base, proc)
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+                try:
+                    seeded = seed(browser, base, tmp)
+                    shots = shoot(browser, base, seeded)
+                finally:
+                    browser.close()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.close()
+    print(f"{len(shots)} screenshots in {OUT_DIR.relative_to(ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()
