@@ -166,4 +166,3 @@ class LanguageHandler(BaseHandler):
         else:
             self.clear_cookie(LANGUAGE_COOKIE)
         self.see_other(self.next_url())
-

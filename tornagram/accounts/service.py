@@ -178,7 +178,6 @@ class AccountsService:
                 await session.execute(
                     update(User).where(User.id == user.id).values(password_hash=new_hash)
                 )
-                changed(session, user_topic(user.id))
                 user.password_hash = new_hash
             token = self._new_session(session, user, ip, user_agent)
         return NewSession(user, token)
@@ -241,13 +240,7 @@ class AccountsService:
         if not token:
             return
         async with self.db.write() as session:
-            gone = await session.execute(
-                delete(Session)
-                .where(Session.token_hash == token_hash(token))
-                .returning(Session.user_id)
-            )
-            for user_id in gone.scalars():
-                changed(session, sessions_topic(user_id))
+            await session.execute(delete(Session).where(Session.token_hash == token_hash(token)))
 
     # -- devices --------------------------------------------------------------------------
 
@@ -265,7 +258,6 @@ class AccountsService:
             result = await session.execute(
                 delete(Session).where(Session.id == session_id, Session.user_id == user.id)
             )
-            changed(session, sessions_topic(user.id))
         if result.rowcount == 0:
             raise NotFound("That session has already ended.")
 
@@ -274,7 +266,6 @@ class AccountsService:
             result = await session.execute(
                 delete(Session).where(Session.user_id == user.id, Session.id != keep_session_id)
             )
-            changed(session, sessions_topic(user.id))
         return result.rowcount
 
     # -- profile and password --------------------------------------------------------------
@@ -295,7 +286,6 @@ class AccountsService:
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
             await session.execute(delete(Session).where(Session.user_id == user.id))
-            changed(session, sessions_topic(user.id), user_topic(user.id))
             token = self._new_session(session, user, ip, user_agent)
         user.password_hash = new_hash
         return token
@@ -340,7 +330,6 @@ class AccountsService:
             old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
         async with self.db.write() as session:
             await session.execute(update(User).where(User.id == user.id).values(**values))
-            changed(session, user_topic(user.id))
             if "is_private" in values and values["is_private"] != user.is_private:
                 # Who may see this person's posts changed: every cached answer that filtered
                 # by the visibility rule is suspect.
