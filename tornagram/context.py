@@ -102,9 +102,11 @@ class AppContext:
 def build_context(settings: Settings, *, worker_id: int | None = None) -> AppContext:
     """Makes engines and pools but opens no connection: call inside the running loop."""
     settings.media_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database_url)
-    # Before any service is made: their caches hear of changes through it.
-    db.changes = make_changes(settings.redis_url or None, enabled=settings.caches)
+    # Every cache made below hears of changes through the database's ``changes``.
+    db = Database(
+        settings.database_url,
+        changes=make_changes(settings.redis_url or None, enabled=settings.caches),
+    )
     ids = IdGenerator(worker_id)
     hasher = PasswordHasher(settings.password_hash, max_threads=settings.password_hash_threads)
     storage = LocalStorage(settings.media_dir)

@@ -11,7 +11,7 @@ from tests.cache.support import own_redis, running_site, until
 from tests.cli.test_cli import run_cli
 from tests.feeds.support import share
 from tests.notifications.support import badge
-from tornagram.cache import REDIS_CHANNEL, RedisChanges
+from tornagram.cache import REDIS_CHANNEL, RedisChanges, user_topic
 
 
 async def eventually(read, expected, what: str) -> None:
@@ -67,6 +67,19 @@ async def test_commands_against_a_live_site_announce_their_changes(settings, tmp
             )  # fmt: skip
             assert result.returncode == 0, result.stderr
             await until(lambda: len(resets) > before, what="seed's reset heard")
+
+            stamp = listener.stamp()
+            result = await asyncio.to_thread(
+                run_cli,
+                "createuser", "fern", "--email", "fern@example.org", "--password-stdin", *common,
+                input="a good long password\n",
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            user_id = int(result.stdout.rsplit("(id ", 1)[1].rstrip(")\n"))
+            await until(
+                lambda: not listener.fresh(stamp, [user_topic(user_id)]),
+                what="createuser's change heard",
+            )
 
         finally:
             await listener.close()

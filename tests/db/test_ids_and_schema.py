@@ -38,6 +38,7 @@ async def test_migrated_schema_matches_models(database_url):
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
+
             def diff(sync_conn):
                 # Search objects the models cannot describe are made by hand (db/unmanaged.py).
                 opts = {"compare_type": True, "include_name": include_name}

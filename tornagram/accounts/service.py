@@ -184,7 +184,6 @@ class AccountsService:
                 await session.execute(
                     update(User).where(User.id == user.id).values(password_hash=new_hash)
                 )
-                changed(session, user_topic(user.id))
                 user.password_hash = new_hash
             token = self._new_session(session, user, ip, user_agent)
         return NewSession(user, token)
@@ -259,7 +258,6 @@ class AccountsService:
         for row in rows:
             by_user.setdefault(row.user_id, []).append(row.id)
         for user_id, session_ids in by_user.items():
-            changed(session, sessions_topic(user_id))
             if self.live is not None:
 
                 async def announce(user_id=user_id, session_ids=session_ids) -> None:
@@ -311,7 +309,6 @@ class AccountsService:
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
             await self._end_sessions(session, Session.user_id == user.id)
-            changed(session, user_topic(user.id))
             token = self._new_session(session, user, ip, user_agent)
         user.password_hash = new_hash
         return token
@@ -357,7 +354,6 @@ class AccountsService:
             old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
         async with self.db.write() as session:
             await session.execute(update(User).where(User.id == user.id).values(**values))
-            changed(session, user_topic(user.id))
             if "is_private" in values and values["is_private"] != user.is_private:
                 # Who may see this person's posts changed: every cached answer that filtered
                 # by the visibility rule is suspect.

@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from tornagram.cache import Changes
+from tornagram.db import topics as row_topics
 
 # Writers wait this long for the SQLite write lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 5000
 AFTER_COMMIT = "tornagram_after_commit"
-CHANGED = "tornagram_changed"
+CHANGED = row_topics.CHANGED
 # A write answers at most this long after its commit for its after-commit work (live events);
 # the rest carries on in the background, so a hung Redis never holds a request.
 AFTER_COMMIT_WAIT_SECS = 0.2
@@ -75,25 +77,35 @@ def after_commit(session: AsyncSession, callback) -> None:
 
 def changed(session: AsyncSession, *topics: str) -> None:
     """Say that this transaction changes ``topics`` (see tornagram/cache.py): once it commits,
-    cached answers built from them are stale in every process. Only for ``Database.write``."""
+    cached answers built from them are stale in every process. Only for ``Database.write``, and
+    only for what the rows written cannot name (db/topics.py derives the rest)."""
     session.info.setdefault(CHANGED, set()).update(topics)
+
+
+class WriteSession(Session):
+    """The sessions of ``Database.write``: every row they write names its cache topics."""
+
+
+row_topics.install(WriteSession)
 
 
 class Database:
     """Sessions for reading and for writing. Services use ``read()`` and ``write()`` only."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, changes: Changes | None = None, echo: bool = False) -> None:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.is_sqlite = url.startswith("sqlite")
-        # Where committed changes are announced; the app swaps in RedisChanges when processes
-        # share Redis (context.build_context).
-        self.changes: Changes = Changes()
+        # Where committed changes are announced (RedisChanges when processes share Redis); the
+        # caches built on this database read the same object, so it is fixed here, for good.
+        self.changes: Changes = changes if changes is not None else Changes()
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         write_engine = (
             self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
         )
-        self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(
+            write_engine, expire_on_commit=False, sync_session_class=WriteSession
+        )
         self._after_commit_tasks: set[asyncio.Future[None]] = set()
 
     @asynccontextmanager

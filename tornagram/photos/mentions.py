@@ -7,8 +7,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import aliased
 
 from tornagram.accounts.models import User
-from tornagram.cache import unread_topic
-from tornagram.db.engine import changed
 from tornagram.photos.captions import extract_mentions
 from tornagram.social.models import Notification
 from tornagram.social.visibility import can_see_author
@@ -70,4 +68,3 @@ async def retract_dropped_mentions(session, post_id: int, caption: str) -> None:
     if not gone:
         return
     await session.execute(delete(Notification).where(Notification.id.in_([row.id for row in gone])))
-    changed(session, *(unread_topic(row.recipient_id) for row in gone))

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
-from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, user_topic
+from tornagram.cache import NOTICES_GONE
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
@@ -200,7 +200,6 @@ class PhotosService:
             await session.execute(
                 update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
             )
-            changed(session, posts_by_topic(author.id), user_topic(author.id))
             for tag in extract_tags(caption):
                 session.add(PostTag(post_id=post.id, tag=tag))
             await self._notify_mentions(session, author, post.id, caption)
@@ -274,7 +273,6 @@ class PhotosService:
             )
         async with self.db.write() as session:
             await session.execute(update(Post).where(Post.id == post_id).values(caption=caption))
-            changed(session, post_topic(post_id))
             for photo, alt in zip(view.post.photos, alts, strict=False):
                 await session.execute(
                     update(Photo).where(Photo.id == photo.id).values(alt_text=alt.strip())
@@ -296,14 +294,9 @@ class PhotosService:
         async with self.db.write() as session:
             result = await session.execute(delete(Post).where(Post.id == post_id))
             if result.rowcount:
-                # Its notifications go with it (the foreign key cascades).
-                changed(
-                    session,
-                    post_topic(post_id),
-                    posts_by_topic(user.id),
-                    user_topic(user.id),
-                    NOTICES_GONE,
-                )
+                # Its notifications go with it (the foreign key cascades), unseen by the rows
+                # this session writes: every badge is read again.
+                changed(session, NOTICES_GONE)
                 await session.execute(
                     update(User).where(User.id == user.id).values(post_count=User.post_count - 1)
                 )

@@ -9,8 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tornagram.accounts.models import User
-from tornagram.cache import graph_topic, user_topic
-from tornagram.db.engine import Database, after_commit, changed
+from tornagram.db.engine import Database, after_commit
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.social.models import Block, Follow, FollowRequest
@@ -84,7 +83,6 @@ class GraphService:
         if rel.following:
             return "following"
         async with self.db.write() as session:
-            _between(session, viewer.id, target.id)
             if target.is_private:
                 if not rel.requested:
                     request_id = self.ids.next_id()
@@ -167,7 +165,6 @@ class GraphService:
         """Also withdraws a pending request. Unfollowing someone you don't follow is a no-op."""
         target = await self._target(viewer, username)
         async with self.db.write() as session:
-            _between(session, viewer.id, target.id)
             await self._remove_follow(session, viewer.id, target.id)
             result = await session.execute(
                 delete(FollowRequest).where(
@@ -201,7 +198,6 @@ class GraphService:
             if request is None:
                 raise NotFound("That follow request is no longer pending.")
             await session.execute(delete(FollowRequest).where(FollowRequest.id == request_id))
-            _between(session, owner.id, request.requester_id)
             await self.notifications.retract(
                 session, recipient_id=owner.id, actor_id=request.requester_id, kind="follow_request"
             )
@@ -222,7 +218,6 @@ class GraphService:
         if target.id == viewer.id:
             raise InvalidInput(UserError("You can't block yourself.", "block"))
         async with self.db.write() as session:
-            _between(session, viewer.id, target.id)
             await session.execute(
                 insert_ignore(session, Block, blocker_id=viewer.id, blocked_id=target.id)
             )
@@ -249,7 +244,6 @@ class GraphService:
     async def unblock(self, viewer: User, username: str) -> None:
         target = await self._target(viewer, username)
         async with self.db.write() as session:
-            _between(session, viewer.id, target.id)
             await session.execute(
                 delete(Block).where(Block.blocker_id == viewer.id, Block.blocked_id == target.id)
             )
@@ -302,9 +296,3 @@ class GraphService:
         if target is None:
             raise NotFound("No one here goes by that name.")
         return target
-
-
-def _between(session, a_id: int, b_id: int) -> None:
-    """A follow, request or block between two people: what each sees, and their counts, change
-    (cached feeds, badges and sessions of both are dropped once this commits)."""
-    changed(session, graph_topic(a_id), graph_topic(b_id), user_topic(a_id), user_topic(b_id))

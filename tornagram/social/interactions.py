@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tornagram.accounts.models import User
-from tornagram.cache import NOTICES_GONE, marks_topic, post_topic
+from tornagram.cache import NOTICES_GONE
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
@@ -71,7 +71,6 @@ class InteractionsService(InteractionReads):
             )
             if not added.rowcount:
                 return await self._count(session, Post.like_count, post_id)
-            changed(session, marks_topic(user.id))
             self.notifications.notify(
                 session, recipient_id=post.author_id, actor_id=user.id, kind="like", post_id=post_id
             )
@@ -89,7 +88,6 @@ class InteractionsService(InteractionReads):
             )
             if not removed.rowcount:
                 return await self._count(session, Post.like_count, post_id)
-            changed(session, marks_topic(user.id))
             await self.notifications.retract(
                 session, recipient_id=post.author_id, actor_id=user.id, kind="like", post_id=post_id
             )
@@ -120,7 +118,6 @@ class InteractionsService(InteractionReads):
                     session, Save, id=self.ids.next_id(), user_id=user.id, post_id=post_id
                 )
             )
-            changed(session, marks_topic(user.id))
 
     async def unsave(self, user: User, post_id: int) -> None:
         self.limiter.check("save", user.id)
@@ -129,7 +126,6 @@ class InteractionsService(InteractionReads):
             await session.execute(
                 delete(Save).where(Save.user_id == user.id, Save.post_id == post_id)
             )
-            changed(session, marks_topic(user.id))
 
     # -- comments -------------------------------------------------------------------------------
 
@@ -224,7 +220,6 @@ class InteractionsService(InteractionReads):
             .returning(column)
             .execution_options(synchronize_session=False)
         )
-        changed(session, post_topic(post_id))
         return result.scalar_one()
 
     async def _reply_target(self, session, author_id: int, post_id: int, parent_id: int):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased, selectinload
 from tornagram.accounts.models import User
 from tornagram.cache import NOTICES_GONE, VISIBILITY, Store, graph_topic, unread_topic
 from tornagram.db.base import utcnow
-from tornagram.db.engine import Database, changed
+from tornagram.db.engine import Database
 from tornagram.db.ids import id_time_ms, lowest_id_at
 from tornagram.photos.models import Photo, Post
 from tornagram.realtime.channels import user_channel
@@ -142,7 +142,6 @@ class NotificationsService:
             query = query.where(N.id <= up_to_id)
         async with self.db.write() as session:
             result = await session.execute(query.values(read_at=utcnow()))
-            changed(session, unread_topic(viewer.id))
             if result.rowcount and self.events is not None:
                 # The badge in every other open tab; the count is read after the commit (a
                 # notice newer than the list shown stays unread).

@@ -5,8 +5,6 @@ from __future__ import annotations
 import tornado.locale
 from sqlalchemy import delete, func, select
 
-from tornagram.cache import unread_topic
-from tornagram.db.engine import changed
 from tornagram.db.ids import IdGenerator
 from tornagram.i18n import N_
 from tornagram.realtime.channels import user_channel
@@ -60,7 +58,6 @@ class NotificationWriter:
             comment_id=comment_id,
         )
         session.add(notification)
-        changed(session, unread_topic(recipient_id))
         if self.events is not None:
             self.events.on_commit(
                 session,
@@ -109,7 +106,6 @@ class NotificationWriter:
         if post_id is not None:
             query = query.where(Notification.post_id == post_id)
         await session.execute(query)
-        changed(session, unread_topic(recipient_id))
 
     @staticmethod
     async def unread_count(session, user_id: int) -> int:

@@ -26,7 +26,10 @@ def upgrade() -> None:
         sa.Column("message_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_at", tornagram.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["cover_post_id"], ["posts.id"], name=op.f("fk_rooms_cover_post_id_posts"), ondelete="SET NULL"
+            ["cover_post_id"],
+            ["posts.id"],
+            name=op.f("fk_rooms_cover_post_id_posts"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_rooms_owner_id_users"), ondelete="CASCADE"
@@ -44,10 +47,16 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", tornagram.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_room_messages_author_id_users"), ondelete="CASCADE"
+            ["author_id"],
+            ["users.id"],
+            name=op.f("fk_room_messages_author_id_users"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["room_id"], ["rooms.id"], name=op.f("fk_room_messages_room_id_rooms"), ondelete="CASCADE"
+            ["room_id"],
+            ["rooms.id"],
+            name=op.f("fk_room_messages_room_id_rooms"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_room_messages")),
     )
