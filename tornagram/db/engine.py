@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from tornagram.cache import Changes
+from tornagram.errors import database_busy
 
 # Writers wait this long for the SQLite write lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -22,6 +24,12 @@ AFTER_COMMIT = "tornagram_after_commit"
 CHANGED = "tornagram_changed"
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
 _IMMEDIATE = "tornagram_begin_immediate"
+# SQLite has one writer at a time. Rather than every write taking a pooled connection and
+# contending for the lock at BEGIN IMMEDIATE (the losers fail after the busy timeout), writes in
+# this process take turns, first come first served. A write that has waited this long, or that
+# finds this many ahead of it, is refused with 503 and Retry-After rather than queued forever.
+SQLITE_WRITE_WAIT_SECS = 10
+SQLITE_MAX_QUEUED_WRITES = 500
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -88,6 +96,7 @@ class Database:
             self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
         )
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._write_turn = _WriteTurns() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -102,7 +111,7 @@ class Database:
         events must never announce a row that was rolled back).
         """
         async with self._write_sessions() as session:
-            async with session.begin():
+            async with self._turn(), session.begin():
                 yield session
             # Caches first: an after-commit callback that reads (the live toast's unread count)
             # must not be answered from a cache this commit has just made stale.
@@ -115,5 +124,37 @@ class Database:
                 except Exception:
                     log.exception("after-commit callback failed")
 
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        # Held for the transaction only: publishing and after-commit callbacks (which may
+        # write again) run after the next writer has its turn.
+        if self._write_turn is None:
+            yield
+            return
+        async with self._write_turn:
+            yield
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _WriteTurns:
+    """One writer at a time, in arrival order, with a bounded queue and a bounded wait."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()  # FIFO: waiters are woken in the order they came
+        self.waiting = 0
+
+    async def __aenter__(self) -> None:
+        if self.waiting >= SQLITE_MAX_QUEUED_WRITES:
+            raise database_busy()
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._lock.acquire(), SQLITE_WRITE_WAIT_SECS)
+        except TimeoutError:
+            raise database_busy() from None
+        finally:
+            self.waiting -= 1
+
+    async def __aexit__(self, *exc_info) -> None:
+        self._lock.release()
