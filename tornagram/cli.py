@@ -216,18 +216,23 @@ def _gc_media(args) -> int:
 
     settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
 
-    async def sweep() -> list[str]:
+    async def sweep() -> tuple[list[str], int]:
+        from tornagram.server import sweep_crash_debris
+
         ctx = build_context(settings)
         try:
-            return await ctx.photos.gc_media(dry_run=args.dry_run)
+            debris = 0 if args.dry_run else await sweep_crash_debris(ctx)
+            return await ctx.photos.gc_media(dry_run=args.dry_run), debris
         finally:
             await ctx.close()
 
-    removed = asyncio.run(sweep())
+    removed, debris = asyncio.run(sweep())
     verb = "would remove" if args.dry_run else "removed"
     for key in removed:
         print(f"{verb} {key}")
     print(f"{verb} {len(removed)} unreferenced file(s)")
+    if not args.dry_run:
+        print(f"removed {debris} temp file(s) left by interrupted uploads and writes")
     return 0
 
 

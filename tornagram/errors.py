@@ -53,9 +53,39 @@ class Conflict(UserError):
     status = 409
 
 
-class TooManyRequests(UserError):
-    status = 429
+class RetryLater(UserError):
+    """Refused for now, not for good: the answer carries ``Retry-After``."""
+
+    status = 503
 
     def __init__(self, message: str, retry_after_secs: int, **params: Any) -> None:
         super().__init__(message, **params)
         self.retry_after_secs = max(1, int(retry_after_secs))
+
+
+class TooManyRequests(RetryLater):
+    status = 429
+
+
+class ServiceUnavailable(RetryLater):
+    """The site cannot do this right now (the database is busy or locked); nothing was saved."""
+
+    status = 503
+
+
+class InsufficientStorage(RetryLater):
+    """The disk that media goes to is full; nothing was saved."""
+
+    status = 507
+
+
+DATABASE_BUSY_RETRY_SECS = 5
+DATABASE_BUSY_MESSAGE = (
+    "The site is very busy and could not save that just now. Nothing was saved: "
+    "please try again in a few seconds."
+)
+
+
+def database_busy() -> ServiceUnavailable:
+    """The database could not take this write in time (busy, or locked by something else)."""
+    return ServiceUnavailable(DATABASE_BUSY_MESSAGE, DATABASE_BUSY_RETRY_SECS)

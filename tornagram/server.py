@@ -18,6 +18,7 @@ from tornagram.context import build_context
 from tornagram.db import migrate
 from tornagram.realtime import check_tornado_internals
 from tornagram.web.draining import DrainingHTTPServer
+from tornagram.web.uploads import remove_stale_upload_parts
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,22 @@ def _die_with_parent() -> None:
         pass  # not Linux: the forwarded SIGTERM above still covers the normal case
 
 
+async def sweep_crash_debris(ctx) -> int:
+    """Remove temp files a crash left: upload parts in <data-dir>/tmp and half-written media
+    (``.tmp-*``). Only old ones: another process on the same data dir may be writing its own."""
+    parts = await asyncio.to_thread(remove_stale_upload_parts, ctx.settings.data_dir / "tmp")
+    media = await ctx.storage.remove_stale_temp_files()
+    if parts or media:
+        log.info("removed %d stale upload and %d stale media temp files", parts, media)
+    return parts + media
+
+
 async def run_server(settings: Settings, sockets, *, worker_id: int | None = None) -> None:
     # Refuse to serve live sockets on a Tornado whose internals no longer match frames.py.
     check_tornado_internals()
     ctx = build_context(settings, worker_id=worker_id)
     await ctx.start()
+    await sweep_crash_debris(ctx)
     server = start_http_server(ctx, sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

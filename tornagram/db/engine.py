@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tornagram.cache import Changes
 from tornagram.db import topics as row_topics
+from tornagram.errors import database_busy
 
 # Writers wait this long for the SQLite write lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -30,6 +31,12 @@ AFTER_COMMIT_WAIT_SECS = 0.2
 AFTER_COMMIT_DRAIN_SECS = 3.0
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
 _IMMEDIATE = "tornagram_begin_immediate"
+# SQLite has one writer at a time. Rather than every write taking a pooled connection and
+# contending for the lock at BEGIN IMMEDIATE (the losers fail after the busy timeout), writes in
+# this process take turns, first come first served. A write that has waited this long, or that
+# finds this many ahead of it, is refused with 503 and Retry-After rather than queued forever.
+SQLITE_WRITE_WAIT_SECS = 10
+SQLITE_MAX_QUEUED_WRITES = 500
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -107,6 +114,7 @@ class Database:
             write_engine, expire_on_commit=False, sync_session_class=WriteSession
         )
         self._after_commit_tasks: set[asyncio.Future[None]] = set()
+        self._write_turn = _WriteTurns() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -121,7 +129,7 @@ class Database:
         events must never announce a row that was rolled back).
         """
         async with self._write_sessions() as session:
-            async with session.begin():
+            async with self._turn(), session.begin():
                 yield session
             # Caches first: an after-commit callback that reads (the live toast's unread count)
             # must not be answered from a cache this commit has just made stale.
@@ -148,6 +156,16 @@ class Database:
         if self._after_commit_tasks:
             await asyncio.wait(set(self._after_commit_tasks), timeout=AFTER_COMMIT_DRAIN_SECS)
 
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        # Held for the transaction only: publishing and after-commit callbacks (which may
+        # write again) run after the next writer has its turn.
+        if self._write_turn is None:
+            yield
+            return
+        async with self._write_turn:
+            yield
+
     async def dispose(self) -> None:
         await self.finish_after_commit()
         await self.engine.dispose()
@@ -159,3 +177,23 @@ async def _run_in_order(callbacks: list) -> None:
             await callback()
         except Exception:
             log.exception("after-commit callback failed")
+class _WriteTurns:
+    """One writer at a time, in arrival order, with a bounded queue and a bounded wait."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()  # FIFO: waiters are woken in the order they came
+        self.waiting = 0
+
+    async def __aenter__(self) -> None:
+        if self.waiting >= SQLITE_MAX_QUEUED_WRITES:
+            raise database_busy()
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._lock.acquire(), SQLITE_WRITE_WAIT_SECS)
+        except TimeoutError:
+            raise database_busy() from None
+        finally:
+            self.waiting -= 1
+
+    async def __aexit__(self, *exc_info) -> None:
+        self._lock.release()

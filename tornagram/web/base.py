@@ -14,7 +14,8 @@ import tornado.locale
 import tornado.web
 
 from tornagram.accounts.validation import LANGUAGES
-from tornagram.errors import TooManyRequests, UserError
+from tornagram.errors import RetryLater, UserError
+from tornagram.web.failures import resource_failure
 from tornagram.web.import_map import import_map
 from tornagram.web.security import apply_security_headers, safe_next
 
@@ -233,7 +234,7 @@ class BaseHandler(tornado.web.RequestHandler):
         errors = {}
         if exc is not None:
             self.set_status(exc.status)
-            if isinstance(exc, TooManyRequests):
+            if isinstance(exc, RetryLater):
                 self.set_header("Retry-After", str(exc.retry_after_secs))
             for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items():
                 errors[field] = self.error_text(err)
@@ -248,8 +249,13 @@ class BaseHandler(tornado.web.RequestHandler):
     def _handle_request_exception(self, e: BaseException) -> None:
         # Services raise UserError without knowing about HTTP; give it its own status here
         # rather than a 500. Everything else takes Tornado's normal path.
+        translated = resource_failure(e)
+        if translated is not None:
+            log.warning("%s %s refused: %s", self.request.method, self.request.path, e)
+            translated.__cause__ = e
+            e = translated
         if isinstance(e, UserError) and not self._finished:
-            if isinstance(e, TooManyRequests):
+            if isinstance(e, RetryLater):
                 self.set_header("Retry-After", str(e.retry_after_secs))
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
@@ -260,7 +266,7 @@ class BaseHandler(tornado.web.RequestHandler):
         message = None
         if isinstance(exc, UserError):
             message = self.error_text(exc)
-        if isinstance(exc, TooManyRequests):
+        if isinstance(exc, RetryLater):
             # send_error() cleared the headers set before it; say when to come back here.
             self.set_header("Retry-After", str(exc.retry_after_secs))
         trace = None

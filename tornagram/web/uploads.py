@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -24,7 +26,15 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tornagram.errors import UserError
 
+log = logging.getLogger(__name__)
+
 MIB = 1024 * 1024
+# Every file part is streamed to <tmp_dir>/upload-….part and removed before the response.
+UPLOAD_PART_PREFIX = "upload-"
+UPLOAD_PART_SUFFIX = ".part"
+# A part older than this belongs to no request still running (even a 260 MB body at the slowest
+# rate we serve finishes well within it), so a crash left it: sweeps remove it.
+STALE_UPLOAD_PART_SECS = 6 * 3600
 # A part's boundary line and headers: a long (CJK) filename and a Content-Type fit easily.
 PART_OVERHEAD_BYTES = 8 * 1024
 # About 128 kbit/s: the slowest connection we still want an upload to finish on.
@@ -198,7 +208,11 @@ class _FormReceiver:
             content_type = self._headers.get(b"content-type", b"application/octet-stream")
             self._content_type = content_type.decode("latin-1")
             self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed at part end
-                mode="wb", dir=self.tmp_dir, prefix="upload-", suffix=".part", delete=False
+                mode="wb",
+                dir=self.tmp_dir,
+                prefix=UPLOAD_PART_PREFIX,
+                suffix=UPLOAD_PART_SUFFIX,
+                delete=False,
             )
             self.paths.append(Path(self._file.name))
         else:
@@ -239,9 +253,36 @@ class _FormReceiver:
             with contextlib.suppress(OSError):
                 self._file.close()
             self._file = None
+        kept = []
         for path in self.paths:
-            path.unlink(missing_ok=True)
-        self.paths.clear()
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                # Never let this cut the answer: the sweep at start-up and in gc-media removes it.
+                log.warning("could not remove upload temp file %s: %s", path, exc)
+                kept.append(path)
+        self.paths[:] = kept
+
+
+def remove_stale_upload_parts(
+    tmp_dir: Path, older_than_secs: float = STALE_UPLOAD_PART_SECS
+) -> int:
+    """Delete upload temp files a crash left in ``tmp_dir``; returns how many were removed.
+
+    Blocking (a directory listing): call it through a thread from the event loop.
+    """
+    cutoff = time.time() - older_than_secs
+    removed = 0
+    for path in Path(tmp_dir).glob(f"{UPLOAD_PART_PREFIX}*{UPLOAD_PART_SUFFIX}"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not remove stale upload temp file %s: %s", path, exc)
+    return removed
 
 
 async def _drain_then_close(flushed: asyncio.Future, spare: socket.socket) -> None:
@@ -374,6 +415,10 @@ class StreamingFormMixin:
             self._receiver.discard()
 
     def finish(self, chunk: Any = None) -> Any:
+        # post() is done with the files by now: remove them before the answer goes out, so a
+        # process that dies after answering leaves nothing behind.
+        if not self._finished:
+            self.cleanup_uploads()
         spare = None
         if not self._finished and self._body_unread():
             # Tornado will not read the rest of this body, so the connection cannot be reused.
