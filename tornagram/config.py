@@ -48,7 +48,7 @@ class Settings:
     autoreload: bool = False
     redis_url: str = ""
     processes: int = 1
-    # Behind nginx, trust X-Forwarded-For / X-Forwarded-Proto (Tornado's ``xheaders``).
+    # Behind nginx, trust the right-most X-Forwarded-For hop and X-Forwarded-Proto (web/proxy.py).
     behind_proxy: bool = False
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # Lets the URL import reach 127.0.0.0/8: for tests that fetch from a local server only.
