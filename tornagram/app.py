@@ -21,10 +21,23 @@ from tornagram.web import ui_modules
 from tornagram.web.access_log import log_request
 from tornagram.web.base import HealthHandler, NotFoundHandler
 from tornagram.web.media import MediaHandler, StaticHandler
+from tornagram.web.proxy import apply_forwarded_headers
 
 PACKAGE_DIR = Path(__file__).parent
 USERNAME = r"([A-Za-z0-9_.]{1,30})"
 POST_ID = r"([0-9]{1,19})"
+
+
+class TornagramApplication(tornado.web.Application):
+    """The application; behind our proxy it takes the client's address and scheme from the
+    headers that proxy sets (web/proxy.py), before any handler, log line or limit sees them."""
+
+    behind_proxy = False
+
+    def find_handler(self, request, **kwargs):
+        if self.behind_proxy:
+            apply_forwarded_headers(request)
+        return super().find_handler(request, **kwargs)
 
 
 def make_app(ctx) -> tornado.web.Application:
@@ -102,7 +115,7 @@ def make_app(ctx) -> tornado.web.Application:
             "media",
         ),
     ]
-    return tornado.web.Application(
+    app = TornagramApplication(
         [tornado.web.url(*route) for route in routes],
         template_path=str(PACKAGE_DIR / "templates"),
         static_path=str(PACKAGE_DIR / "static"),
@@ -124,3 +137,5 @@ def make_app(ctx) -> tornado.web.Application:
         websocket_ping_interval=live_sockets.WEBSOCKET_PING_INTERVAL_SECS,
         websocket_max_message_size=live_sockets.MAX_MESSAGE_BYTES,
     )
+    app.behind_proxy = settings.behind_proxy
+    return app

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="trust X-Forwarded-For/-Proto from a reverse proxy (TORNAGRAM_BEHIND_PROXY)",
     )
     serve.add_argument(
+        "--site-url",
+        default=env("SITE_URL", ""),
+        help="where people reach the site, e.g. https://photos.example.org; the host of "
+        "absolute links such as og:url (TORNAGRAM_SITE_URL)",
+    )
+    serve.add_argument(
         "--max-upload-bytes",
         type=int,
         default=int(env("MAX_UPLOAD_BYTES", str(DEFAULT_MAX_UPLOAD_BYTES))),
@@ -149,6 +155,7 @@ def _serve(args) -> int:
         processes=args.processes,
         behind_proxy=args.behind_proxy,
         max_upload_bytes=args.max_upload_bytes,
+        site_url=args.site_url,
         allow_loopback_fetch=env_bool("ALLOW_LOOPBACK_FETCH"),
         caches=env_bool("CACHES", True),
     )

@@ -8,7 +8,9 @@ repository: it comes from ``TORNAGRAM_COOKIE_SECRET`` or is generated once into 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +50,7 @@ class Settings:
     autoreload: bool = False
     redis_url: str = ""
     processes: int = 1
-    # Behind nginx, trust X-Forwarded-For / X-Forwarded-Proto (Tornado's ``xheaders``).
+    # Behind nginx, trust the right-most X-Forwarded-For hop and X-Forwarded-Proto (web/proxy.py).
     behind_proxy: bool = False
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # Lets the URL import reach 127.0.0.0/8: for tests that fetch from a local server only.
@@ -60,6 +62,9 @@ class Settings:
     # The in-memory caches (tornagram/cache.py). Off: every answer is read from the database,
     # for comparing, or for ruling the caches out when something looks stale.
     caches: bool = True
+    # Where the site is reached, e.g. "https://photos.example.org" (no trailing slash): the
+    # host of absolute URLs (og:url, og:image). Empty: only --debug falls back to the request.
+    site_url: str = ""
 
     @property
     def media_dir(self) -> Path:
@@ -128,6 +133,7 @@ def build_settings(
     cookie_secret: str | None = None,
     password_hash: PasswordHashParams | None = None,
     caches: bool = True,
+    site_url: str = "",
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -147,6 +153,7 @@ def build_settings(
         raise ConfigError(
             "--database-url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
         )
+    site_url = check_site_url(site_url)
     secret = cookie_secret if cookie_secret is not None else load_cookie_secret(data)
     return Settings(
         data_dir=data,
@@ -162,4 +169,31 @@ def build_settings(
         allow_loopback_fetch=allow_loopback_fetch,
         password_hash=password_hash or PasswordHashParams(),
         caches=caches,
+        site_url=site_url,
     )
+
+
+def check_site_url(raw: str) -> str:
+    """``--site-url`` as ``scheme://host[:port][/path]`` without a trailing slash, or ""."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        parts = urllib.parse.urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+        or re.search(r"[\x00-\x20\x7f]", raw)
+    ):
+        raise ConfigError(
+            f"--site-url must look like https://photos.example.org (http or https, a host, "
+            f"an optional path, no query), not {raw!r}"
+        )
+    return raw.rstrip("/")

@@ -62,7 +62,10 @@ def serve(settings: Settings) -> None:
 def start_http_server(ctx, sockets) -> DrainingHTTPServer:
     """Serve ``ctx``'s application on already-bound sockets (tests use this too)."""
     server = DrainingHTTPServer(
-        make_app(ctx), xheaders=ctx.settings.behind_proxy, max_body_size=MAX_FORM_BODY_BYTES
+        # Never Tornado's xheaders: it trusts a client-set X-Real-Ip. The application reads
+        # our proxy's headers itself (web/proxy.py) when --behind-proxy is given.
+        make_app(ctx),
+        max_body_size=MAX_FORM_BODY_BYTES,
     )
     server.add_sockets(sockets)
     return server

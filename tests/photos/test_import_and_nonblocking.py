@@ -40,13 +40,20 @@ class Origin:
             def get(self):
                 self.redirect("http://169.254.169.254/latest/meta-data/")
 
+        class BadRedirectHandler(tornado.web.RequestHandler):
+            def get(self):
+                # An unclosed IPv6 bracket: urljoin raises ValueError on it.
+                self.set_status(302)
+                self.set_header("Location", "http://[::1")
+
         class MissingHandler(tornado.web.RequestHandler):
             def get(self):
                 raise tornado.web.HTTPError(404)
 
         app = tornado.web.Application(
             [(r"/photo.jpg", ImageHandler), (r"/slow.jpg", SlowHandler),
-             (r"/redirect", RedirectHandler), (r"/missing", MissingHandler)]
+             (r"/redirect", RedirectHandler), (r"/missing", MissingHandler),
+             (r"/bad-redirect", BadRedirectHandler)]
         )
         sock, self.port = tornado.testing.bind_unused_port()
         self.server = tornado.httpserver.HTTPServer(app)
@@ -85,6 +92,7 @@ async def test_import_from_url_creates_a_post(site, origin):
         ("http://user:pw@example.org/a.jpg", "user name or password"),
         ("/redirect", "private or reserved network"),
         ("/missing", "answered with an error"),
+        ("/bad-redirect", "does not look like a web address"),
         ("not a url", "does not look like a web address"),
     ],
 )

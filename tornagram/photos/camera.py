@@ -61,15 +61,28 @@ def camera_info_from_exif(exif: Image.Exif) -> CameraInfo:
         # A broken Exif sub-IFD still leaves make and model usable.
         shot = {}
     return CameraInfo(
-        make=_text(exif.get(TAG_MAKE)),
-        model=_text(exif.get(TAG_MODEL)),
-        lens=_lens(shot),
-        focal_length_mm=_positive_number(shot.get(TAG_FOCAL_LENGTH), digits=1),
-        f_number=_positive_number(shot.get(TAG_F_NUMBER), digits=1),
-        exposure_time=_exposure(shot.get(TAG_EXPOSURE_TIME)),
-        iso=_iso(shot.get(TAG_ISO_SPEED_RATINGS)),
-        taken_at=_datetime(shot.get(TAG_DATETIME_ORIGINAL)),
+        make=_field(_text, exif, TAG_MAKE),
+        model=_field(_text, exif, TAG_MODEL),
+        lens=_field(lambda _value: _lens(shot), shot, TAG_LENS_MODEL),
+        focal_length_mm=_field(_one_decimal, shot, TAG_FOCAL_LENGTH),
+        f_number=_field(_one_decimal, shot, TAG_F_NUMBER),
+        exposure_time=_field(_exposure, shot, TAG_EXPOSURE_TIME),
+        iso=_field(_iso, shot, TAG_ISO_SPEED_RATINGS),
+        taken_at=_field(_datetime, shot, TAG_DATETIME_ORIGINAL),
     )
+
+
+def _field(parse, ifd, tag):
+    """One field, or None when it cannot be read: whatever a crafted value makes a parser
+    raise (an overflow, a type Pillow did not expect) costs that field, never the photo."""
+    try:
+        return parse(ifd.get(tag))
+    except Exception:
+        return None
+
+
+def _one_decimal(value: object) -> float | None:
+    return _positive_number(value, digits=1)
 
 
 def _text(value: object) -> str | None:
@@ -114,6 +127,8 @@ def _exposure(value: object) -> str | None:
     if seconds is None or seconds <= 0:
         return None
     per_second = 1 / seconds
+    if per_second > 1_000_000:
+        return None  # no shutter is that fast; a tiny double here is noise (1/5e-324 is inf)
     if seconds < 1 and abs(per_second - round(per_second)) <= 0.03 * per_second:
         # Shown the way cameras show it: 1/250, not 0.004.
         return f"1/{round(per_second)}"

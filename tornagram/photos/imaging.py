@@ -15,6 +15,7 @@ came in can go out.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ from tornagram.photos.imaging_pixels import (
     to_resizable,
     to_srgb,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "REJECTION_MESSAGES",
@@ -200,6 +203,36 @@ def process_photo(
     size, that rendition has the image's own size (and the same bytes as the larger one, so
     content-addressed storage keeps one file). "1080" and "640" are never wider than "full".
     """
+    with _failures_refused():
+        return _process_photo(data, max_pixels=max_pixels, max_bytes=max_bytes)
+
+
+def process_avatar(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ProcessedImage:
+    """Square centre crops "avatar320" and "avatar150" (JPEG and WebP); never upscaled."""
+    with _failures_refused():
+        return _process_avatar(data, max_pixels=max_pixels, max_bytes=max_bytes)
+
+
+@contextmanager
+def _failures_refused() -> Iterator[None]:
+    """Whatever decoding a file raises is a refusal with a reason, never a server error:
+    Pillow's plugins raise AssertionError (a palette PNG without PLTE), OverflowError,
+    struct.error, IndexError and more on crafted input, not only the ValueError and OSError
+    they document. The reason is "damaged"; what was raised goes to the log."""
+    try:
+        yield
+    except ImageRejected:
+        raise
+    except MemoryError as exc:
+        raise ImageRejected(RejectionReason.TOO_MANY_PIXELS, "out of memory") from exc
+    except Exception as exc:
+        log.warning("image refused: %r", exc, exc_info=True)
+        raise ImageRejected(RejectionReason.CORRUPT, repr(exc)) from exc
+
+
+def _process_photo(data: bytes, *, max_pixels: int, max_bytes: int) -> ProcessedImage:
     source = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes, photo=True)
     working = _working_image(source, long_px=FULL_LONG_SIDE_PX, short_px=THUMB_SIDE_PX)
 
@@ -220,10 +253,7 @@ def process_photo(
     return _finish(source, named, preview_source=previous)
 
 
-def process_avatar(
-    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES
-) -> ProcessedImage:
-    """Square centre crops "avatar320" and "avatar150" (JPEG and WebP); never upscaled."""
+def _process_avatar(data: bytes, *, max_pixels: int, max_bytes: int) -> ProcessedImage:
     source = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes, photo=False)
     largest_px = AVATAR_SIDES_PX[0][1]
     working = _working_image(source, long_px=0, short_px=largest_px)
@@ -301,8 +331,16 @@ def _decode(data: bytes, *, max_pixels: int, max_bytes: int, photo: bool) -> _So
         height=height,
         orientation=orientation,
         icc_profile=image.info.get("icc_profile") or None,
-        camera=camera_info_from_exif(exif) if photo else CameraInfo(),
+        camera=_camera_or_none(exif) if photo else CameraInfo(),
     )
+
+
+def _camera_or_none(exif: Image.Exif) -> CameraInfo:
+    # Camera details are decoration too: unreadable ones are dropped, the photo is kept.
+    try:
+        return camera_info_from_exif(exif)
+    except Exception:
+        return CameraInfo()
 
 
 def _exif_or_empty(image: Image.Image) -> Image.Exif:

@@ -260,6 +260,17 @@ class _ResponseSink:
         self.body += chunk
 
 
+def _join_location(base: str, location: str) -> str:
+    """The redirect's target. ``urljoin`` raises ValueError on some Locations a server may
+    send (``http://[::1``: an unclosed IPv6 bracket), which is that server's bad URL."""
+    if re.search(r"[\x00-\x20\x7f]", location):
+        raise RemoteFetchError("bad_url")  # urljoin would drop tabs and newlines silently
+    try:
+        return urllib.parse.urljoin(base, location)
+    except ValueError:
+        raise RemoteFetchError("bad_url") from None
+
+
 @dataclass(frozen=True, slots=True)
 class _Hop:
     body: bytes = b""
@@ -333,7 +344,7 @@ async def fetch_remote_image(
                 hop = await _fetch_once(client, current, policy, deadline)
                 if hop.location is None:
                     return hop.body, current
-                current = check_url(urllib.parse.urljoin(current, hop.location), policy)
+                current = check_url(_join_location(current, hop.location), policy)
             raise RemoteFetchError("too_many_redirects")
     except TimeoutError:
         raise RemoteFetchError("timeout") from None

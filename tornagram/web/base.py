@@ -141,6 +141,19 @@ class BaseHandler(tornado.web.RequestHandler):
     def user_agent(self) -> str:
         return self.request.headers.get("User-Agent", "")
 
+    def absolute_url(self, path: str) -> str | None:
+        """``path`` on this site as an absolute URL, for links that leave it (og:url,
+        og:image). Built from ``--site-url``: the Host header is whatever the client sent, and
+        a page cached or shared with another host in it points people elsewhere. Without a
+        site URL only development (``--debug``) falls back to the request; otherwise None,
+        and the page leaves such links out."""
+        base = self.ctx.settings.site_url
+        if not base:
+            if not self.ctx.settings.debug:
+                return None
+            base = f"{self.request.protocol}://{self.request.host}"
+        return base + path
+
     def next_url(self, default: str = "/") -> str:
         return safe_next(self.get_argument("next", None), default)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import ssl
 import tempfile
@@ -124,11 +125,22 @@ class ParsedForm:
         return list(self.fields.get(name, ()))
 
 
+# What Tornado's get_argument replaces with a space in every ordinary form field (C0 controls
+# but tab, newline, vertical tab, form feed and carriage return). A streamed form bypasses it,
+# so its fields are cleaned here the same way: a NUL is refused by PostgreSQL, and no other
+# control character belongs in a caption either.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
 def _text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadUpload("invalid_text") from None
+
+
+def clean_field(value: str) -> str:
+    return _CONTROL_CHARS.sub(" ", value)
 
 
 class _FormReceiver:
@@ -242,8 +254,9 @@ class _FormReceiver:
         elif self._text is not None:
             raw = bytes(self._text)
             self._text = None
-            self.form.fields.setdefault(self._name, []).append(_text(raw))
-            self.raw_fields.append((self._name, raw))
+            value = clean_field(_text(raw))
+            self.form.fields.setdefault(self._name, []).append(value)
+            self.raw_fields.append((self._name, value.encode()))
 
     def _on_end(self) -> None:
         self.ended = True
@@ -323,6 +336,7 @@ class StreamingFormMixin:
     _upload_error: BaseException | None = None
     _parsed_form: ParsedForm | None = None
     _xsrf_deferred = False
+    _answered_in_body = False
     _lingering: ClassVar[set[asyncio.Task]] = set()  # strong references while they run
 
     def get_upload_limits(self) -> UploadLimits:
@@ -385,6 +399,7 @@ class StreamingFormMixin:
                 self._complete_form(receiver)
         except Exception as exc:
             self._upload_error = exc
+            self._answered_in_body = True
             self.cleanup_uploads()
             # Answer now: finishing while the body is unread makes Tornado close the
             # connection after the response instead of reading the rest, and post() never runs.
@@ -420,7 +435,12 @@ class StreamingFormMixin:
         if not self._finished:
             self.cleanup_uploads()
         spare = None
-        if not self._finished and self._body_unread():
+        if not self._finished and self._answered_in_body and not self._body_unread():
+            # Answered from data_received, even on the last chunk: Tornado has not finished
+            # reading the request then, so it drops the connection after the response. Say so,
+            # or the client sends its next request into a closing socket.
+            self.set_header("Connection", "close")
+        elif not self._finished and self._body_unread():
             # Tornado will not read the rest of this body, so the connection cannot be reused.
             self.set_header("Connection", "close")
             # Taken now: Tornado may close its own handle inside finish(). TLS cannot share it.
