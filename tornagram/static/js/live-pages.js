@@ -5,7 +5,9 @@
 //
 //   <body data-user-channel="user:<id>" data-username="<name>" data-msg-dismiss="…">
 //     [data-unread-badge]          unread count in the nav (text set, hidden at 0); any number
-//   [data-live-channel="post:<id>"] [data-live-since="<event id>"]
+//   [data-live-channel="post:<id>"] [data-live-since="<event id>"] [data-post-owner="<name>"]
+//     template[data-comment-template]  one comment as the page draws them, with stand-ins
+//                                  (data-template-id/-name/-avatar); template[data-avatar-template]
 //     [data-danmaku-stage]         the photo wrapper comments fly over
 //     [data-like-count data-zero data-one data-many]  the "N likes" line (like.changed)
 //     [data-comment-list]          items with id="c<comment id>"; replies may nest in the
@@ -73,29 +75,99 @@ export function buildMessage(doc, data) {
   return item;
 }
 
+/** Replaces every stand-in in the attributes and text of node's subtree (no HTML parsed). */
+function fillStandIns(doc, node, pairs) {
+  const swap = (text) => pairs.reduce((acc, [from, to]) => (from ? acc.replaceAll(from, to) : acc), text);
+  for (const el of [node, ...node.querySelectorAll("*")]) {
+    for (const attr of [...el.attributes]) {
+      const value = swap(attr.value);
+      if (value !== attr.value) el.setAttribute(attr.name, value);
+    }
+  }
+  const walker = doc.createTreeWalker(node, 4 /* NodeFilter.SHOW_TEXT */);
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const value = swap(text.data);
+    if (value !== text.data) text.data = value;
+  }
+}
+
+/**
+ * A comment drawn from the page's own <template data-comment-template>: the server's
+ * comment.html rendered for this viewer with stand-in values, so a live comment has the same
+ * avatar, name, time, Reply and Delete, in the same markup, as after a reload. Only plain
+ * values from the event are put in (setAttribute / text); data.html is the server's escaped
+ * rendering of the text, parsed into an inert template. Null without a template.
+ */
+export function buildComment(doc, data, { owner } = {}) {
+  const template = doc.querySelector("template[data-comment-template]");
+  const first = template?.content.firstElementChild;
+  if (!first) return null;
+  const item = first.cloneNode(true);
+  const username = String(data.author?.username ?? "");
+  const avatar = data.author?.avatar ? String(data.author.avatar) : "";
+  const pairs = [
+    [template.dataset.templateId, String(data.id)],
+    [template.dataset.templateName, username],
+    [template.dataset.templateAvatar, avatar],
+  ];
+  if (!avatar) {
+    // No photo: the letter-on-colour form, from its own template.
+    const letter = doc.querySelector("template[data-avatar-template]")?.content.firstElementChild;
+    const photo = item.querySelector(".avatar-link, .avatar");
+    if (letter && photo) {
+      const stand = letter.cloneNode(true);
+      const initial = stand.matches("[data-hue]") ? stand : stand.querySelector("[data-hue]");
+      if (initial) {
+        initial.textContent = String(data.author?.initial ?? username.slice(0, 1).toUpperCase());
+        initial.dataset.hue = String(Number(data.author?.hue) || 0);
+      }
+      photo.replaceWith(stand);
+    }
+  }
+  fillStandIns(doc, item, pairs);
+  const text = item.querySelector("[data-comment-text]");
+  if (text) {
+    const body = doc.createElement("template");
+    body.innerHTML = String(data.html ?? "");
+    text.append(body.content);
+  }
+  const time = item.querySelector("time");
+  if (time && data.created_at) {
+    time.setAttribute("datetime", String(data.created_at));
+    const when = new Date(data.created_at);
+    if (!Number.isNaN(when.getTime())) time.title = when.toLocaleString(doc.documentElement.lang || undefined);
+  }
+  item.querySelector("[data-reply-to]")?.setAttribute("data-reply-to", String(data.parent_id || data.id));
+  const me = doc.body.dataset.username;
+  // Delete is drawn as if the viewer wrote it; it stays for their own comments and their posts.
+  if (!(me && (me === username || me === owner))) item.querySelector("[data-comment-delete]")?.remove();
+  if (data.parent_id) {
+    item.classList.add("reply");
+    item.querySelector("[data-replies]")?.remove();
+  }
+  return item;
+}
+
 /** Inserts a comment unless the page already shows it; returns whether it was added. */
-export function insertComment(doc, list, data) {
+export function insertComment(doc, list, data, options = {}) {
   const id = `c${data.id}`;
   if (!data.id || doc.getElementById(id)) return false;
-  // innerHTML, once, on purpose: data.html is the server's rendering of the comment (the
-  // user's text escaped, then @mentions and #tags linked), the same markup the page itself
-  // would render. It is parsed into an inert <template>, and the CSP blocks inline script.
-  const template = doc.createElement("template");
-  template.innerHTML = String(data.html ?? "");
-  let item = template.content.firstElementChild;
-  if (!(item && item.id === id && template.content.childElementCount === 1)) {
-    // The server sent the body only: wrap it the way the page lists comments.
+  let item = buildComment(doc, data, options);
+  if (!item) {
+    // A page without the template (an old cached page): the text with its author.
     item = doc.createElement("li");
     item.className = "comment";
     item.id = id;
+    const text = doc.createElement("p");
+    text.className = "comment-text";
     const author = doc.createElement("a");
-    author.className = "comment-author";
+    author.className = "post-author";
     author.href = profileUrl(data.author?.username ?? "");
     author.textContent = data.author?.username ?? "";
-    const body = doc.createElement("span");
-    body.className = "comment-body";
-    body.append(template.content);
-    item.append(author, " ", body);
+    const body = doc.createElement("template");
+    body.innerHTML = String(data.html ?? "");
+    text.append(author, " ", body.content);
+    item.append(text);
   }
   const replies = data.parent_id && doc.getElementById(`c${data.parent_id}`)?.querySelector("[data-replies]");
   (replies || list).append(item);
@@ -228,7 +300,7 @@ function startPost(doc, root, channel, conn, stages) {
   conn.subscribe(channel, (event) => {
     const data = event.data ?? {};
     if (event.event === "comment.created") {
-      if (list) insertComment(doc, list, data);
+      if (list) insertComment(doc, list, data, { owner: root.dataset.postOwner });
       root.querySelectorAll("[data-comments-empty]").forEach((el) => { el.hidden = true; });
       if (!flown.has(data.id)) {
         flown.add(data.id);
