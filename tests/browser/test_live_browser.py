@@ -153,3 +153,67 @@ def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
         expect(row).to_have_count(1)
         assert row.evaluate(ROW_SHAPE_JS) == live_rows[who], who
     assert failures == []
+
+
+def test_danmaku_toggle_and_toasts_on_and_off_the_photo(live_server, browser):
+    from tests.browser.test_photos_browser import FIXTURES
+
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    owner = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
+    fan = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
+    failures: list[str] = []
+    for page in (owner, fan):
+        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    sign_up(owner, live_server, "mira")
+    sign_up(fan, live_server, "nico")
+    owner.goto(live_server + "/upload")
+    owner.set_input_files("#f-photo", [str(FIXTURES / "panorama.jpg")])
+    owner.get_by_role("button", name="Share").click()
+    owner.wait_for_url(re.compile(r".*/p/[0-9]+$"))
+    post_url = owner.url
+
+    # The toggle says whether it is on, to the eye and to screen readers.
+    toggle = owner.locator("[data-danmaku-toggle]")
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    on_look = toggle.evaluate("(b) => [getComputedStyle(b).backgroundColor, getComputedStyle(b).textDecorationLine]")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    off_look = toggle.evaluate("(b) => [getComputedStyle(b).backgroundColor, getComputedStyle(b).textDecorationLine]")
+    assert on_look != off_look and off_look[1] == "line-through", (on_look, off_look)
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+
+    # Without JavaScript the toggle could do nothing, so it is not shown.
+    no_js = browser.new_context(java_script_enabled=False).new_page()
+    no_js.goto(post_url)
+    expect(no_js.locator("[data-danmaku-toggle]")).to_be_hidden()
+    expect(no_js.locator(".danmaku-bar")).to_be_hidden()
+
+    # Watching her own photo: the comments appear in the list; no toast repeats them.
+    owner.wait_for_timeout(500)  # let the sockets subscribe
+    fan.goto(post_url)
+    for body in ("first!", "second!"):
+        fan.fill("#comment-body", body)
+        fan.locator("#comment-form button[type=submit]").click()
+        expect(owner.locator("[data-comment-list] .comment", has_text=body)).to_have_count(1, timeout=10_000)
+    # News that is not on screen still toasts; it comes after the comments' on the same channel.
+    fan.goto(live_server + "/@mira")
+    fan.get_by_role("button", name="Follow").first.click()
+    expect(owner.locator(".live-toast")).to_have_count(1, timeout=10_000)
+    expect(owner.locator(".live-toast")).to_contain_text("nico started following you.")
+
+    # Elsewhere, comments on her photo toast once, grouped, quoting the latest comment.
+    owner.goto(live_server + "/")
+    owner.wait_for_timeout(500)
+    fan.goto(post_url)
+    for body in ("third one", "and a fourth"):
+        fan.fill("#comment-body", body)
+        fan.locator("#comment-form button[type=submit]").click()
+        expect(fan.locator("[data-comment-list] .comment", has_text=body)).to_have_count(1, timeout=10_000)
+    toast = owner.locator(".live-toast", has_text="commented on your photo")
+    expect(toast).to_have_count(1, timeout=10_000)
+    expect(toast.locator(".live-toast-count")).to_have_text("×2", timeout=10_000)
+    expect(toast.locator(".live-toast-quote")).to_have_text("and a fourth")
+    assert failures == []

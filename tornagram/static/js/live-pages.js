@@ -181,32 +181,89 @@ function setUnread(doc, unread) {
   }
 }
 
-function showToast(doc, region, text, postId) {
-  const toast = doc.createElement("div");
-  toast.className = "live-toast";
-  const message = doc.createElement(postId ? "a" : "span");
-  message.className = "live-toast-text";
-  message.textContent = text;
-  if (postId) message.href = `/p/${encodeURIComponent(postId)}`;
-  const close = doc.createElement("button");
-  close.type = "button";
-  close.className = "live-toast-close";
-  close.setAttribute("aria-label", doc.body.dataset.msgDismiss || "Dismiss");
-  close.textContent = "×";
-  toast.append(message, close);
-  let timer = null;
-  const dismiss = () => { clearTimeout(timer); toast.remove(); };
-  // Timing is adjustable (WCAG 2.2.1): the toast stays while pointed at or focused.
-  const arm = () => { clearTimeout(timer); timer = setTimeout(dismiss, TOAST_SHOW_MS); };
-  const hold = () => clearTimeout(timer);
-  close.addEventListener("click", dismiss);
-  toast.addEventListener("mouseenter", hold);
-  toast.addEventListener("mouseleave", arm);
-  toast.addEventListener("focusin", hold);
-  toast.addEventListener("focusout", arm);
-  region.append(toast);
-  while (region.children.length > TOAST_MAX) region.children[0].remove();
-  arm();
+/** Whether the page shows this post live (its comments and likes arrive on screen). */
+export function showsPostLive(doc, postId) {
+  if (!postId) return false;
+  return [...doc.querySelectorAll("[data-live-channel]")].some(
+    (el) => el.dataset.liveChannel === `post:${postId}`,
+  );
+}
+
+/**
+ * One toast per kind of news about one thing: a third comment on the same photo updates the
+ * toast already showing (latest words, quoted comment, a count) instead of stacking another.
+ */
+export class Toasts {
+  constructor(doc, region) {
+    this.doc = doc;
+    this.region = region;
+    this.byKey = new Map(); // group key → {toast, text, quote, count, arm}
+  }
+
+  show({ key, text, quote, postId }) {
+    const group = key && this.byKey.get(key);
+    if (group) {
+      group.count += 1;
+      group.text.textContent = text;
+      group.quote.textContent = quote || "";
+      group.quote.hidden = !quote;
+      group.counter.textContent = `×${group.count}`;
+      group.counter.hidden = false;
+      this.region.append(group.toast); // the newest goes last, like a fresh one
+      group.arm();
+      return group.toast;
+    }
+    return this._create({ key, text, quote, postId });
+  }
+
+  _create({ key, text, quote, postId }) {
+    const doc = this.doc;
+    const toast = doc.createElement("div");
+    toast.className = "live-toast";
+    const body = doc.createElement(postId ? "a" : "div");
+    body.className = "live-toast-body";
+    if (postId) body.href = `/p/${encodeURIComponent(postId)}`;
+    const message = doc.createElement("span");
+    message.className = "live-toast-text";
+    message.textContent = text;
+    const counter = doc.createElement("span");
+    counter.className = "live-toast-count";
+    counter.hidden = true;
+    const quoted = doc.createElement("span");
+    quoted.className = "live-toast-quote";
+    quoted.textContent = quote || "";
+    quoted.hidden = !quote;
+    body.append(message, " ", counter, quoted);
+    const close = doc.createElement("button");
+    close.type = "button";
+    close.className = "live-toast-close";
+    close.setAttribute("aria-label", doc.body.dataset.msgDismiss || "Dismiss");
+    close.textContent = "×";
+    toast.append(body, close);
+    let timer = null;
+    const dismiss = () => {
+      clearTimeout(timer);
+      toast.remove();
+      if (key && this.byKey.get(key)?.toast === toast) this.byKey.delete(key);
+    };
+    // Timing is adjustable (WCAG 2.2.1): the toast stays while pointed at or focused.
+    const arm = () => { clearTimeout(timer); timer = setTimeout(dismiss, TOAST_SHOW_MS); };
+    const hold = () => clearTimeout(timer);
+    close.addEventListener("click", dismiss);
+    toast.addEventListener("mouseenter", hold);
+    toast.addEventListener("mouseleave", arm);
+    toast.addEventListener("focusin", hold);
+    toast.addEventListener("focusout", arm);
+    if (key) this.byKey.set(key, { toast, text: message, quote: quoted, counter, count: 1, arm });
+    this.region.append(toast);
+    while (this.region.children.length > TOAST_MAX) {
+      const oldest = this.region.children[0];
+      for (const [k, g] of this.byKey) if (g.toast === oldest) this.byKey.delete(k);
+      oldest.remove();
+    }
+    arm();
+    return toast;
+  }
 }
 
 function startNotifications(doc, conn) {
@@ -218,6 +275,7 @@ function startNotifications(doc, conn) {
   region.setAttribute("role", "status");
   region.setAttribute("aria-live", "polite");
   doc.body.append(region);
+  const toasts = new Toasts(doc, region);
   conn.subscribe(channel, (event) => {
     if (event.event === "notifications.read") {
       // Opened in another tab: the badge follows everywhere.
@@ -226,9 +284,12 @@ function startNotifications(doc, conn) {
       return;
     }
     if (event.event !== "notification.created") return;
-    const { unread, text, post_id: postId } = event.data ?? {};
+    const { unread, text, post_id: postId, kind, excerpt } = event.data ?? {};
     if (Number.isFinite(unread)) setUnread(doc, unread);
-    if (text) showToast(doc, region, text, postId);
+    // Already on screen: this page lists the post's comments and counts its likes live.
+    if (!text || showsPostLive(doc, postId)) return;
+    const key = postId ? `${kind}:${postId}` : `${kind}:${event.data?.actor?.username ?? ""}`;
+    toasts.show({ key, text, quote: excerpt, postId });
   });
 }
 
