@@ -232,10 +232,14 @@ describe("danmaku toggle", () => {
     const doc = new FakeDocument();
     const a = doc.h("button", { "data-danmaku-toggle": "", "aria-pressed": "true" });
     const b = doc.h("button", { "data-danmaku-toggle": "", "aria-pressed": "true" });
-    doc.body.append(a, b);
+    const bar = doc.h("p", { "data-danmaku-bar": "" });
+    bar.hidden = true; // as the server renders it: useless until this script runs
+    doc.body.append(a, b, bar);
     const seen = [];
     assert.equal(wireDanmakuToggles(doc, (on) => seen.push(on)), 2);
     assert.deepEqual(seen, [true]);
+    assert.ok(a.hasAttribute("data-ready") && b.hasAttribute("data-ready"), "shown once wired");
+    assert.equal(bar.hidden, false);
     a.click();
     assert.deepEqual(seen, [true, false]);
     assert.equal(b.getAttribute("aria-pressed"), "false");

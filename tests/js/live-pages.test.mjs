@@ -105,16 +105,16 @@ describe("helpers", () => {
     assert.equal(item.querySelector(".message-author").href, "/@eve%3Cscript%3E");
   });
 
-  it("inserts a comment once, wrapping a body-only rendering, replies under their parent", () => {
+  it("inserts a comment once, text with its author where the page has no template", () => {
     const { doc, list } = postPage();
     assert.equal(insertComment(doc, list, { id: "2", html: "nice <a href=\"/t/x\">#x</a>", author }), true);
     const item = doc.getElementById("c2");
     assert.equal(item.parentNode, list);
-    assert.equal(item.querySelector(".comment-author").textContent, "ada");
+    assert.equal(item.querySelector(".post-author").textContent, "ada");
     assert.equal(insertComment(doc, list, { id: "2", html: "again", author }), false);
-    insertComment(doc, list, { id: "3", parent_id: "1", html: "<li id=\"c3\" class=\"comment\">reply</li>", author });
+    insertComment(doc, list, { id: "3", parent_id: "1", html: "reply", author });
     assert.equal(doc.getElementById("c3").parentNode, doc.querySelector("[data-replies]"));
-    assert.equal(doc.getElementById("c3").textContent, "reply");
+    assert.match(doc.getElementById("c3").textContent, /reply/);
   });
 });
 
@@ -229,12 +229,12 @@ describe("notifications", () => {
     assert.equal(region.getAttribute("role"), "status");
     assert.equal(region.getAttribute("aria-live"), "polite");
     const notify = (id, data) => ws.last().receive({ channel: "user:1", event: "notification.created", id, data });
-    notify("1-0", { kind: "like", unread: 3, text: "bo 赞了你的照片", post_id: "42", actor: author });
+    notify("1-0", { kind: "like", unread: 3, text: "bo 赞了你的照片", post_id: "77", actor: author });
     assert.equal(badge.textContent, "3");
     assert.equal(badge.hidden, false);
     const toast = region.children[0];
-    assert.equal(toast.querySelector("a").href, "/p/42");
-    assert.equal(toast.querySelector("a").textContent, "bo 赞了你的照片");
+    assert.equal(toast.querySelector("a").href, "/p/77");
+    assert.equal(toast.querySelector(".live-toast-text").textContent, "bo 赞了你的照片");
     assert.equal(toast.querySelector("button").getAttribute("aria-label"), "关闭");
     toast.querySelector("button").click();
     assert.equal(region.children.length, 0);
@@ -249,6 +249,45 @@ describe("notifications", () => {
     assert.equal(badge.hidden, true);
     assert.equal(region.children.length, toasts);
     for (const toastLeft of [...region.children]) toastLeft.querySelector("button").click(); // no stray timers
+  });
+
+  it("does not toast what the page already shows live", () => {
+    const { doc, badge } = postPage(); // the page of post 42, watched live
+    const { ws, conn } = connection();
+    startLivePages(doc, conn);
+    ws.last().open();
+    const region = doc.querySelector(".live-toasts");
+    const notify = (id, data) => ws.last().receive({ channel: "user:1", event: "notification.created", id, data });
+    for (const n of [1, 2, 3]) {
+      notify(`${n}-0`, { kind: "comment", unread: n, text: "bo commented on your photo.", excerpt: `nice ${n}`, post_id: "42", actor: author });
+    }
+    assert.equal(region.children.length, 0, "the comments are in the list and fly over the photo");
+    assert.equal(badge.textContent, "3", "they still count as unread");
+  });
+
+  it("groups news about one photo into one toast that quotes the latest comment", () => {
+    const { doc } = postPage();
+    const { ws, conn } = connection();
+    startLivePages(doc, conn);
+    ws.last().open();
+    const region = doc.querySelector(".live-toasts");
+    const notify = (id, data) => ws.last().receive({ channel: "user:1", event: "notification.created", id, data });
+    notify("1-0", { kind: "comment", unread: 1, text: "bo commented on your photo.", excerpt: "<b>so</b> pretty", post_id: "77", actor: author });
+    const toast = region.children[0];
+    assert.equal(toast.querySelector(".live-toast-quote").textContent, "<b>so</b> pretty"); // text, not markup
+    assert.equal(toast.querySelector(".live-toast-count").hidden, true);
+    notify("2-0", { kind: "comment", unread: 2, text: "cy commented on your photo.", excerpt: "wow", post_id: "77", actor: author });
+    notify("3-0", { kind: "like", unread: 3, text: "cy liked your photo.", post_id: "77", actor: author });
+    assert.equal(region.children.length, 2, "comments grouped; the like is other news");
+    assert.equal(toast.querySelector(".live-toast-text").textContent, "cy commented on your photo.");
+    assert.equal(toast.querySelector(".live-toast-quote").textContent, "wow");
+    assert.equal(toast.querySelector(".live-toast-count").textContent, "×2");
+    assert.equal(toast.querySelector(".live-toast-count").hidden, false);
+    for (const left of [...region.children]) left.querySelector("button").click();
+    assert.equal(region.children.length, 0);
+    notify("4-0", { kind: "comment", unread: 4, text: "dee commented on your photo.", excerpt: "again", post_id: "77", actor: author });
+    assert.equal(region.children[0].querySelector(".live-toast-count").hidden, true, "a dismissed group starts afresh");
+    region.children[0].querySelector("button").click();
   });
 
   it("stays quiet for anonymous readers", () => {

@@ -197,7 +197,8 @@ def test_post_page_lists_flies_notifies_and_sends(stand_in, page):
     stand_in.push(
         [{"channel": "post:42", "event": "comment.created", "id": "9-0", "data": comment}]
     )
-    expect(page.locator("#c2 .comment-body")).to_have_text("好美 <3")
+    # This stand-in page has no comment template: the text with its author, escaped.
+    expect(page.locator("#c2 .comment-text")).to_have_text("ada 好美 <3")
     flying = page.locator("[data-danmaku-stage] .danmaku-layer .danmaku-item.danmaku-self")
     expect(flying).to_have_text("好美 <3")
     assert flying.evaluate("el => el.getAnimations().length") == 1
@@ -207,10 +208,11 @@ def test_post_page_lists_flies_notifies_and_sends(stand_in, page):
             "channel": "user:1",
             "event": "notification.created",
             "id": "3-0",
-            "data": {"kind": "like", "unread": 4, "text": "bo 赞了你的照片", "post_id": "42"},
+            # A photo other than the one on screen (news about that one is not toasted).
+            "data": {"kind": "like", "unread": 4, "text": "bo 赞了你的照片", "post_id": "43"},
         }
     )
-    expect(page.locator(".live-toasts[role=status] a[href='/p/42']")).to_have_text(
+    expect(page.locator(".live-toasts[role=status] a[href='/p/43']")).to_have_text(
         "bo 赞了你的照片"
     )
     expect(page.locator("[data-unread-badge]")).to_have_text("4")

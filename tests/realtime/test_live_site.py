@@ -223,3 +223,23 @@ async def test_likes_reach_everyone_on_the_photo_page(site, image_bytes):
     assert (await fan.post(f"/p/{post_id}/unlike")).status_code == 303
     event = await receive_until(viewer, lambda m: m.get("event") == "like.changed")
     assert event["data"]["count"] == 0
+
+
+async def test_a_comment_notification_quotes_the_comment(site, image_bytes):
+    owner = await site.user_client("nell")
+    owner_id = (await site.ctx.accounts.by_username("nell")).id
+    post_id = post_id_from(await upload(owner, [("t.png", image_bytes("tiny.png"))]))
+    ws = await connect(site, owner)
+    await subscribe(ws, f"user:{owner_id}")
+    fan = await site.user_client("otto")
+    body = "so  pretty <b>really</b> " + "x" * 200
+    assert (await fan.post(f"/p/{post_id}/comments", {"body": body})).status_code == 303
+    event = await receive_until(ws, lambda m: m.get("event") == "notification.created")
+    assert event["data"]["kind"] == "comment" and event["data"]["post_id"] == str(post_id)
+    excerpt = event["data"]["excerpt"]
+    # Plain text (the page inserts it as text), spaces folded, cut with an ellipsis.
+    assert excerpt.startswith("so pretty <b>really</b> xxx") and excerpt.endswith("…")
+    assert len(excerpt) == 120
+    assert (await fan.post("/@nell/follow")).status_code in (302, 303)
+    event = await receive_until(ws, lambda m: m.get("event") == "notification.created")
+    assert event["data"]["kind"] == "follow" and event["data"]["excerpt"] is None

@@ -316,7 +316,10 @@ async def test_live_events_follow_the_commit(site, image_bytes, monkeypatch):
     assert data["id"] == top and data["post_id"] == str(post_id) and data["parent_id"] is None
     assert data["body"] == "hi <i>@wren</i>"
     assert data["html"] == 'hi &lt;i&gt;<a class="mention" href="/@wren">@wren</a>&lt;/i&gt;'
-    assert data["author"] == {"username": "wren", "name": "wren", "avatar": None}
+    wren = await site.ctx.accounts.by_username("wren")
+    assert data["author"] == {
+        "username": "wren", "name": "wren", "avatar": None, "initial": "W", "hue": wren.id % 12
+    }
     assert data["created_at"].startswith("20") and sent[1][2]["parent_id"] == top
     sent.clear()
     await owner.post(f"/comments/{top}/delete")

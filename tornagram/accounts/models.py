@@ -39,6 +39,16 @@ class User(Base):
         """What to call the person in the interface."""
         return self.display_name or self.username
 
+    # What stands in for a missing profile photo: a letter on one of twelve colours (the
+    # avatar module, and live comments drawn in the browser).
+    @property
+    def avatar_initial(self) -> str:
+        return self.name[:1].upper()
+
+    @property
+    def avatar_hue(self) -> int:
+        return (self.id or 0) % 12
+
 
 class Session(Base):
     """A signed-in device. The cookie carries a random token; only its SHA-256 is stored, so a

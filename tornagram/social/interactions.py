@@ -308,6 +308,9 @@ def comment_event(comment: Comment, author: User) -> dict:
             "username": author.username,
             "name": author.name,
             "avatar": media_url(author.avatar_small_key or author.avatar_key),
+            # For the letter that stands in when there is no photo.
+            "initial": author.avatar_initial,
+            "hue": author.avatar_hue,
         },
         "created_at": comment.created_at.isoformat(),
     }

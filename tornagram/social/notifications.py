@@ -8,9 +8,11 @@ from sqlalchemy import delete, func, select
 from tornagram.db.ids import IdGenerator
 from tornagram.i18n import N_
 from tornagram.realtime.channels import user_channel
-from tornagram.social.models import Notification
+from tornagram.social.models import Comment, Notification
 
 KINDS = ("like", "comment", "reply", "mention", "follow", "follow_request")
+# A toast quotes the comment behind it, cut to about two lines.
+TOAST_EXCERPT_CHARS = 120
 
 
 # What a live toast says; the notifications page groups and words them itself.
@@ -79,6 +81,13 @@ class NotificationWriter:
                 return None
             if self.count_unread is None:
                 unread = await self.unread_count(session, recipient.id)
+            body = (
+                await session.scalar(
+                    select(Comment.body).where(Comment.id == notification.comment_id)
+                )
+                if notification.comment_id
+                else None
+            )
         if self.count_unread is not None:
             unread = await self.count_unread(recipient)
         locale = tornado.locale.get(recipient.locale) if recipient.locale else tornado.locale.get()
@@ -92,6 +101,8 @@ class NotificationWriter:
             "post_id": str(notification.post_id) if notification.post_id else None,
             "unread": unread,
             "text": locale.translate(TOAST_MESSAGES[notification.kind]) % {"name": actor.username},
+            # Plain text of the comment (the page inserts it with textContent), or None.
+            "excerpt": _excerpt(body) if body else None,
         }
 
     async def retract(
@@ -114,3 +125,10 @@ class NotificationWriter:
             .select_from(Notification)
             .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
         )
+
+
+def _excerpt(body: str) -> str:
+    text = " ".join(body.split())
+    if len(text) <= TOAST_EXCERPT_CHARS:
+        return text
+    return text[: TOAST_EXCERPT_CHARS - 1].rstrip() + "…"

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import tornado.web
 
+from tornagram.accounts.models import User
 from tornagram.i18n import N_
 from tornagram.photos.captions import render_caption
+from tornagram.social.models import Comment
 from tornagram.social.notification_feed import UNREAD_BADGE_MAX
 from tornagram.web.base import XSRF_SLOT, split_at_slots
 
@@ -322,3 +324,51 @@ class PeopleList(tornado.web.UIModule):
 
     def render(self, people) -> str:
         return self.render_string("modules/people_list.html", people=people)
+
+
+# Stand-ins in the photo page's live-comment template, which live-pages.js replaces with the
+# values of each comment that arrives live. Far from anything a real comment could contain:
+# an id above every id we issue, a name no sign-up accepts, a key that is all zeros.
+TEMPLATE_COMMENT_ID = 9_000_000_000_000_000_001
+TEMPLATE_USERNAME = "live-template-name"
+TEMPLATE_AVATAR_KEY = "00/00/" + "0" * 64 + ".jpg"
+
+
+class LiveCommentTemplate(tornado.web.UIModule):
+    """``<template>``s of one comment, drawn by the very ``social/comment.html`` that lists
+    comments, for this viewer (their language, Reply if signed in, Delete as they could use
+    it), with stand-in values. A comment that arrives live is a clone with the values
+    replaced, so it looks exactly like the same comment after a reload."""
+
+    def render(self, post) -> str:
+        viewer = self.current_user
+        author = User(
+            id=0,
+            username=TEMPLATE_USERNAME,
+            display_name="",
+            avatar_key=TEMPLATE_AVATAR_KEY,
+            avatar_small_key=TEMPLATE_AVATAR_KEY,
+        )
+        without_photo = User(id=0, username=TEMPLATE_USERNAME, display_name="")
+        comment = Comment(
+            id=TEMPLATE_COMMENT_ID,
+            post_id=post.id,
+            # As if the viewer wrote it, so Delete is drawn whenever they could ever use it;
+            # the script keeps it only for their own comments or on their own post.
+            author_id=viewer.id if viewer else 0,
+            parent_id=None,
+            body="",
+            created_at=datetime.now(UTC),
+        )
+        return self.render_string(
+            "social/_comment_template.html",
+            entry=comment,
+            entry_author=author,
+            without_photo=without_photo,
+            replies=[],
+            earlier_replies=None,
+            post_owner_id=post.author_id,
+            stand_in_id=TEMPLATE_COMMENT_ID,
+            stand_in_name=TEMPLATE_USERNAME,
+            stand_in_avatar=self.handler.reverse_url("media", TEMPLATE_AVATAR_KEY),
+        )

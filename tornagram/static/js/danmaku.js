@@ -120,7 +120,10 @@ export function wireDanmakuToggles(root, onChange) {
       setDanmakuEnabled(on);
       apply();
     });
+    // Shown only now (live.css hides them until then): without this script they do nothing.
+    button.setAttribute("data-ready", "");
   }
+  for (const bar of root.querySelectorAll("[data-danmaku-bar]")) bar.hidden = false;
   apply();
   return buttons.length;
 }

@@ -5,7 +5,9 @@
 //
 //   <body data-user-channel="user:<id>" data-username="<name>" data-msg-dismiss="…">
 //     [data-unread-badge]          unread count in the nav (text set, hidden at 0); any number
-//   [data-live-channel="post:<id>"] [data-live-since="<event id>"]
+//   [data-live-channel="post:<id>"] [data-live-since="<event id>"] [data-post-owner="<name>"]
+//     template[data-comment-template]  one comment as the page draws them, with stand-ins
+//                                  (data-template-id/-name/-avatar); template[data-avatar-template]
 //     [data-danmaku-stage]         the photo wrapper comments fly over
 //     [data-like-count data-zero data-one data-many]  the "N likes" line (like.changed)
 //     [data-comment-list]          items with id="c<comment id>"; replies may nest in the
@@ -73,29 +75,99 @@ export function buildMessage(doc, data) {
   return item;
 }
 
+/** Replaces every stand-in in the attributes and text of node's subtree (no HTML parsed). */
+function fillStandIns(doc, node, pairs) {
+  const swap = (text) => pairs.reduce((acc, [from, to]) => (from ? acc.replaceAll(from, to) : acc), text);
+  for (const el of [node, ...node.querySelectorAll("*")]) {
+    for (const attr of [...el.attributes]) {
+      const value = swap(attr.value);
+      if (value !== attr.value) el.setAttribute(attr.name, value);
+    }
+  }
+  const walker = doc.createTreeWalker(node, 4 /* NodeFilter.SHOW_TEXT */);
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const value = swap(text.data);
+    if (value !== text.data) text.data = value;
+  }
+}
+
+/**
+ * A comment drawn from the page's own <template data-comment-template>: the server's
+ * comment.html rendered for this viewer with stand-in values, so a live comment has the same
+ * avatar, name, time, Reply and Delete, in the same markup, as after a reload. Only plain
+ * values from the event are put in (setAttribute / text); data.html is the server's escaped
+ * rendering of the text, parsed into an inert template. Null without a template.
+ */
+export function buildComment(doc, data, { owner } = {}) {
+  const template = doc.querySelector("template[data-comment-template]");
+  const first = template?.content.firstElementChild;
+  if (!first) return null;
+  const item = first.cloneNode(true);
+  const username = String(data.author?.username ?? "");
+  const avatar = data.author?.avatar ? String(data.author.avatar) : "";
+  const pairs = [
+    [template.dataset.templateId, String(data.id)],
+    [template.dataset.templateName, username],
+    [template.dataset.templateAvatar, avatar],
+  ];
+  if (!avatar) {
+    // No photo: the letter-on-colour form, from its own template.
+    const letter = doc.querySelector("template[data-avatar-template]")?.content.firstElementChild;
+    const photo = item.querySelector(".avatar-link, .avatar");
+    if (letter && photo) {
+      const stand = letter.cloneNode(true);
+      const initial = stand.matches("[data-hue]") ? stand : stand.querySelector("[data-hue]");
+      if (initial) {
+        initial.textContent = String(data.author?.initial ?? username.slice(0, 1).toUpperCase());
+        initial.dataset.hue = String(Number(data.author?.hue) || 0);
+      }
+      photo.replaceWith(stand);
+    }
+  }
+  fillStandIns(doc, item, pairs);
+  const text = item.querySelector("[data-comment-text]");
+  if (text) {
+    const body = doc.createElement("template");
+    body.innerHTML = String(data.html ?? "");
+    text.append(body.content);
+  }
+  const time = item.querySelector("time");
+  if (time && data.created_at) {
+    time.setAttribute("datetime", String(data.created_at));
+    const when = new Date(data.created_at);
+    if (!Number.isNaN(when.getTime())) time.title = when.toLocaleString(doc.documentElement.lang || undefined);
+  }
+  item.querySelector("[data-reply-to]")?.setAttribute("data-reply-to", String(data.parent_id || data.id));
+  const me = doc.body.dataset.username;
+  // Delete is drawn as if the viewer wrote it; it stays for their own comments and their posts.
+  if (!(me && (me === username || me === owner))) item.querySelector("[data-comment-delete]")?.remove();
+  if (data.parent_id) {
+    item.classList.add("reply");
+    item.querySelector("[data-replies]")?.remove();
+  }
+  return item;
+}
+
 /** Inserts a comment unless the page already shows it; returns whether it was added. */
-export function insertComment(doc, list, data) {
+export function insertComment(doc, list, data, options = {}) {
   const id = `c${data.id}`;
   if (!data.id || doc.getElementById(id)) return false;
-  // innerHTML, once, on purpose: data.html is the server's rendering of the comment (the
-  // user's text escaped, then @mentions and #tags linked), the same markup the page itself
-  // would render. It is parsed into an inert <template>, and the CSP blocks inline script.
-  const template = doc.createElement("template");
-  template.innerHTML = String(data.html ?? "");
-  let item = template.content.firstElementChild;
-  if (!(item && item.id === id && template.content.childElementCount === 1)) {
-    // The server sent the body only: wrap it the way the page lists comments.
+  let item = buildComment(doc, data, options);
+  if (!item) {
+    // A page without the template (an old cached page): the text with its author.
     item = doc.createElement("li");
     item.className = "comment";
     item.id = id;
+    const text = doc.createElement("p");
+    text.className = "comment-text";
     const author = doc.createElement("a");
-    author.className = "comment-author";
+    author.className = "post-author";
     author.href = profileUrl(data.author?.username ?? "");
     author.textContent = data.author?.username ?? "";
-    const body = doc.createElement("span");
-    body.className = "comment-body";
-    body.append(template.content);
-    item.append(author, " ", body);
+    const body = doc.createElement("template");
+    body.innerHTML = String(data.html ?? "");
+    text.append(author, " ", body.content);
+    item.append(text);
   }
   const replies = data.parent_id && doc.getElementById(`c${data.parent_id}`)?.querySelector("[data-replies]");
   (replies || list).append(item);
@@ -109,32 +181,89 @@ function setUnread(doc, unread) {
   }
 }
 
-function showToast(doc, region, text, postId) {
-  const toast = doc.createElement("div");
-  toast.className = "live-toast";
-  const message = doc.createElement(postId ? "a" : "span");
-  message.className = "live-toast-text";
-  message.textContent = text;
-  if (postId) message.href = `/p/${encodeURIComponent(postId)}`;
-  const close = doc.createElement("button");
-  close.type = "button";
-  close.className = "live-toast-close";
-  close.setAttribute("aria-label", doc.body.dataset.msgDismiss || "Dismiss");
-  close.textContent = "×";
-  toast.append(message, close);
-  let timer = null;
-  const dismiss = () => { clearTimeout(timer); toast.remove(); };
-  // Timing is adjustable (WCAG 2.2.1): the toast stays while pointed at or focused.
-  const arm = () => { clearTimeout(timer); timer = setTimeout(dismiss, TOAST_SHOW_MS); };
-  const hold = () => clearTimeout(timer);
-  close.addEventListener("click", dismiss);
-  toast.addEventListener("mouseenter", hold);
-  toast.addEventListener("mouseleave", arm);
-  toast.addEventListener("focusin", hold);
-  toast.addEventListener("focusout", arm);
-  region.append(toast);
-  while (region.children.length > TOAST_MAX) region.children[0].remove();
-  arm();
+/** Whether the page shows this post live (its comments and likes arrive on screen). */
+export function showsPostLive(doc, postId) {
+  if (!postId) return false;
+  return [...doc.querySelectorAll("[data-live-channel]")].some(
+    (el) => el.dataset.liveChannel === `post:${postId}`,
+  );
+}
+
+/**
+ * One toast per kind of news about one thing: a third comment on the same photo updates the
+ * toast already showing (latest words, quoted comment, a count) instead of stacking another.
+ */
+export class Toasts {
+  constructor(doc, region) {
+    this.doc = doc;
+    this.region = region;
+    this.byKey = new Map(); // group key → {toast, text, quote, count, arm}
+  }
+
+  show({ key, text, quote, postId }) {
+    const group = key && this.byKey.get(key);
+    if (group) {
+      group.count += 1;
+      group.text.textContent = text;
+      group.quote.textContent = quote || "";
+      group.quote.hidden = !quote;
+      group.counter.textContent = `×${group.count}`;
+      group.counter.hidden = false;
+      this.region.append(group.toast); // the newest goes last, like a fresh one
+      group.arm();
+      return group.toast;
+    }
+    return this._create({ key, text, quote, postId });
+  }
+
+  _create({ key, text, quote, postId }) {
+    const doc = this.doc;
+    const toast = doc.createElement("div");
+    toast.className = "live-toast";
+    const body = doc.createElement(postId ? "a" : "div");
+    body.className = "live-toast-body";
+    if (postId) body.href = `/p/${encodeURIComponent(postId)}`;
+    const message = doc.createElement("span");
+    message.className = "live-toast-text";
+    message.textContent = text;
+    const counter = doc.createElement("span");
+    counter.className = "live-toast-count";
+    counter.hidden = true;
+    const quoted = doc.createElement("span");
+    quoted.className = "live-toast-quote";
+    quoted.textContent = quote || "";
+    quoted.hidden = !quote;
+    body.append(message, " ", counter, quoted);
+    const close = doc.createElement("button");
+    close.type = "button";
+    close.className = "live-toast-close";
+    close.setAttribute("aria-label", doc.body.dataset.msgDismiss || "Dismiss");
+    close.textContent = "×";
+    toast.append(body, close);
+    let timer = null;
+    const dismiss = () => {
+      clearTimeout(timer);
+      toast.remove();
+      if (key && this.byKey.get(key)?.toast === toast) this.byKey.delete(key);
+    };
+    // Timing is adjustable (WCAG 2.2.1): the toast stays while pointed at or focused.
+    const arm = () => { clearTimeout(timer); timer = setTimeout(dismiss, TOAST_SHOW_MS); };
+    const hold = () => clearTimeout(timer);
+    close.addEventListener("click", dismiss);
+    toast.addEventListener("mouseenter", hold);
+    toast.addEventListener("mouseleave", arm);
+    toast.addEventListener("focusin", hold);
+    toast.addEventListener("focusout", arm);
+    if (key) this.byKey.set(key, { toast, text: message, quote: quoted, counter, count: 1, arm });
+    this.region.append(toast);
+    while (this.region.children.length > TOAST_MAX) {
+      const oldest = this.region.children[0];
+      for (const [k, g] of this.byKey) if (g.toast === oldest) this.byKey.delete(k);
+      oldest.remove();
+    }
+    arm();
+    return toast;
+  }
 }
 
 function startNotifications(doc, conn) {
@@ -146,6 +275,7 @@ function startNotifications(doc, conn) {
   region.setAttribute("role", "status");
   region.setAttribute("aria-live", "polite");
   doc.body.append(region);
+  const toasts = new Toasts(doc, region);
   conn.subscribe(channel, (event) => {
     if (event.event === "notifications.read") {
       // Opened in another tab: the badge follows everywhere.
@@ -154,9 +284,12 @@ function startNotifications(doc, conn) {
       return;
     }
     if (event.event !== "notification.created") return;
-    const { unread, text, post_id: postId } = event.data ?? {};
+    const { unread, text, post_id: postId, kind, excerpt } = event.data ?? {};
     if (Number.isFinite(unread)) setUnread(doc, unread);
-    if (text) showToast(doc, region, text, postId);
+    // Already on screen: this page lists the post's comments and counts its likes live.
+    if (!text || showsPostLive(doc, postId)) return;
+    const key = postId ? `${kind}:${postId}` : `${kind}:${event.data?.actor?.username ?? ""}`;
+    toasts.show({ key, text, quote: excerpt, postId });
   });
 }
 
@@ -228,7 +361,7 @@ function startPost(doc, root, channel, conn, stages) {
   conn.subscribe(channel, (event) => {
     const data = event.data ?? {};
     if (event.event === "comment.created") {
-      if (list) insertComment(doc, list, data);
+      if (list) insertComment(doc, list, data, { owner: root.dataset.postOwner });
       root.querySelectorAll("[data-comments-empty]").forEach((el) => { el.hidden = true; });
       if (!flown.has(data.id)) {
         flown.add(data.id);
