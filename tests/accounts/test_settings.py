@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,25 @@ async def test_unknown_profile_is_a_friendly_404(site):
     r = await site.client().get("/@no_such_person")
     assert r.status_code == 404
     assert "No one here goes by that name." in r.text
+
+
+async def test_sessions_page_names_browsers_and_systems(site):
+    mac_chrome = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Safari/537.36"
+    )
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+    )
+    a = await site.user_client("ulla")
+    for agent in (mac_chrome, iphone, ""):
+        other = site.client()
+        other.http.headers["User-Agent"] = agent
+        await other.login("ulla")
+    page = (await a.get("/settings/sessions")).text
+    assert "Chrome on macOS" in page and "Safari on iOS" in page and "Unknown device" in page
+    # The raw string is only the tooltip.
+    assert "AppleWebKit" not in re.sub(r'title="[^"]*"', "", page)
+    zh = (await a.get("/settings/sessions", headers={"Accept-Language": "zh-CN"})).text
+    assert "macOS 上的 Chrome" in zh
