@@ -120,3 +120,25 @@ def test_upload_without_script_shows_the_whole_alt_text_hint(live_server, browse
       return fitsWide && fitsTall;
     }""")
     assert fits
+
+
+def test_rooms_are_a_grid_and_an_empty_room_shows_no_message_box(live_server, browser):
+    page = new_page(browser, PHONE)
+    sign_up(page, live_server, "rosa")
+    page.goto(live_server + "/rooms")
+    # The address check runs in the browser: its pattern compiles under the `v` flag.
+    pattern = page.locator("#f-slug").get_attribute("pattern")
+    assert page.evaluate("p => { try { new RegExp(p, 'v'); return true; } catch { return false; } }", pattern)
+    page.fill("#f-title", "Night walk")
+    page.fill("#f-slug", "bad address!")
+    assert page.locator("#f-slug").evaluate("el => el.validity.patternMismatch")
+    page.fill("#f-slug", "night-walk")
+    assert page.locator("#f-slug").evaluate("el => el.checkValidity()")
+    page.get_by_role("button", name="Open room").click()
+    page.wait_for_url(live_server + "/rooms/night-walk")
+    assert page.locator("[data-message-list]").is_hidden()
+    page.goto(live_server + "/rooms")
+    card = page.locator(".room-grid .room-card")
+    assert card.count() == 1
+    assert card.locator(".room-cover").bounding_box()["width"] > 100
+    assert page.errors == [], page.errors
