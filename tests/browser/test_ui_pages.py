@@ -142,3 +142,26 @@ def test_rooms_are_a_grid_and_an_empty_room_shows_no_message_box(live_server, br
     assert card.count() == 1
     assert card.locator(".room-cover").bounding_box()["width"] > 100
     assert page.errors == [], page.errors
+
+
+def test_camera_details_of_each_photo_sit_beside_their_labels(live_server, browser):
+    from tests.browser.test_photos_browser import FIXTURES
+
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    page = new_page(browser)
+    sign_up(page, live_server, "carmen")
+    page.goto(live_server + "/upload")
+    page.set_input_files("#f-photo", [str(FIXTURES / "camera-gps.jpg"), str(FIXTURES / "camera-gps.jpg")])
+    with page.expect_navigation(url=lambda url: "/p/" in url):
+        page.get_by_role("button", name="Share").click()
+    page.get_by_text("Camera details").click()
+    assert page.locator(".camera-photo").all_inner_texts() == ["Photo 1", "Photo 2"]
+    pairs = page.evaluate("""() => [...document.querySelectorAll('.camera-list dt')].map(dt => {
+      const dd = dt.nextElementSibling;
+      return [dt.textContent, dd && dd.tagName, dd && dd.textContent,
+              dd && Math.abs(dt.getBoundingClientRect().top - dd.getBoundingClientRect().top) < 2];
+    })""")
+    assert pairs and all(tag == "DD" and value and same_row for _, tag, value, same_row in pairs), pairs
+    labels = [label for label, *_ in pairs]
+    assert labels[0] == "Camera" and labels.count("Camera") == 2
