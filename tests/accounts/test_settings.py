@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,25 @@ async def test_removing_an_avatar_keeps_a_photo_with_the_same_bytes(site):
     # Nothing else is left behind: only the avatar's files are stored.
     assert {str(p.relative_to(site.ctx.settings.media_dir)) for p in media_files(site)} == {
         vic.avatar_key, vic.avatar_small_key}
+
+
+async def test_sessions_page_names_browsers_and_systems(site):
+    mac_chrome = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Safari/537.36"
+    )
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+    )
+    a = await site.user_client("ulla")
+    for agent in (mac_chrome, iphone, ""):
+        other = site.client()
+        other.http.headers["User-Agent"] = agent
+        await other.login("ulla")
+    page = (await a.get("/settings/sessions")).text
+    assert "Chrome on macOS" in page and "Safari on iOS" in page and "Unknown device" in page
+    # The raw string is only the tooltip.
+    assert "AppleWebKit" not in re.sub(r'title="[^"]*"', "", page)
+    zh = (await a.get("/settings/sessions", headers={"Accept-Language": "zh-CN"})).text
+    assert "macOS 上的 Chrome" in zh

@@ -120,3 +120,48 @@ def test_upload_without_script_shows_the_whole_alt_text_hint(live_server, browse
       return fitsWide && fitsTall;
     }""")
     assert fits
+
+
+def test_rooms_are_a_grid_and_an_empty_room_shows_no_message_box(live_server, browser):
+    page = new_page(browser, PHONE)
+    sign_up(page, live_server, "rosa")
+    page.goto(live_server + "/rooms")
+    # The address check runs in the browser: its pattern compiles under the `v` flag.
+    pattern = page.locator("#f-slug").get_attribute("pattern")
+    assert page.evaluate("p => { try { new RegExp(p, 'v'); return true; } catch { return false; } }", pattern)
+    page.fill("#f-title", "Night walk")
+    page.fill("#f-slug", "bad address!")
+    assert page.locator("#f-slug").evaluate("el => el.validity.patternMismatch")
+    page.fill("#f-slug", "night-walk")
+    assert page.locator("#f-slug").evaluate("el => el.checkValidity()")
+    page.get_by_role("button", name="Open room").click()
+    page.wait_for_url(live_server + "/rooms/night-walk")
+    assert page.locator("[data-message-list]").is_hidden()
+    page.goto(live_server + "/rooms")
+    card = page.locator(".room-grid .room-card")
+    assert card.count() == 1
+    assert card.locator(".room-cover").bounding_box()["width"] > 100
+    assert page.errors == [], page.errors
+
+
+def test_camera_details_of_each_photo_sit_beside_their_labels(live_server, browser):
+    from tests.browser.test_photos_browser import FIXTURES
+
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    page = new_page(browser)
+    sign_up(page, live_server, "carmen")
+    page.goto(live_server + "/upload")
+    page.set_input_files("#f-photo", [str(FIXTURES / "camera-gps.jpg"), str(FIXTURES / "camera-gps.jpg")])
+    with page.expect_navigation(url=lambda url: "/p/" in url):
+        page.get_by_role("button", name="Share").click()
+    page.get_by_text("Camera details").click()
+    assert page.locator(".camera-photo").all_inner_texts() == ["Photo 1", "Photo 2"]
+    pairs = page.evaluate("""() => [...document.querySelectorAll('.camera-list dt')].map(dt => {
+      const dd = dt.nextElementSibling;
+      return [dt.textContent, dd && dd.tagName, dd && dd.textContent,
+              dd && Math.abs(dt.getBoundingClientRect().top - dd.getBoundingClientRect().top) < 2];
+    })""")
+    assert pairs and all(tag == "DD" and value and same_row for _, tag, value, same_row in pairs), pairs
+    labels = [label for label, *_ in pairs]
+    assert labels[0] == "Camera" and labels.count("Camera") == 2

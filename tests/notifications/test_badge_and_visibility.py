@@ -70,12 +70,13 @@ async def test_the_badge_stops_counting_at_99(site):
     assert await site.ctx.notification_feed.unread_count(me) == 100  # counting stopped there
 
 
-async def test_the_phone_bar_has_five_places_with_the_bell(site):
+async def test_the_phone_bar_has_seven_places_with_the_bell(site):
     member = await site.user_client("fay")
     page = (await member.get("/")).text
     bottom = re.search(r'<nav class="nav nav-bottom".*?</nav>', page, re.S).group(0)
     places = re.findall(r'data-nav="([a-z_]+)"', bottom)
-    assert places == ["home", "explore", "upload", "notifications", "profile"]
+    # Search and settings too: a phone has no top bar to reach them from.
+    assert places == ["home", "explore", "search", "upload", "notifications", "profile", "settings"]
     top = re.search(r'<nav class="nav nav-top".*?</nav>', page, re.S).group(0)
     assert re.findall(r'data-nav="([a-z_]+)"', top) == [
         "home",
@@ -83,6 +84,8 @@ async def test_the_phone_bar_has_five_places_with_the_bell(site):
         "search",
         "upload",
         "notifications",
+        "rooms",
+        "saved",
         "profile",
         "settings",
     ]

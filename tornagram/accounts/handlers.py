@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tornado.web
+from tornado.ioloop import IOLoop
 
+from tornagram.accounts.devices import describe
 from tornagram.accounts.validation import check_language
 from tornagram.errors import InvalidInput, TooManyRequests, UserError
 from tornagram.web import params
@@ -127,9 +129,15 @@ class SessionsSettingsHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         sessions = await self.ctx.accounts.sessions_of(self.current_user)
+        # CPU work (the parser's rules), so off the event loop.
+        agents = [s.user_agent or "" for s in sessions]
+        devices = await IOLoop.current().run_in_executor(
+            None, lambda: [describe(agent) for agent in agents]
+        )
         self.render(
             "accounts/settings_sessions.html",
             sessions=sessions,
+            devices=dict(zip([s.id for s in sessions], devices, strict=True)),
             this_session_id=self.current_session.id,
         )
 

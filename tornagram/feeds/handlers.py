@@ -154,12 +154,19 @@ class ProfileHandler(FeedHandler):
             page = queries.Page([])
         else:
             page = await queries.profile_page(self.ctx.db, self.current_user, profile, max_id)
+        # Your own profile links to your follow requests, with how many wait.
+        pending = (
+            await self.ctx.graph.pending_request_count(profile)
+            if relationship.is_self
+            else 0
+        )
         self.render_page(
             "accounts/profile.html",
             "feeds/_grid.html",
             profile=profile,
             relationship=relationship,
             hidden=hidden,
+            pending_requests=pending,
             page=page,
             next_url=self.next_url("profile", profile.username, max_id=page.next_cursor),
         )

@@ -17,10 +17,16 @@ class RoomsHandler(BaseHandler):
             await self.ctx.rooms.my_posts_for_cover(self.current_user) if self.current_user else []
         )
         watching = {room.id: self.ctx.hub.count(room_channel(room.slug)) for room, _ in rooms}
+        page = dict(
+            rooms=rooms,
+            covers=covers,
+            watching=watching,
+            room_covers=await self.ctx.rooms.covers(rooms, self.current_user),
+        )
         if exc is not None:
-            self.render_form("rooms/list.html", exc, rooms=rooms, covers=covers, watching=watching)
+            self.render_form("rooms/list.html", exc, **page)
         else:
-            self.render("rooms/list.html", rooms=rooms, covers=covers, watching=watching)
+            self.render("rooms/list.html", **page)
 
     async def get(self) -> None:
         await self.render_list()

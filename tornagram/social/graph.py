@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -185,6 +185,12 @@ class GraphService:
                 .order_by(FollowRequest.id.desc())
             )
             return [(r, u) for r, u in rows]
+
+    async def pending_request_count(self, owner: User) -> int:
+        """How many people wait for an answer: the link to /follow-requests says so."""
+        async with self.db.read() as session:
+            query = select(func.count()).where(FollowRequest.target_id == owner.id)
+            return await session.scalar(query.select_from(FollowRequest)) or 0
 
     async def answer_request(self, owner: User, request_id: int, approve: bool) -> None:
         async with self.db.write() as session:

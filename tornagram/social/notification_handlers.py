@@ -69,4 +69,5 @@ class NotificationsHandler(BaseHandler):
             await feed.mark_all_seen(self.current_user, up_to_id=page.groups[0].latest_id)
         if before_id is None:
             self.unread_notifications = 0
-        self.render("social/notifications.html", listing=listing)
+        pending = await self.ctx.graph.pending_request_count(self.current_user)
+        self.render("social/notifications.html", listing=listing, pending_requests=pending)

@@ -14,8 +14,12 @@ from tornagram.social.models import Comment
 from tornagram.social.notification_feed import UNREAD_BADGE_MAX
 from tornagram.web.base import XSRF_SLOT, split_at_slots
 
-# On phones: home, explore, the upload "+", notifications, profile.
-BOTTOM_BAR = frozenset({"home", "explore", "upload", "notifications", "profile"})
+# On phones: home, explore, search, the upload "+", notifications, profile and settings: a
+# phone has no top bar to search or reach settings from. Rooms (Explore's tab) and Saved (the
+# profile's) are one tap further.
+BOTTOM_BAR = frozenset(
+    {"home", "explore", "search", "upload", "notifications", "profile", "settings"}
+)
 
 # Sizes match the stored renditions: 150 px for lists and nav, 320 px for the profile header.
 SMALL_AVATAR_MAX_PX = 150
@@ -108,6 +112,8 @@ class Nav(tornado.web.UIModule):
             # (static/js/live-pages.js).
             over = unread > UNREAD_BADGE_MAX
             badges["notifications"] = f"{UNREAD_BADGE_MAX}+" if over else str(unread or "")
+            items.append(("rooms", handler.reverse_url("rooms"), N_("Live rooms"), "icon-rooms"))
+            items.append(("saved", handler.reverse_url("saved"), N_("Saved"), "icon-bookmark"))
             items.append(
                 (
                     "profile",
