@@ -47,6 +47,18 @@ async def test_an_address_that_used_its_pixels_gets_429_for_everyone_behind_it(s
     assert refused.status_code == 429 and "Retry-After" in refused.headers
 
 
+async def test_tiny_images_are_limited_by_count_too(site):
+    # Each photo costs at least a megapixel: a flood of tiny images is not free.
+    site.ctx.upload_pixels = PixelBudget(
+        {"user": PixelRate(burst_pixels=1_500_000, pixels_per_sec=1), "ip": PLENTY}
+    )
+    fay = await site.user_client("fay")
+    tiny = [("tiny.png", small_png(1))]
+    assert (await upload(fay, tiny)).status_code == 303
+    assert (await upload(fay, tiny)).status_code == 303
+    assert (await upload(fay, tiny)).status_code == 429
+
+
 async def test_a_url_import_counts_against_the_same_budget(site):
     site.ctx.upload_pixels = PixelBudget({"user": PLENTY, "ip": PLENTY})
     site.ctx.upload_pixels.charge(10**13, user=None, ip="127.0.0.1")

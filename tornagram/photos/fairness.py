@@ -21,6 +21,9 @@ PIXELS_TOO_FAST_MESSAGE = (
     "You have uploaded a lot of photos in a short time. Please wait %(secs)d seconds and try again."
 )
 MEGAPIXEL = 1_000_000
+# Every photo costs a worker a fixed overhead (decode setup, eight encodes, a blurhash) however
+# small it is, so each is charged at least this: a flood of tiny images is limited by count.
+MIN_PIXELS_PER_PHOTO = MEGAPIXEL
 MAX_TRACKED_KEYS = 50_000
 
 
@@ -35,6 +38,11 @@ class PixelRate:
 # that. Measured (docs/media.md), a 40-megapixel photo costs a worker about 2 s.
 PER_PERSON = PixelRate(burst_pixels=480 * MEGAPIXEL, pixels_per_sec=2 * MEGAPIXEL)
 PER_ADDRESS = PixelRate(burst_pixels=960 * MEGAPIXEL, pixels_per_sec=4 * MEGAPIXEL)
+
+
+def pixels_charged(photos) -> int:
+    """What a post's photos cost: their decoded pixels, with a floor per photo."""
+    return sum(max(photo.width * photo.height, MIN_PIXELS_PER_PHOTO) for photo in photos)
 
 
 class PixelBudget:

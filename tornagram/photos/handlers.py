@@ -7,6 +7,7 @@ from pathlib import Path
 import tornado.web
 
 from tornagram.errors import RetryLater, UserError
+from tornagram.photos.fairness import pixels_charged
 from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
 from tornagram.web.base import BaseHandler
 from tornagram.web.uploads import StreamingFormMixin, UploadLimits
@@ -41,9 +42,8 @@ class UploadPageMixin:
         self.ctx.upload_pixels.check(user=self.current_user.id, ip=self.client_ip or None)
 
     def charge_pixels(self, post) -> None:
-        pixels = sum(photo.width * photo.height for photo in post.photos)
         self.ctx.upload_pixels.charge(
-            pixels, user=self.current_user.id, ip=self.client_ip or None
+            pixels_charged(post.photos), user=self.current_user.id, ip=self.client_ip or None
         )
 
     def answer_error(self, exc: UserError, **form) -> None:
