@@ -12,6 +12,7 @@ from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
+from tornagram.photos.fairness import PixelBudget
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
@@ -71,6 +72,8 @@ class AppContext:
     sockets: set = field(default_factory=set)
     # Long-polls waiting for events, so shutdown can answer each at once rather than cut it.
     long_polls: set = field(default_factory=set)
+    # Pixels each person and address may have processed (photos/fairness.py).
+    upload_pixels: PixelBudget = field(default_factory=PixelBudget)
     # True once shutdown has begun: a long-poll arriving now is answered at once.
     stopping: bool = False
 

@@ -7,6 +7,8 @@ import json
 import re
 
 import pytest
+import tornado.httpclient
+import tornado.websocket
 
 from tests.photos.conftest import fixture_bytes
 from tests.photos.test_posts import post_id_from, upload
@@ -68,6 +70,9 @@ async def test_sigterm_answers_and_stores_every_request_in_flight(data_dir, serv
     status, headers, _ = await kept_alive.response()
     assert status == 200 and headers.get("connection", "").lower() != "close"
 
+    live = await tornado.websocket.websocket_connect(tornado.httpclient.HTTPRequest(
+        f"ws://127.0.0.1:{port}/ws", headers={"Cookie": cookies, "Origin": server.base_url}))
+
     # Each request has its headers (and part of its body) in the server, and waits.
     for request in (signup, comment):
         await request.send_part(len(request.body) - 5)
@@ -80,6 +85,11 @@ async def test_sigterm_answers_and_stores_every_request_in_flight(data_dir, serv
 
     server.terminate()
     await wait_until(lambda: "shutting down" in server.log(), 10, "shutdown to begin")
+
+    # Live sockets are told the server is going away, and to come back (1001).
+    while await asyncio.wait_for(live.read_message(), 10) is not None:
+        pass
+    assert live.close_code == 1001
 
     # Waiting long-polls are answered (no events), not cut.
     status, _headers, body = await poll.response()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import tornado.web
 
-from tornagram.errors import UserError
+from tornagram.errors import RetryLater, UserError
+from tornagram.photos.fairness import pixels_charged
 from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
 from tornagram.web import params
 from tornagram.web.base import BaseHandler
@@ -30,7 +31,18 @@ class UploadPageMixin:
             max_upload_mb=self.ctx.settings.max_upload_bytes // (1024 * 1024),
         )
 
+    def check_pixel_budget(self) -> None:
+        """Refuse (429, with Retry-After) while this person or address has used its pixels."""
+        self.ctx.upload_pixels.check(user=self.current_user.id, ip=self.client_ip or None)
+
+    def charge_pixels(self, post) -> None:
+        self.ctx.upload_pixels.charge(
+            pixels_charged(post.photos), user=self.current_user.id, ip=self.client_ip or None
+        )
+
     def answer_error(self, exc: UserError, **form) -> None:
+        if isinstance(exc, RetryLater):
+            self.set_header("Retry-After", str(exc.retry_after_secs))
         if self.wants_json():
             self.set_status(exc.status)
             fields = {
@@ -69,6 +81,8 @@ class UploadHandler(UploadPageMixin, StreamingFormMixin, BaseHandler):
         if self.request.method == "POST" and self.current_user is None:
             # Refuse before a single byte of the body is read.
             raise tornado.web.HTTPError(403)
+        if self.request.method == "POST":
+            self.check_pixel_budget()  # likewise: a refused upload costs no bandwidth
 
     @tornado.web.authenticated
     def get(self) -> None:
@@ -88,6 +102,7 @@ class UploadHandler(UploadPageMixin, StreamingFormMixin, BaseHandler):
         except UserError as exc:
             self.answer_error(exc, caption=caption)
             return
+        self.charge_pixels(post)
         self.answer_created(post)
 
 
@@ -97,10 +112,12 @@ class UrlImportHandler(UploadPageMixin, BaseHandler):
         url = self.get_body_argument("url", "")
         caption = self.get_body_argument("caption", "")
         try:
+            self.check_pixel_budget()
             post = await self.ctx.photos.import_from_url(self.current_user, url, caption)
         except UserError as exc:
             self.answer_error(exc, url=url, url_caption=caption)
             return
+        self.charge_pixels(post)
         self.answer_created(post)
 
 

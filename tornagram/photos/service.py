@@ -111,7 +111,7 @@ class PhotosService:
                         "Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS
                     )
                 )
-        processed = await self._process_all(uploads)
+        processed = await self._process_all(author, uploads)
         stored: list[str] = []
         try:
             post = await self._store_and_insert(author, uploads, processed, caption, stored)
@@ -131,13 +131,16 @@ class PhotosService:
             )
         return caption
 
-    async def _process_all(self, uploads: list[PhotoUpload]) -> list[ProcessedImage]:
+    async def _process_all(self, author, uploads: list[PhotoUpload]) -> list[ProcessedImage]:
         async def one(upload: PhotoUpload) -> ProcessedImage:
+            # Each person's photos take turns with everyone else's (photos/fairness.py).
             if upload.path is not None:
-                return await self.workers.run(
-                    process_photo_file, str(upload.path), max_pixels=self.max_pixels
+                return await self.workers.run_for(
+                    author.id, process_photo_file, str(upload.path), max_pixels=self.max_pixels
                 )
-            return await self.workers.run(process_photo, upload.data, max_pixels=self.max_pixels)
+            return await self.workers.run_for(
+                author.id, process_photo, upload.data, max_pixels=self.max_pixels
+            )
 
         results = await asyncio.gather(*(one(u) for u in uploads), return_exceptions=True)
         errors = []

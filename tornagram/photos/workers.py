@@ -11,6 +11,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from tornagram.photos.fairness import FairTurns
+
 # After this many images the whole pool is replaced, at the first moment it is idle. Measured
 # (docs/media.md), a worker's memory stays flat over 300 photos: this is a safety net against a
 # slow leak in a decoder. Not ProcessPoolExecutor's max_tasks_per_child: on CPython 3.11 up to
@@ -40,6 +42,9 @@ class ImageWorkers:
         self._current: _Generation | None = None
         self.in_flight = 0
         self.pools_started = 0
+        # No more tasks in the pool than workers: the rest wait here, in turns by person, so
+        # nobody's backlog sits in the pool's own first-come queue ahead of everyone else.
+        self.turns = FairTurns(self.max_workers)
 
     def _generation(self) -> _Generation:
         current = self._current
@@ -72,14 +77,19 @@ class ImageWorkers:
                 self._retire(generation)
 
     async def run(self, fn, *args, **kwargs):
+        return await self.run_for(None, fn, *args, **kwargs)
+
+    async def run_for(self, owner, fn, *args, **kwargs):
+        """Run ``fn`` when it is ``owner``'s turn (a user id; None shares one line)."""
         self.in_flight += 1
         try:
-            try:
-                return await self._run_once(fn, args, kwargs)
-            except BrokenProcessPool:
-                # A worker died (out of memory, killed): start a fresh pool and try once more.
-                self.close()
-                return await self._run_once(fn, args, kwargs)
+            async with self.turns.turn(owner):
+                try:
+                    return await self._run_once(fn, args, kwargs)
+                except BrokenProcessPool:
+                    # A worker died (out of memory, killed): start a fresh pool, try once more.
+                    self.close()
+                    return await self._run_once(fn, args, kwargs)
         finally:
             self.in_flight -= 1
 
