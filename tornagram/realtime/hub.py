@@ -30,7 +30,7 @@ from typing import Protocol
 
 from .broker import Broker, BrokerUnavailable, ReplayResult
 from .channels import parse_channel
-from .events import Event, EventIdKey, encode_payload, event_id_key
+from .events import REPLAY_INCOMPLETE, Event, EventIdKey, encode_payload, event_id_key
 from .frames import encode_text_frame
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ UNWATCH_LINGER_SECS = 5.0
 # Share of the loop a busy channel may take: wait this many times the cost of
 # the previous flush before the next one.
 FLUSH_COST_FACTOR = 2.0
-REPLAY_INCOMPLETE = "replay.incomplete"
 
 
 class Subscriber(Protocol):
@@ -146,7 +145,7 @@ class Hub:
             del self._joining[channel]
         self._subs.setdefault(channel, set()).add(conn)
         events, newest = self._catch_up(channel, since, result, held)
-        pending = self._pending.get(channel)
+        pending = [e for e in self._pending.get(channel, ()) if e.id]  # markers have no id
         if pending and event_id_key(pending[0].id) <= newest:
             # The channel's next frame repeats events this one already has.
             self._resume_after.setdefault(channel, {})[conn] = newest
@@ -169,6 +168,9 @@ class Hub:
                     events.append(event)
                     newest = key
         for event in held:
+            if not event.id:  # a gap marker from the broker (events lost in an outage)
+                events.append(event)
+                continue
             key = event_id_key(event.id)
             if key > newest:
                 events.append(event)
@@ -306,7 +308,7 @@ class Hub:
             self._quiet_at[channel] = started + max(self._tick_secs, FLUSH_COST_FACTOR * cost)
 
     def _send_newer(self, conn: Subscriber, events: list[Event], newest: EventIdKey) -> None:
-        newer = [e for e in events if event_id_key(e.id) > newest]
+        newer = [e for e in events if not e.id or event_id_key(e.id) > newest]
         if newer and not conn.send_frame(encode_text_frame(encode_payload(newer))):
             self.drop(conn)
 
