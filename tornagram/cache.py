@@ -31,11 +31,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
-# How many topics keep their own stamp; older ones share one (see Changes._forget_oldest).
+# How many topics keep their own stamp; older ones share one (see LocalChanges._forget_oldest).
 MAX_TOPICS = 200_000
 REDIS_CHANNEL = "tornagram:cache-changes"
 RECONNECT_MAX_SECS = 5.0
@@ -110,11 +110,51 @@ def unread_topic(user_id: int) -> str:
 # -- change stamps ------------------------------------------------------------------------------
 
 
-class Changes:
+@runtime_checkable
+class Changes(Protocol):
+    """What the caches need to know about changes (contract: tests/cache/test_changes_contract.py).
+
+    ``stamp()`` before a read; ``fresh(stamp, topics)`` later says whether anything the read
+    depended on has changed since, here or, once heard, in another process. Three
+    implementations: ``LocalChanges`` (one process), ``RedisChanges`` (every process sharing a
+    Redis) and ``NoCaches`` (caches off).
+    """
+
+    @property
+    def usable(self) -> bool:
+        """Whether changes made anywhere reach this process (caches answer only then)."""
+        ...
+
+    def stamp(self) -> int:
+        """Never goes down; goes up with every change made or heard."""
+        ...
+
+    def fresh(self, stamp: int, topics: Iterable[str]) -> bool:
+        """False once any of ``topics`` changed (or everything was reset) after ``stamp``."""
+        ...
+
+    def on_reset(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever everything is forgotten (stores empty themselves)."""
+        ...
+
+    async def changed(self, topics: Iterable[str]) -> None:
+        """A write committed: stale here at once, elsewhere as soon as they hear. Never waits
+        on anything outside the process."""
+        ...
+
+    async def everything_changed(self) -> None:
+        """Every cached answer is stale, here and elsewhere (bulk writes such as ``seed``)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalChanges:
     """A counter that goes up on every change, and for each topic the value at its last one.
 
-    ``stamp()`` before reading; ``fresh(stamp, topics)`` later says whether anything the read
-    depended on has changed since. In-process only; ``RedisChanges`` adds the other processes.
+    In-process only; ``RedisChanges`` adds the other processes.
     """
 
     def __init__(self, *, max_topics: int = MAX_TOPICS) -> None:
@@ -184,7 +224,7 @@ class Changes:
         return None
 
 
-class RedisChanges(Changes):
+class RedisChanges(LocalChanges):
     """Changes shared by every process through one Redis pub/sub channel.
 
     Announcing never waits on Redis: ``changed`` applies the topics here at once and leaves
@@ -498,7 +538,7 @@ class FragmentCache:
         return len(self._entries)
 
 
-class NoCaches(Changes):
+class NoCaches(LocalChanges):
     """Caches switched off (TORNAGRAM_CACHES=0): every store answers nothing."""
 
     @property
@@ -511,4 +551,4 @@ def make_changes(redis_url: str | None, *, enabled: bool = True) -> Changes:
     (``enabled``): a writer with its caches off must not leave the others' stale."""
     if redis_url:
         return RedisChanges(redis_url, serve=enabled)
-    return Changes() if enabled else NoCaches()
+    return LocalChanges() if enabled else NoCaches()

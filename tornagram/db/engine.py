@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
-from tornagram.cache import Changes
+from tornagram.cache import Changes, LocalChanges
 from tornagram.db import topics as row_topics
 
 # Writers wait this long for the SQLite write lock instead of failing at once.
@@ -98,7 +98,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         # Where committed changes are announced (RedisChanges when processes share Redis); the
         # caches built on this database read the same object, so it is fixed here, for good.
-        self.changes: Changes = changes if changes is not None else Changes()
+        self.changes: Changes = changes if changes is not None else LocalChanges()
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         write_engine = (
             self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine

@@ -28,6 +28,7 @@ from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
 from tornagram.social.visibility import can_see_author
+from tornagram.storage.base import MediaStorage
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class PhotosService:
         self,
         db: Database,
         ids: IdGenerator,
-        storage,
+        storage: MediaStorage,
         workers: ImageWorkers,
         *,
         fetch_policy: remote.FetchPolicy,
