@@ -49,6 +49,10 @@ DEAD_AFTER_SECS = 3.0
 HEALTH_CHECK_SECS = 10
 # Topics waiting to be announced while Redis does not take them; past this, one reset.
 MAX_OUTBOX_TOPICS = 10_000
+# How long a write waits for its announcement to be published, while Redis answers: the person's
+# next page may be served by another process, which should have heard by then. A publish that
+# takes longer marks the link slow, and writes stop waiting at all until one succeeds again.
+PUBLISH_WAIT_SECS = 0.05
 # How long closing waits for the outbox to be published (a command run against a live site).
 CLOSE_DRAIN_SECS = 3.0
 # Everything that depends on who may see what (a user going private, a block) names this.
@@ -138,8 +142,8 @@ class Changes(Protocol):
         ...
 
     async def changed(self, topics: Iterable[str]) -> None:
-        """A write committed: stale here at once, elsewhere as soon as they hear. Never waits
-        on anything outside the process."""
+        """A write committed: stale here at once, elsewhere as soon as they hear. Waits on
+        nothing outside the process beyond a short bound (RedisChanges: PUBLISH_WAIT_SECS)."""
         ...
 
     async def everything_changed(self) -> None:
@@ -227,10 +231,13 @@ class LocalChanges:
 class RedisChanges(LocalChanges):
     """Changes shared by every process through one Redis pub/sub channel.
 
-    Announcing never waits on Redis: ``changed`` applies the topics here at once and leaves
+    Announcing never hangs on Redis: ``changed`` applies the topics here at once and leaves
     them in an outbox that a background task publishes, merged, as soon as Redis takes them.
-    A write therefore completes as fast with Redis hung as with Redis healthy; only the other
-    processes hear of it late, and they stop serving from their caches meanwhile (below).
+    While Redis answers, ``changed`` waits for that publish (a millisecond or so), so other
+    processes hear before the request is answered; it never waits more than
+    ``PUBLISH_WAIT_SECS``, and not at all once a publish has been slow or failed, until one
+    succeeds again. Only the other processes hear of a change late, and they stop serving from
+    their caches meanwhile (below).
 
     The reader pings over its subscription every ``ping_secs`` of silence; a link that has not
     answered anything for ``dead_after_secs`` is treated exactly like Redis being down:
@@ -281,6 +288,8 @@ class RedisChanges(LocalChanges):
         self._outbox_reset = False
         self._outbox_ready = asyncio.Event()
         self._publisher: asyncio.Task | None = None
+        # Set when a publish was slow or failed: writes stop waiting for publishes until one works.
+        self._link_slow = False
         self._drained = asyncio.Event()  # set while the outbox is empty and nothing is in flight
         self._drained.set()
         self.published = 0  # messages Redis took (for tests and the curious)
@@ -323,10 +332,21 @@ class RedisChanges(LocalChanges):
         topics = list(topics)
         self.apply(topics)
         self._queue(topics, reset=False)
+        await self._wait_published()
 
     async def everything_changed(self) -> None:
         self.reset()
         self._queue((), reset=True)
+        await self._wait_published()
+
+    async def _wait_published(self) -> None:
+        if self._link_slow:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._drained.wait()), PUBLISH_WAIT_SECS)
+        except TimeoutError:
+            self._link_slow = True
+            log.warning("Redis slow to take cache changes; writes no longer wait for it")
 
     def _queue(self, topics: Iterable[str], *, reset: bool) -> None:
         if reset or self._outbox_reset:
@@ -362,12 +382,14 @@ class RedisChanges(LocalChanges):
                         self._redis.publish(self._channel, json.dumps(body)), self._timeout
                     )
                     self.published += 1
+                    self._link_slow = False
                     delay = 0.1
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     # Kept for the next try: a process still subscribed must hear it, late.
                     log.warning("could not announce cache changes yet: %s", exc)
+                    self._link_slow = True
                     self._queue(topics, reset=reset)
                     self._outbox_ready.clear()
                     await asyncio.sleep(delay)

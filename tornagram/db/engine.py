@@ -25,7 +25,7 @@ AFTER_COMMIT = "tornagram_after_commit"
 CHANGED = row_topics.CHANGED
 # A write answers at most this long after its commit for its after-commit work (live events);
 # the rest carries on in the background, so a hung Redis never holds a request.
-AFTER_COMMIT_WAIT_SECS = 0.2
+AFTER_COMMIT_WAIT_SECS = 0.1
 # Closing waits this long for after-commit work still running.
 AFTER_COMMIT_DRAIN_SECS = 3.0
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
