@@ -11,7 +11,7 @@ import tornado.websocket
 from tornado.websocket import websocket_connect
 
 from tests.realtime.rt_support import FrameSink, ManualClock, RawClient, wait_until
-from tornagram.realtime import REPLAY_INCOMPLETE, Hub, InProcessBroker
+from tornagram.realtime import REPLAY_INCOMPLETE, Event, Hub, InProcessBroker
 from tornagram.realtime import hub as hub_module
 
 
@@ -294,4 +294,25 @@ async def test_hub_rejects_bad_channel_and_since():
         else:
             raise AssertionError(f"accepted {channel!r} since={since!r}")
     assert hub.count("post:1") == 0
+    await hub.close()
+
+
+async def test_a_gap_marker_from_the_broker_reaches_viewers_in_order():
+    """After an outage the broker hands the hub a replay.incomplete marker (no id) per channel;
+    it goes out in the channel's next frame, before what came after it."""
+    clock = ManualClock()
+    broker = InProcessBroker()
+    hub = Hub(broker, clock=clock)
+    viewer = FrameSink()
+    await hub.subscribe(viewer, "post:1")
+    hub.deliver(Event("post:1", REPLAY_INCOMPLETE, {"since": "5-0"}))
+    after = await broker.publish("post:1", "comment.created", {"n": 1})
+    await asyncio.sleep(0)
+    clock.advance(0)
+    assert viewer.messages == [
+        [
+            {"channel": "post:1", "event": REPLAY_INCOMPLETE, "id": "", "data": {"since": "5-0"}},
+            after.to_wire(),
+        ]
+    ]
     await hub.close()
