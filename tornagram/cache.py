@@ -31,11 +31,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
-# How many topics keep their own stamp; older ones share one (see Changes._forget_oldest).
+# How many topics keep their own stamp; older ones share one (see LocalChanges._forget_oldest).
 MAX_TOPICS = 200_000
 REDIS_CHANNEL = "tornagram:cache-changes"
 RECONNECT_MAX_SECS = 5.0
@@ -49,6 +49,10 @@ DEAD_AFTER_SECS = 3.0
 HEALTH_CHECK_SECS = 10
 # Topics waiting to be announced while Redis does not take them; past this, one reset.
 MAX_OUTBOX_TOPICS = 10_000
+# How long a write waits for its announcement to be published, while Redis answers: the person's
+# next page may be served by another process, which should have heard by then. A publish that
+# takes longer marks the link slow, and writes stop waiting at all until one succeeds again.
+PUBLISH_WAIT_SECS = 0.05
 # How long closing waits for the outbox to be published (a command run against a live site).
 CLOSE_DRAIN_SECS = 3.0
 # Everything that depends on who may see what (a user going private, a block) names this.
@@ -110,11 +114,51 @@ def unread_topic(user_id: int) -> str:
 # -- change stamps ------------------------------------------------------------------------------
 
 
-class Changes:
+@runtime_checkable
+class Changes(Protocol):
+    """What the caches need to know about changes (contract: tests/cache/test_changes_contract.py).
+
+    ``stamp()`` before a read; ``fresh(stamp, topics)`` later says whether anything the read
+    depended on has changed since, here or, once heard, in another process. Three
+    implementations: ``LocalChanges`` (one process), ``RedisChanges`` (every process sharing a
+    Redis) and ``NoCaches`` (caches off).
+    """
+
+    @property
+    def usable(self) -> bool:
+        """Whether changes made anywhere reach this process (caches answer only then)."""
+        ...
+
+    def stamp(self) -> int:
+        """Never goes down; goes up with every change made or heard."""
+        ...
+
+    def fresh(self, stamp: int, topics: Iterable[str]) -> bool:
+        """False once any of ``topics`` changed (or everything was reset) after ``stamp``."""
+        ...
+
+    def on_reset(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever everything is forgotten (stores empty themselves)."""
+        ...
+
+    async def changed(self, topics: Iterable[str]) -> None:
+        """A write committed: stale here at once, elsewhere as soon as they hear. Waits on
+        nothing outside the process beyond a short bound (RedisChanges: PUBLISH_WAIT_SECS)."""
+        ...
+
+    async def everything_changed(self) -> None:
+        """Every cached answer is stale, here and elsewhere (bulk writes such as ``seed``)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalChanges:
     """A counter that goes up on every change, and for each topic the value at its last one.
 
-    ``stamp()`` before reading; ``fresh(stamp, topics)`` later says whether anything the read
-    depended on has changed since. In-process only; ``RedisChanges`` adds the other processes.
+    In-process only; ``RedisChanges`` adds the other processes.
     """
 
     def __init__(self, *, max_topics: int = MAX_TOPICS) -> None:
@@ -184,13 +228,16 @@ class Changes:
         return None
 
 
-class RedisChanges(Changes):
+class RedisChanges(LocalChanges):
     """Changes shared by every process through one Redis pub/sub channel.
 
-    Announcing never waits on Redis: ``changed`` applies the topics here at once and leaves
+    Announcing never hangs on Redis: ``changed`` applies the topics here at once and leaves
     them in an outbox that a background task publishes, merged, as soon as Redis takes them.
-    A write therefore completes as fast with Redis hung as with Redis healthy; only the other
-    processes hear of it late, and they stop serving from their caches meanwhile (below).
+    While Redis answers, ``changed`` waits for that publish (a millisecond or so), so other
+    processes hear before the request is answered; it never waits more than
+    ``PUBLISH_WAIT_SECS``, and not at all once a publish has been slow or failed, until one
+    succeeds again. Only the other processes hear of a change late, and they stop serving from
+    their caches meanwhile (below).
 
     The reader pings over its subscription every ``ping_secs`` of silence; a link that has not
     answered anything for ``dead_after_secs`` is treated exactly like Redis being down:
@@ -241,6 +288,8 @@ class RedisChanges(Changes):
         self._outbox_reset = False
         self._outbox_ready = asyncio.Event()
         self._publisher: asyncio.Task | None = None
+        # Set when a publish was slow or failed: writes stop waiting for publishes until one works.
+        self._link_slow = False
         self._drained = asyncio.Event()  # set while the outbox is empty and nothing is in flight
         self._drained.set()
         self.published = 0  # messages Redis took (for tests and the curious)
@@ -283,10 +332,21 @@ class RedisChanges(Changes):
         topics = list(topics)
         self.apply(topics)
         self._queue(topics, reset=False)
+        await self._wait_published()
 
     async def everything_changed(self) -> None:
         self.reset()
         self._queue((), reset=True)
+        await self._wait_published()
+
+    async def _wait_published(self) -> None:
+        if self._link_slow:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._drained.wait()), PUBLISH_WAIT_SECS)
+        except TimeoutError:
+            self._link_slow = True
+            log.warning("Redis slow to take cache changes; writes no longer wait for it")
 
     def _queue(self, topics: Iterable[str], *, reset: bool) -> None:
         if reset or self._outbox_reset:
@@ -322,12 +382,14 @@ class RedisChanges(Changes):
                         self._redis.publish(self._channel, json.dumps(body)), self._timeout
                     )
                     self.published += 1
+                    self._link_slow = False
                     delay = 0.1
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     # Kept for the next try: a process still subscribed must hear it, late.
                     log.warning("could not announce cache changes yet: %s", exc)
+                    self._link_slow = True
                     self._queue(topics, reset=reset)
                     self._outbox_ready.clear()
                     await asyncio.sleep(delay)
@@ -498,7 +560,7 @@ class FragmentCache:
         return len(self._entries)
 
 
-class NoCaches(Changes):
+class NoCaches(LocalChanges):
     """Caches switched off (TORNAGRAM_CACHES=0): every store answers nothing."""
 
     @property
@@ -511,4 +573,4 @@ def make_changes(redis_url: str | None, *, enabled: bool = True) -> Changes:
     (``enabled``): a writer with its caches off must not leave the others' stale."""
     if redis_url:
         return RedisChanges(redis_url, serve=enabled)
-    return Changes() if enabled else NoCaches()
+    return LocalChanges() if enabled else NoCaches()

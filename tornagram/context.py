@@ -28,6 +28,7 @@ from tornagram.social.interactions import InteractionsService
 from tornagram.social.notification_feed import NotificationsService
 from tornagram.social.notifications import NotificationWriter
 from tornagram.social.search import SearchService
+from tornagram.storage.base import MediaStorage
 from tornagram.storage.local import LocalStorage
 from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 
@@ -43,7 +44,8 @@ class AppContext:
     db: Database
     ids: IdGenerator
     hasher: PasswordHasher
-    storage: LocalStorage
+    # Typed by the protocol: services must not depend on the media being on this disk.
+    storage: MediaStorage
     images: ImageWorkers
     accounts: AccountsService
     photos: PhotosService

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from tests.helpers import require
-from tornagram.cache import Changes, FragmentCache, RedisChanges, Store
+from tornagram.cache import Changes, FragmentCache, LocalChanges, RedisChanges, Store
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -20,7 +20,7 @@ def store(changes: Changes, **kwargs) -> Store:
 
 
 async def test_an_entry_lives_until_one_of_its_topics_changes():
-    changes = Changes()
+    changes = LocalChanges()
     cache = store(changes, max_age_secs=60)
     cache.put("k", "v", changes.stamp(), ["post:1", "user:2"])
     await changes.changed(["post:9"])
@@ -31,7 +31,7 @@ async def test_an_entry_lives_until_one_of_its_topics_changes():
 
 
 async def test_a_change_during_the_read_makes_its_answer_stale_at_once():
-    changes = Changes()
+    changes = LocalChanges()
     cache = store(changes, max_age_secs=60)
     stamp = changes.stamp()  # the read begins
     await changes.changed(["post:1"])  # a write commits while it runs
@@ -43,7 +43,7 @@ async def test_a_change_during_the_read_makes_its_answer_stale_at_once():
 
 
 async def test_forgotten_topics_err_towards_reading_again():
-    changes = Changes(max_topics=3)
+    changes = LocalChanges(max_topics=3)
     cache = store(changes, max_age_secs=60)
     cache.put("old", 1, changes.stamp(), ["a"])
     await changes.changed(["a", "b", "c", "d"])  # "a" is forgotten: its stamp joins the floor
@@ -54,7 +54,7 @@ async def test_forgotten_topics_err_towards_reading_again():
 
 def test_entries_expire_and_the_store_is_bounded():
     now = [0.0]
-    changes = Changes()
+    changes = LocalChanges()
     cache = store(changes, max_entries=2, max_age_secs=10, clock=lambda: now[0])
     for key in ("a", "b", "c"):
         cache.put(key, key, changes.stamp(), [])
@@ -64,7 +64,7 @@ def test_entries_expire_and_the_store_is_bounded():
 
 
 def test_reset_drops_everything():
-    changes = Changes()
+    changes = LocalChanges()
     cache = store(changes, max_age_secs=60)
     cache.put("k", "v", changes.stamp(), [])
     changes.reset()

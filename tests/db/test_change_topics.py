@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, insert, update
 
 from tornagram.accounts.models import Session, User
-from tornagram.cache import Changes, post_topic, posts_by_topic, sessions_topic, user_topic
+from tornagram.cache import LocalChanges, post_topic, posts_by_topic, sessions_topic, user_topic
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database
 from tornagram.db.models import metadata
@@ -17,7 +17,7 @@ from tornagram.db.topics import TOPICS
 from tornagram.photos.models import Post
 
 
-class Recording(Changes):
+class Recording(LocalChanges):
     def __init__(self) -> None:
         super().__init__()
         self.heard: list[set[str]] = []

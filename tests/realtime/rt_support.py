@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import socket
 import struct
@@ -130,3 +131,67 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class ManualClock:
+    """A clock for ``Hub(clock=...)`` that moves only when the test says: timers run in
+    ``advance``, in order of when they are due."""
+
+    class _Timer:
+        def __init__(self, when: float, callback, args) -> None:
+            self._when, self.callback, self.args, self.cancelled = when, callback, args, False
+
+        def when(self) -> float:
+            return self._when
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self._timers: list[ManualClock._Timer] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback, *args):
+        timer = self._Timer(when, callback, args)
+        self._timers.append(timer)
+        return timer
+
+    def call_later(self, delay: float, callback, *args):
+        return self.call_at(self.now + delay, callback, *args)
+
+    def advance(self, secs: float = 0.0) -> None:
+        target = self.now + secs
+        while True:
+            due = [t for t in self._timers if not t.cancelled and t.when() <= target]
+            if not due:
+                break
+            timer = min(due, key=lambda t: t.when())
+            self._timers.remove(timer)
+            self.now = max(self.now, timer.when())
+            timer.callback(*timer.args)
+        self.now = target
+
+
+class FrameSink:
+    """A hub subscriber that keeps the events of every frame it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[object] = []
+
+    def send_frame(self, frame: bytes) -> bool:
+        length, offset = frame[1] & 0x7F, 2
+        if length == 126:
+            length, offset = int.from_bytes(frame[2:4], "big"), 4
+        elif length == 127:
+            length, offset = int.from_bytes(frame[2:10], "big"), 10
+        self.messages.append(json.loads(frame[offset : offset + length]))
+        return True
+
+    def pending_bytes(self) -> int:
+        return 0
+
+    def close_for_backpressure(self) -> None:
+        raise AssertionError("never slow")

@@ -10,8 +10,8 @@ import time
 import tornado.websocket
 from tornado.websocket import websocket_connect
 
-from tests.realtime.rt_support import RawClient, wait_until
-from tornagram.realtime import REPLAY_INCOMPLETE, Hub, InProcessBroker
+from tests.realtime.rt_support import FrameSink, ManualClock, RawClient, wait_until
+from tornagram.realtime import REPLAY_INCOMPLETE, Event, Hub, InProcessBroker
 from tornagram.realtime import hub as hub_module
 
 
@@ -32,23 +32,26 @@ def as_list(message) -> list[dict]:
     return message if isinstance(message, list) else [message]
 
 
-async def test_first_event_is_prompt_then_a_busy_channel_batches(serve):
+async def test_first_event_is_prompt_then_a_busy_channel_batches():
+    clock = ManualClock()
     broker = InProcessBroker()
-    hub = Hub(broker, tick_secs=0.3)
-    port = serve(hub)
-    conn = await connect(port, "post:1")
-    await wait_until(lambda: hub.count("post:1") == 1)
+    hub = Hub(broker, tick_secs=0.3, clock=clock)
+    viewer = FrameSink()
+    await hub.subscribe(viewer, "post:1")
 
-    started = time.monotonic()
     first = await broker.publish("post:1", "comment.created", {"n": 0})
-    assert await read_json(conn) == first.to_wire()  # a single event is a bare object
-    assert time.monotonic() - started < 0.1, "a quiet channel must not wait for the tick"
+    await asyncio.sleep(0)  # the broker hands events to listeners on the next loop iteration
+    clock.advance(0)  # a quiet channel does not wait for the tick: due at once
+    assert viewer.messages == [first.to_wire()]  # a single event is a bare object
 
     burst = [await broker.publish("post:1", "comment.created", {"n": n}) for n in range(1, 6)]
-    message = await read_json(conn)
-    assert message == [e.to_wire() for e in burst]  # one frame, a list, oldest first
-    assert time.monotonic() - started >= 0.25, "events within a tick wait for it"
-    conn.close()
+    await asyncio.sleep(0)
+    clock.advance(0.29)  # within the tick after that flush, the burst waits
+    assert len(viewer.messages) == 1
+    clock.advance(0.01)
+    # One frame, a list, oldest first.
+    assert viewer.messages[1:] == [[e.to_wire() for e in burst]]
+    await hub.close()
 
 
 async def test_payload_and_frame_are_built_once_per_tick_whatever_the_audience(serve, monkeypatch):
@@ -106,8 +109,9 @@ async def test_a_stalled_viewer_is_closed_with_1013_and_never_slows_the_others(s
     published = []
     filler = "弹" * 10_000  # ~30 KB per comment: the stalled socket fills quickly
     for _ in range(600):
-        event = await broker.publish("post:9", "comment.created",
-                                     {"at": time.time(), "body": filler})
+        event = await broker.publish(
+            "post:9", "comment.created", {"at": time.time(), "body": filler}
+        )
         published.append(event.id)
         await asyncio.sleep(0.002)
         if hub.count("post:9") == 1 and len(published) >= 20:
@@ -193,8 +197,12 @@ async def test_resume_beyond_the_window_starts_with_a_gap_marker(serve):
     events = [await broker.publish("post:3", "comment.created", {"n": n}) for n in range(6)]
     conn = await connect(port, "post:3", since=events[0].id)
     message = await read_json(conn)
-    assert message[0] == {"channel": "post:3", "event": REPLAY_INCOMPLETE, "id": "",
-                          "data": {"since": events[0].id}}
+    assert message[0] == {
+        "channel": "post:3",
+        "event": REPLAY_INCOMPLETE,
+        "id": "",
+        "data": {"since": events[0].id},
+    }
     assert [m["id"] for m in message[1:]] == [e.id for e in events[3:]]
     conn.close()
 
@@ -288,3 +296,23 @@ async def test_hub_rejects_bad_channel_and_since():
     assert hub.count("post:1") == 0
     await hub.close()
 
+
+async def test_a_gap_marker_from_the_broker_reaches_viewers_in_order():
+    """After an outage the broker hands the hub a replay.incomplete marker (no id) per channel;
+    it goes out in the channel's next frame, before what came after it."""
+    clock = ManualClock()
+    broker = InProcessBroker()
+    hub = Hub(broker, clock=clock)
+    viewer = FrameSink()
+    await hub.subscribe(viewer, "post:1")
+    hub.deliver(Event("post:1", REPLAY_INCOMPLETE, {"since": "5-0"}))
+    after = await broker.publish("post:1", "comment.created", {"n": 1})
+    await asyncio.sleep(0)
+    clock.advance(0)
+    assert viewer.messages == [
+        [
+            {"channel": "post:1", "event": REPLAY_INCOMPLETE, "id": "", "data": {"since": "5-0"}},
+            after.to_wire(),
+        ]
+    ]
+    await hub.close()

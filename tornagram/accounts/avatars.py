@@ -6,10 +6,13 @@ from tornagram.errors import InvalidInput, UserError
 from tornagram.photos.imaging import ImageRejected, process_avatar
 from tornagram.photos.media_refs import delete_unreferenced
 from tornagram.photos.workers import ImageWorkers
+from tornagram.storage.base import MediaStorage
 
 
 class AvatarStore:
-    def __init__(self, storage, workers: ImageWorkers, *, max_pixels: int = 40_000_000) -> None:
+    def __init__(
+        self, storage: MediaStorage, workers: ImageWorkers, *, max_pixels: int = 40_000_000
+    ) -> None:
         self.storage = storage
         self.workers = workers
         self.max_pixels = max_pixels

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
-from tornagram.cache import Changes
+from tornagram.cache import Changes, LocalChanges
 from tornagram.db import topics as row_topics
 from tornagram.errors import database_busy
 
@@ -26,7 +26,7 @@ AFTER_COMMIT = "tornagram_after_commit"
 CHANGED = row_topics.CHANGED
 # A write answers at most this long after its commit for its after-commit work (live events);
 # the rest carries on in the background, so a hung Redis never holds a request.
-AFTER_COMMIT_WAIT_SECS = 0.2
+AFTER_COMMIT_WAIT_SECS = 0.1
 # Closing waits this long for after-commit work still running.
 AFTER_COMMIT_DRAIN_SECS = 3.0
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
@@ -105,7 +105,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         # Where committed changes are announced (RedisChanges when processes share Redis); the
         # caches built on this database read the same object, so it is fixed here, for good.
-        self.changes: Changes = changes if changes is not None else Changes()
+        self.changes: Changes = changes if changes is not None else LocalChanges()
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         write_engine = (
             self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine

@@ -30,6 +30,7 @@ from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
 from tornagram.realtime.channels import post_channel
 from tornagram.social.visibility import can_see_author
+from tornagram.storage.base import MediaStorage
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class PhotosService:
         self,
         db: Database,
         ids: IdGenerator,
-        storage,
+        storage: MediaStorage,
         workers: ImageWorkers,
         *,
         fetch_policy: remote.FetchPolicy,

@@ -26,6 +26,11 @@ _MAX_EVENT_TYPE_LEN = 64
 EventIdKey = tuple[int, int]
 
 
+# A marker, not an event (its id is empty): events on the channel may have been lost between
+# the last one delivered and the next; the page reloads what it shows.
+REPLAY_INCOMPLETE = "replay.incomplete"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened on a channel, e.g. a comment on a photo."""

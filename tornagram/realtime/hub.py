@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from .broker import Broker, BrokerUnavailable, ReplayResult
 from .channels import parse_channel
-from .events import Event, EventIdKey, encode_payload, event_id_key
+from .events import REPLAY_INCOMPLETE, Event, EventIdKey, encode_payload, event_id_key
 from .frames import encode_text_frame
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,22 @@ UNWATCH_LINGER_SECS = 5.0
 # Share of the loop a busy channel may take: wait this many times the cost of
 # the previous flush before the next one.
 FLUSH_COST_FACTOR = 2.0
-REPLAY_INCOMPLETE = "replay.incomplete"
+
+
+class Timer(Protocol):
+    def when(self) -> float: ...
+
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """The hub's time and timers; the running event loop unless a test injects its own."""
+
+    def time(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer: ...
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer: ...
 
 
 class Subscriber(Protocol):
@@ -70,8 +86,10 @@ class Hub:
         tick_secs: float = DEFAULT_TICK_SECS,
         max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
         unwatch_linger_secs: float = UNWATCH_LINGER_SECS,
+        clock: Clock | None = None,
     ) -> None:
         self._broker = broker
+        self._clock_override = clock
         self._tick_secs = tick_secs
         self._max_pending_bytes = max_pending_bytes
         self._linger_secs = unwatch_linger_secs
@@ -83,13 +101,17 @@ class Hub:
         # Newly joined connections and the newest event id they were already sent.
         self._resume_after: dict[str, dict[Subscriber, EventIdKey]] = {}
         self._watches: dict[str, asyncio.Future[None]] = {}
-        self._lingering: dict[str, asyncio.TimerHandle] = {}
+        self._lingering: dict[str, Timer] = {}
         self._pending: dict[str, list[Event]] = {}
         self._due_at: dict[str, float] = {}
         self._quiet_at: dict[str, float] = {}  # earliest time of the next flush
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._background: set[asyncio.Future[None]] = set()
         broker.add_listener(self.deliver)
+
+    def _clock(self) -> Clock:
+        # The loop is looked up when needed: a hub may be made before the loop runs.
+        return self._clock_override or asyncio.get_running_loop()
 
     # -- subscriptions -------------------------------------------------------
 
@@ -146,7 +168,7 @@ class Hub:
             del self._joining[channel]
         self._subs.setdefault(channel, set()).add(conn)
         events, newest = self._catch_up(channel, since, result, held)
-        pending = self._pending.get(channel)
+        pending = [e for e in self._pending.get(channel, ()) if e.id]  # markers have no id
         if pending and event_id_key(pending[0].id) <= newest:
             # The channel's next frame repeats events this one already has.
             self._resume_after.setdefault(channel, {})[conn] = newest
@@ -169,6 +191,9 @@ class Hub:
                     events.append(event)
                     newest = key
         for event in held:
+            if not event.id:  # a gap marker from the broker (events lost in an outage)
+                events.append(event)
+                continue
             key = event_id_key(event.id)
             if key > newest:
                 events.append(event)
@@ -208,8 +233,7 @@ class Hub:
             self._due_at.pop(channel, None)
             self._quiet_at.pop(channel, None)
             if channel in self._watches and channel not in self._lingering:
-                loop = asyncio.get_running_loop()
-                self._lingering[channel] = loop.call_later(
+                self._lingering[channel] = self._clock().call_later(
                     self._linger_secs, self._unwatch_if_idle, channel
                 )
 
@@ -254,33 +278,33 @@ class Hub:
             pending.append(event)
             return
         self._pending[channel] = [event]
-        loop = asyncio.get_running_loop()
-        due = max(loop.time(), self._quiet_at.get(channel, 0.0))
+        clock = self._clock()
+        due = max(clock.time(), self._quiet_at.get(channel, 0.0))
         self._due_at[channel] = due
-        self._arm(loop, due)
+        self._arm(clock, due)
 
-    def _arm(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+    def _arm(self, clock: Clock, due: float) -> None:
         timer = self._timer
         if timer is not None:
             if timer.when() <= due:
                 return
             timer.cancel()
-        self._timer = loop.call_at(due, self._on_timer)
+        self._timer = clock.call_at(due, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        clock = self._clock()
+        now = clock.time()
         for channel, due in tuple(self._due_at.items()):
             if due <= now:
-                self._flush(loop, channel)
+                self._flush(clock, channel)
         if self._due_at:
-            self._arm(loop, min(self._due_at.values()))
+            self._arm(clock, min(self._due_at.values()))
 
-    def _flush(self, loop: asyncio.AbstractEventLoop, channel: str) -> None:
+    def _flush(self, clock: Clock, channel: str) -> None:
         del self._due_at[channel]
         events = self._pending.pop(channel)
-        started = loop.time()
+        started = clock.time()
         for held in self._joining.get(channel, {}).values():
             held.extend(events)
         if channel not in self._subs:
@@ -302,11 +326,11 @@ class Hub:
                 log.exception("dropping connection %r after a write error", conn)
                 self.drop(conn)
         if not self._idle(channel):
-            cost = loop.time() - started
+            cost = clock.time() - started
             self._quiet_at[channel] = started + max(self._tick_secs, FLUSH_COST_FACTOR * cost)
 
     def _send_newer(self, conn: Subscriber, events: list[Event], newest: EventIdKey) -> None:
-        newer = [e for e in events if event_id_key(e.id) > newest]
+        newer = [e for e in events if not e.id or event_id_key(e.id) > newest]
         if newer and not conn.send_frame(encode_text_frame(encode_payload(newer))):
             self.drop(conn)
 

@@ -19,7 +19,10 @@ channel's events in id order, whoever published them. While Redis is down,
 holding up the request. The reader task reconnects with backoff of at most
 one second, subscribes to every watched channel again and, from each
 channel's last delivered id, replays what was published meanwhile, so viewers
-miss nothing the window still holds.
+miss nothing the window still holds. Events published *while* Redis was away
+never reached a stream (their publish failed), so after an outage each
+watched channel first gets a ``replay.incomplete`` marker: every socket that
+stayed open reloads what its page shows instead of silently missing them.
 """
 
 from __future__ import annotations
@@ -44,7 +47,14 @@ from .broker import (
 )
 from .broker import replay_is_complete as _complete
 from .channels import parse_channel
-from .events import Event, EventIdKey, check_event_type, encode_data, event_id_key
+from .events import (
+    REPLAY_INCOMPLETE,
+    Event,
+    EventIdKey,
+    check_event_type,
+    encode_data,
+    event_id_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +62,9 @@ log = logging.getLogger(__name__)
 SOCKET_TIMEOUT_SECS = 1.0
 RECONNECT_MIN_SECS = 0.05
 RECONNECT_MAX_SECS = 1.0
-# How long the reader waits for a message before pinging, to notice a dead link.
-IDLE_PING_SECS = 5.0
+# How long the reader waits for a message before pinging, to notice a dead link: a Redis that
+# hangs is noticed after twice this without even a pong (as the cache change stream does).
+IDLE_PING_SECS = 1.5
 # The stream outlives the replay window a little so "no stream" reliably means
 # "nothing published for longer than the window".
 EXPIRE_MARGIN_SECS = 60
@@ -109,6 +120,8 @@ class RedisBroker:
         self._healthy = False
         self._connected = asyncio.Event()
         self._closed = False
+        # Set once connected: every later connection follows an outage.
+        self._ever_connected = False
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -322,20 +335,36 @@ class RedisBroker:
                 awaiting.discard(message["channel"])
             elif message["type"] == "message":
                 held.append(message)
+        # Read everything first: a marker goes out only once, for a reconnection that worked.
+        missed = {channel: await self._missed(channel) for channel in channels}
+        after_outage = self._ever_connected
+        self._ever_connected = True
         for channel in channels:
-            await self._catch_up(channel)
+            if after_outage:
+                self._mark_gap(channel)
+            entries = missed[channel]
+            if entries:
+                log.info("replaying %d events on %s after reconnect", len(entries), channel)
+            for entry in entries:
+                self._dispatch(self._entry_event(channel, entry))
         for message in held:
             self._handle(message)
 
-    async def _catch_up(self, channel: str) -> None:
+    async def _missed(self, channel: str) -> list[Any]:
         last = self._last_seen[channel]
-        entries = await self._client().xrange(
+        return await self._client().xrange(
             self._stream_key(channel), min=f"({last[0]}-{last[1]}", max="+"
         )
-        if entries:
-            log.info("replaying %d events on %s after reconnect", len(entries), channel)
-        for entry in entries:
-            self._dispatch(self._entry_event(channel, entry))
+
+    def _mark_gap(self, channel: str) -> None:
+        # Publishes that failed during the outage left no trace to replay: say so.
+        last = self._last_seen.get(channel, (0, 0))
+        marker = Event(channel, REPLAY_INCOMPLETE, {"since": f"{last[0]}-{last[1]}"})
+        for listener in self._listeners:
+            try:
+                listener(marker)
+            except Exception:
+                log.exception("broker listener failed on %s", channel)
 
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]
