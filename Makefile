@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate bench-imaging bench-fanout bench-feeds screenshots clean
+.PHONY: help run test hostile lint format migrate bench-imaging bench-fanout bench-feeds screenshots clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ migrate: $(VENV)/.installed ## bring the database schema up to date
 test: $(VENV)/.installed-dev ## ruff, then every test (PostgreSQL, Redis and browser tests included where available)
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(ARGS)
+
+hostile: $(VENV)/.installed-dev ## the hostile-input suite alone (malformed images and multipart, traversal; part of `make test`)
+	$(BIN)/pytest tests/hostile tests/web/test_params.py $(ARGS)
 
 lint: $(VENV)/.installed-dev ## ruff
 	$(BIN)/ruff check .

@@ -150,8 +150,11 @@ async def test_pages_never_repeat_a_group_and_count_it_whole(site, image_bytes, 
         "fan1 commented: comment 1",
         "fan0 commented: comment 0",
     ]
-    for before in ("12", "abc", "-5", "9" * 19, "9" * 40):
-        assert (await owner.get(f"/notifications?before={before}")).status_code == 200, before
+    assert (await owner.get("/notifications?before=12")).status_code == 200
+    # A cursor that is not one is refused with a message, not shown as the first page.
+    for before in ("abc", "-5", "9" * 19, "9" * 40, "²"):
+        r = await owner.get("/notifications", params={"before": before})
+        assert r.status_code == 400 and "This page link is not valid" in r.text, before
     assert "No older notifications." in (await owner.get("/notifications?before=1")).text
 
 

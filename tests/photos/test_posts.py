@@ -3,6 +3,7 @@ and that every failure leaves no row and no file behind."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import re
@@ -63,6 +64,8 @@ async def test_two_photos_become_one_post_with_a_carousel(site, image_bytes):
     )
     assert r.status_code == 303, r.text
     post_id = post_id_from(r)
+    # Link previews need to know where the site is (--site-url).
+    site.ctx.settings = dataclasses.replace(site.ctx.settings, site_url="https://photos.example.org")
     page = await site.client().get(f"/p/{post_id}")
     assert page.status_code == 200
     text = page.text
