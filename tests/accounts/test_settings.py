@@ -245,3 +245,45 @@ async def test_sessions_page_names_browsers_and_systems(site):
     assert "AppleWebKit" not in re.sub(r'title="[^"]*"', "", page)
     zh = (await a.get("/settings/sessions", headers={"Accept-Language": "zh-CN"})).text
     assert "macOS 上的 Chrome" in zh
+
+
+@pytest.mark.parametrize("what", ["photo", "avatar"])
+async def test_a_file_deleted_between_storing_and_saving_is_stored_again(site, monkeypatch, what):
+    """Equal bytes share a key, so a delete elsewhere (the other owner of the same bytes
+    removing theirs) can land between our put and our commit. The rows must never point at a
+    missing file: the saving transaction puts back whatever went missing."""
+    storage = site.ctx.storage
+    real_put = storage.put
+
+    lost: set[str] = set()
+
+    async def put_then_lose_it(data, *, ext, content_type):
+        key = await real_put(data, ext=ext, content_type=content_type)
+        if key not in lost:
+            lost.add(key)
+            await storage.delete(key)  # what a concurrent delete that saw no reference does
+        return key
+
+    c = await site.user_client("wes")
+    monkeypatch.setattr(storage, "put", put_then_lose_it)
+    if what == "photo":
+        r = await c.http.post(
+            "/upload",
+            data={"_xsrf": await c.xsrf(), "caption": ""},
+            files=[("photo", ("p.jpg", jpeg_bytes(), "image/jpeg"))],
+        )
+        assert r.status_code == 303, r.text
+        view = await site.ctx.photos.get_post(int(r.headers["location"].rsplit("/", 1)[1]), None)
+        keys = {r.key for r in view.post.photos[0].renditions}
+    else:
+        r = await c.http.post(
+            "/settings/profile",
+            data={"_xsrf": await c.xsrf(), "display_name": "", "bio": "", "locale": ""},
+            files={"avatar": ("a.jpg", jpeg_bytes(), "image/jpeg")},
+        )
+        assert r.status_code == 303, r.text
+        wes = await site.ctx.accounts.by_username("wes")
+        keys = {wes.avatar_key, wes.avatar_small_key}
+    monkeypatch.undo()
+    for key in keys:
+        assert (await site.client().get(f"/media/{key}")).status_code == 200, key

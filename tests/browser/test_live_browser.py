@@ -113,6 +113,11 @@ def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
     sign_up(owner, live_server, "potter")
     sign_up(fan, live_server, "fanny")
     sign_up(onlooker, live_server, "olly")
+    # The commenter has a profile photo (the live row must show it as an <img>, like the list).
+    fan.goto(live_server + "/settings/profile")
+    fan.set_input_files("#f-avatar", [str(FIXTURES / "panorama.jpg")])
+    fan.get_by_role("button", name="Save").click()
+    fan.wait_for_url(re.compile(r".*saved=1$"))
     owner.goto(live_server + "/upload")
     owner.set_input_files("#f-photo", [str(FIXTURES / "panorama.jpg")])
     owner.get_by_role("button", name="Share").click()
@@ -130,7 +135,7 @@ def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
         row = page.locator("[data-comment-list] > li.comment", has_text="lovely light")
         expect(row).to_have_count(1, timeout=10_000)
         # Avatar, name, text with its links, time, Reply: drawn, not a bare "name text" line.
-        expect(row.locator(".avatar")).to_have_count(1)
+        expect(row.locator("img.avatar[src^='/media/']")).to_have_count(1)
         expect(row.locator(".comment-text .post-author")).to_have_text("fanny")
         expect(row.locator(".comment-text a[href='/tags/dusk']")).to_have_count(1)
         expect(row.locator(".comment-text a[href='/@potter']")).to_have_count(1)
@@ -143,6 +148,13 @@ def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
     expect(owner.locator("li.comment", has_text="lovely light").locator("[data-comment-delete]")).to_have_count(1)
     expect(onlooker.locator("li.comment", has_text="lovely light").locator("[data-comment-delete]")).to_have_count(0)
 
+    # Someone without a profile photo: the letter stands in, as in the list.
+    onlooker.fill("#comment-body", "second look")
+    onlooker.locator("#comment-form button[type=submit]").click()
+    plain = owner.locator("[data-comment-list] > li.comment", has_text="second look")
+    expect(plain.locator(".avatar-initial")).to_have_text("O", timeout=10_000)
+    live_rows["plain"] = plain.evaluate(ROW_SHAPE_JS)
+
     # Replying to the live row works like replying to a listed one.
     onlooker.locator("li.comment", has_text="lovely light").locator("a.comment-reply").click()
     expect(onlooker.locator("#comment-body")).to_have_value(re.compile(r"^@fanny "))
@@ -152,6 +164,8 @@ def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
         row = page.locator("[data-comment-list] > li.comment", has_text="lovely light")
         expect(row).to_have_count(1)
         assert row.evaluate(ROW_SHAPE_JS) == live_rows[who], who
+    plain = owner.locator("[data-comment-list] > li.comment", has_text="second look")
+    assert plain.evaluate(ROW_SHAPE_JS) == live_rows["plain"]
     assert failures == []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tornagram.errors import InvalidInput, UserError
 from tornagram.photos.imaging import ImageRejected, process_avatar
-from tornagram.photos.media_refs import delete_unreferenced
+from tornagram.photos.media_refs import StoredFile, delete_unreferenced, keep_stored
 from tornagram.photos.workers import ImageWorkers
 from tornagram.storage.base import MediaStorage
 
@@ -17,8 +17,8 @@ class AvatarStore:
         self.workers = workers
         self.max_pixels = max_pixels
 
-    async def store(self, db, data: bytes) -> tuple[str, str]:
-        """(large key, small key). Refusals become InvalidInput on the ``avatar`` field."""
+    async def store(self, db, data: bytes) -> list[StoredFile]:
+        """[large, small] files, stored. Refusals become InvalidInput on the ``avatar`` field."""
         try:
             processed = await self.workers.run(process_avatar, data, max_pixels=self.max_pixels)
         except ImageRejected as exc:
@@ -35,7 +35,14 @@ class AvatarStore:
             async with db.write() as session:
                 await delete_unreferenced(session, self.storage, [large_key])
             raise
-        return large_key, small_key
+        return [
+            StoredFile(large_key, large.data, "jpg", large.content_type),
+            StoredFile(small_key, small.data, "jpg", small.content_type),
+        ]
+
+    async def keep(self, session, files: list[StoredFile]) -> None:
+        """In the transaction that points the account at ``files``: see media_refs.keep_stored."""
+        await keep_stored(session, self.storage, files)
 
     async def release(self, session, keys: list[str]) -> None:
         """Inside the transaction that dropped an avatar: delete its files unless a photo, a

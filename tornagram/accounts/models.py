@@ -39,8 +39,9 @@ class User(Base):
         """What to call the person in the interface."""
         return self.display_name or self.username
 
-    # What stands in for a missing profile photo: a letter on one of twelve colours (the
-    # avatar module, and live comments drawn in the browser).
+    # What stands in for a missing profile photo: a letter on one of twelve colours. The same
+    # rule as modules/avatar.html (which also draws objects that are not User rows), for live
+    # comments drawn in the browser.
     @property
     def avatar_initial(self) -> str:
         return self.name[:1].upper()

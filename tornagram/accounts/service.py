@@ -340,19 +340,22 @@ class AccountsService:
         if is_private is not None:
             values["is_private"] = is_private
         old_keys: list[str] = []
+        new_files = []
         if avatar:
             if self.avatars is None:
                 raise InvalidInput(
                     UserError("Avatars cannot be uploaded on this server.", "avatar")
                 )
             # Raises InvalidInput with the reason when the image is refused; stores nothing then.
-            large_key, small_key = await self.avatars.store(self.db, avatar)
-            values["avatar_key"], values["avatar_small_key"] = large_key, small_key
+            new_files = await self.avatars.store(self.db, avatar)
+            values["avatar_key"], values["avatar_small_key"] = (f.key for f in new_files)
             old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
         elif remove_avatar:
             values["avatar_key"] = values["avatar_small_key"] = None
             old_keys = [k for k in (user.avatar_key, user.avatar_small_key) if k]
         async with self.db.write() as session:
+            if new_files:
+                await self.avatars.keep(session, new_files)
             await session.execute(update(User).where(User.id == user.id).values(**values))
             if "is_private" in values and values["is_private"] != user.is_private:
                 # Who may see this person's posts changed: every cached answer that filtered

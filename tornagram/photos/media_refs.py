@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import select, union
+from sqlalchemy import select, text, union
 
 from tornagram.accounts.models import User
 from tornagram.photos.models import Rendition
@@ -24,6 +25,44 @@ log = logging.getLogger(__name__)
 REFERENCE_COLUMNS = (Rendition.key, User.avatar_key, User.avatar_small_key)
 # Bound parameters per query, well under every backend's limit (a sweep checks thousands).
 KEYS_PER_QUERY = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file just put, kept in memory until the rows pointing at it are committed."""
+
+    key: str
+    data: bytes
+    ext: str
+    content_type: str
+
+
+async def lock_keys(session, keys: Iterable[str]) -> None:
+    """Serialise, until this transaction ends, with any other that references or deletes the
+    same keys. SQLite needs nothing: a write transaction holds the database's write lock from
+    BEGIN IMMEDIATE to commit. PostgreSQL takes a transaction advisory lock per key (in sorted
+    order, so two transactions cannot deadlock)."""
+    dialect = getattr(getattr(session, "bind", None), "dialect", None)
+    if dialect is None or dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+
+
+async def keep_stored(session, storage, files: Iterable[StoredFile]) -> None:
+    """Inside the write transaction that adds rows pointing at ``files``: put back any that a
+    delete removed since they were put (the delete saw no reference then: ours was not yet
+    written). After this, until commit, no delete of these keys can pass its check."""
+    files = list(files)
+    await lock_keys(session, [f.key for f in files])
+    for stored in files:
+        if not await storage.exists(stored.key):
+            log.info(
+                "media file %s was deleted while being referenced; storing it again", stored.key
+            )
+            await storage.put(stored.data, ext=stored.ext, content_type=stored.content_type)
 
 
 async def keys_in_use(session, keys: Iterable[str]) -> set[str]:
@@ -54,6 +93,7 @@ async def delete_unreferenced(session, storage, keys: Iterable[str]) -> list[str
     if not keys:
         return []
     await session.flush()
+    await lock_keys(session, keys)
     doomed = sorted(keys - await keys_in_use(session, keys))
     for key in doomed:
         await storage.delete(key)

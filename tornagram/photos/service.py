@@ -23,7 +23,13 @@ from tornagram.photos.captions import (
     extract_tags,
 )
 from tornagram.photos.imaging import ImageRejected, ProcessedImage, process_photo
-from tornagram.photos.media_refs import all_referenced_keys, delete_unreferenced, keys_in_use
+from tornagram.photos.media_refs import (
+    StoredFile,
+    all_referenced_keys,
+    delete_unreferenced,
+    keep_stored,
+    keys_in_use,
+)
 from tornagram.photos.mentions import notify_caption_mentions, retract_dropped_mentions
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
@@ -160,6 +166,7 @@ class PhotosService:
     async def _store_and_insert(self, author, uploads, processed, caption, stored) -> Post:
         post_id = self.ids.next_id()
         photos = []
+        files: list[StoredFile] = []
         for position, (upload, image) in enumerate(zip(uploads, processed, strict=True)):
             photo = Photo(
                 id=self.ids.next_id(),
@@ -179,6 +186,7 @@ class PhotosService:
                     rendition.data, ext=rendition.ext, content_type=rendition.content_type
                 )
                 stored.append(key)
+                files.append(StoredFile(key, rendition.data, rendition.ext, rendition.content_type))
                 photo.renditions.append(
                     Rendition(
                         photo_id=photo.id,
@@ -198,6 +206,9 @@ class PhotosService:
             photos=photos,
         )
         async with self.db.write() as session:
+            # Equal bytes share a key: one removed since our put (an avatar or post with the same
+            # bytes deleted meanwhile) is put back before our rows point at it.
+            await keep_stored(session, self.storage, files)
             # The photos and their renditions are inserted with the post (relationship cascade).
             session.add(post)
             await session.flush()
