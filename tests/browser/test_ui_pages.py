@@ -230,3 +230,42 @@ def test_phone_pages_fit_and_read_well(live_server, browser):
     assert hero.count() == 1
     assert visitor.locator(".landing-art").bounding_box()["height"] < 320
     assert hero.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_wide_photo_page_puts_comments_beside_the_photo(live_server, browser):
+    from tests.browser.test_photos_browser import FIXTURES
+
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    page = new_page(browser, {"width": 1440, "height": 900})
+    sign_up(page, live_server, "portia")
+    page.goto(live_server + "/upload")
+    page.set_input_files("#f-photo", [str(FIXTURES / "orientation-6.jpg")])  # a portrait
+    with page.expect_navigation(url=lambda url: "/p/" in url):
+        page.get_by_role("button", name="Share").click()
+    for i in range(8):
+        page.fill("#comment-body", f"comment number {i} " + "words " * 40)
+        page.locator("#comment-body").press("Enter")
+        page.locator(".comment").nth(i).wait_for(state="attached")
+    page.reload()
+    photo = page.locator(".post-page .carousel").bounding_box()
+    actions = page.locator(".post-page .post-actions").bounding_box()
+    comments = page.locator(".post-page .comment-list").bounding_box()
+    form = page.locator("#comment-form").bounding_box()
+    # Side by side, all within the first screen.
+    assert actions["x"] >= photo["x"] + photo["width"] - 1
+    assert comments["x"] >= photo["x"] + photo["width"] - 1
+    assert actions["y"] + actions["height"] <= 900 and form["y"] + form["height"] <= 900
+    assert photo["height"] > 600
+    # The comments scroll in their own pane, not the page.
+    assert page.locator(".comment-list").evaluate("el => el.scrollHeight > el.clientHeight")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    # The photo is offered at the width it is drawn.
+    sizes = page.locator(".post-page .photo-img").first.get_attribute("sizes")
+    assert sizes.startswith("(min-width: 1000px)")
+
+    # A narrow window keeps the one-column page.
+    page.set_viewport_size({"width": 800, "height": 900})
+    photo = page.locator(".post-page .carousel").bounding_box()
+    actions = page.locator(".post-page .post-actions").bounding_box()
+    assert actions["y"] >= photo["y"] + photo["height"] - 1

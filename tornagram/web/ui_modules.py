@@ -141,6 +141,9 @@ class Nav(tornado.web.UIModule):
 
 # A card is the page's width less its 1 rem margins on a phone, 614 px wide above that.
 PHOTO_SIZES = "(max-width: 646px) calc(100vw - 2rem), 614px"
+# The photo page: from 1000 px the photo takes the width beside the 400 px comments pane
+# (static/css/social.css), in a column at most 1240 px wide.
+DETAIL_PHOTO_SIZES = "(min-width: 1000px) min(calc(100vw - 434px), 806px), " + PHOTO_SIZES
 
 
 class PhotoImage(tornado.web.UIModule):
@@ -324,6 +327,7 @@ class PostCard(tornado.web.UIModule):
             author=item.author,
             detail=detail,
             eager=eager or detail,
+            DETAIL_PHOTO_SIZES=DETAIL_PHOTO_SIZES,
             post_url=post_url,
             back=_back_url(handler, post, detail),
             # Each form's token goes in per response (BaseHandler.fill_xsrf): a cached card
