@@ -19,7 +19,15 @@ async def test_cards_offer_every_width_and_grids_a_2x_thumbnail(site, image_byte
     img = re.search(r'<img class="photo-img"[^>]*>', page).group(0)
     widths = [int(w) for w in re.findall(r" (\d+)w", attribute(img, "srcset"))]
     assert widths == [640, 1080, 2048]  # every stored display size, no square crop
-    assert attribute(img, "sizes") == "(max-width: 646px) calc(100vw - 2rem), 614px"
+    # The photo page draws it beside the comments from 1000 px; a feed card at 614 px.
+    assert attribute(img, "sizes") == (
+        "(min-width: 1000px) min(calc(100vw - 434px), 806px), "
+        "(max-width: 646px) calc(100vw - 2rem), 614px"
+    )
+    home = (await owner.get("/")).text
+    card_img = re.search(r'<img class="photo-img"[^>]*>', home).group(0)
+    assert attribute(card_img, "sizes") == "(max-width: 646px) calc(100vw - 2rem), 614px"
+    assert [int(w) for w in re.findall(r" (\d+)w", attribute(card_img, "srcset"))] == [640, 1080, 2048]
     webp = re.search(r'<source type="image/webp" srcset="([^"]+)"', page).group(1)
     assert [int(w) for w in re.findall(r" (\d+)w", webp)] == [640, 1080, 2048]
 
