@@ -188,6 +188,14 @@ def test_phone_pages_fit_and_read_well(live_server, browser):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         assert page.evaluate(VISIBLE_HIDDEN_JS) == [], path
 
+    # Explore's tabs, Live rooms included, each on one line.
+    page.goto(live_server + "/explore")
+    for tab in page.locator(".tabs .tab").all():
+        one_line = tab.evaluate("""el => { const s = getComputedStyle(el);
+          const text = el.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom);
+          return text < 1.8 * parseFloat(s.fontSize); }""")
+        assert one_line, tab.inner_text()
+
     # Sign out on one line.
     page.goto(live_server + "/settings/sessions")
     button = page.locator(".session-item button").first
