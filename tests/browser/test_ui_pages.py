@@ -165,3 +165,115 @@ def test_camera_details_of_each_photo_sit_beside_their_labels(live_server, brows
     assert pairs and all(tag == "DD" and value and same_row for _, tag, value, same_row in pairs), pairs
     labels = [label for label, *_ in pairs]
     assert labels[0] == "Camera" and labels.count("Camera") == 2
+
+
+def test_phone_pages_fit_and_read_well(live_server, browser):
+    from tests.browser.test_photos_browser import FIXTURES
+
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    other = new_page(browser, PHONE)
+    sign_up(other, live_server, "pablo_with_a_long_name")
+    page = new_page(browser, PHONE)
+    sign_up(page, live_server, "lin")
+    page.goto(live_server + "/upload")
+    page.set_input_files("#f-photo", [str(FIXTURES / "grayscale.jpg"), str(FIXTURES / "icc-srgb.jpg")])
+    page.fill("#f-caption", "周末 #上海 #上海外滩夜景 走走")
+    with page.expect_navigation(url=lambda url: "/p/" in url):
+        page.get_by_role("button", name="Share").click()
+    post_url = page.url
+    for path in ("/settings/profile", "/settings/sessions", "/@lin", "/@pablo_with_a_long_name",
+                 "/upload", "/rooms", "/notifications", "/explore", "/search", "/", post_url):
+        page.goto(path if path.startswith("http") else live_server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert page.evaluate(VISIBLE_HIDDEN_JS) == [], path
+
+    # Explore's tabs, Live rooms included, each on one line.
+    page.goto(live_server + "/explore")
+    for tab in page.locator(".tabs .tab").all():
+        one_line = tab.evaluate("""el => { const s = getComputedStyle(el);
+          const text = el.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom);
+          return text < 1.8 * parseFloat(s.fontSize); }""")
+        assert one_line, tab.inner_text()
+
+    # Sign out on one line.
+    page.goto(live_server + "/settings/sessions")
+    button = page.locator(".session-item button").first
+    height = button.evaluate("el => el.getBoundingClientRect().height")
+    line = button.evaluate("el => parseFloat(getComputedStyle(el).lineHeight) || 20")
+    assert height < 2 * line
+
+    # The "⋯" menu stays on the name's line.
+    page.goto(live_server + "/@pablo_with_a_long_name")
+    name = page.locator(".profile-username").bounding_box()
+    menu = page.locator(".profile-menu summary").bounding_box()
+    assert abs((name["y"] + name["height"] / 2) - (menu["y"] + menu["height"] / 2)) < 12
+
+    # A hashtag is never split between its characters.
+    page.goto(post_url)
+    for tag in page.locator("a.hashtag").all():
+        rects = tag.evaluate("el => el.getClientRects().length")
+        assert rects == 1, tag.inner_text()
+
+    # "Link copied" is news, not an error.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("[data-share]").first.click()
+    alert = page.locator("[data-action-alert]").first
+    alert.wait_for()
+    assert alert.inner_text() == "Link copied"
+    danger = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--danger')").strip()
+    colour = alert.evaluate("el => getComputedStyle(el).color")
+    probe = page.evaluate("c => { const d = document.createElement('div'); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }", danger)
+    assert colour != probe
+
+    # The multi-photo mark has a dark rim, so it shows on a white photo.
+    page.goto(live_server + "/@lin")
+    mark = page.locator(".grid-multi").first.evaluate("el => getComputedStyle(el).filter")
+    assert mark.count("drop-shadow") >= 2
+
+    # Signed out, the landing shows a real photo where the gradient was.
+    visitor = new_page(browser, PHONE)
+    visitor.goto(live_server + "/")
+    hero = visitor.locator(".landing-photo img")
+    assert hero.count() == 1
+    assert visitor.locator(".landing-art").bounding_box()["height"] < 320
+    assert hero.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_wide_photo_page_puts_comments_beside_the_photo(live_server, browser):
+    from tests.browser.test_photos_browser import FIXTURES
+
+    if not FIXTURES.is_dir():
+        pytest.skip(f"fixture images not found at {FIXTURES}")
+    page = new_page(browser, {"width": 1440, "height": 900})
+    sign_up(page, live_server, "portia")
+    page.goto(live_server + "/upload")
+    page.set_input_files("#f-photo", [str(FIXTURES / "orientation-6.jpg")])  # a portrait
+    with page.expect_navigation(url=lambda url: "/p/" in url):
+        page.get_by_role("button", name="Share").click()
+    for i in range(8):
+        page.fill("#comment-body", f"comment number {i} " + "words " * 40)
+        page.locator("#comment-body").press("Enter")
+        page.locator(".comment").nth(i).wait_for(state="attached")
+    page.reload()
+    photo = page.locator(".post-page .carousel").bounding_box()
+    actions = page.locator(".post-page .post-actions").bounding_box()
+    comments = page.locator(".post-page .comment-list").bounding_box()
+    form = page.locator("#comment-form").bounding_box()
+    # Side by side, all within the first screen.
+    assert actions["x"] >= photo["x"] + photo["width"] - 1
+    assert comments["x"] >= photo["x"] + photo["width"] - 1
+    assert actions["y"] + actions["height"] <= 900 and form["y"] + form["height"] <= 900
+    assert photo["height"] > 600
+    # The comments scroll in their own pane, not the page.
+    assert page.locator(".comment-list").evaluate("el => el.scrollHeight > el.clientHeight")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    # The photo is offered at the width it is drawn.
+    sizes = page.locator(".post-page .photo-img").first.get_attribute("sizes")
+    assert sizes.startswith("(min-width: 1000px)")
+
+    # A narrow window keeps the one-column page.
+    page.set_viewport_size({"width": 800, "height": 900})
+    photo = page.locator(".post-page .carousel").bounding_box()
+    actions = page.locator(".post-page .post-actions").bounding_box()
+    assert actions["y"] >= photo["y"] + photo["height"] - 1

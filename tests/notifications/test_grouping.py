@@ -1,5 +1,5 @@
-"""The notifications page groups likes and follows ("alice and 2 others liked your photo"),
-keeps comments, replies and mentions one to a line, and pages without repeating a group."""
+"""The notifications page groups likes, comments and follows ("alice and 2 others liked your
+photo"), keeps replies and mentions one to a line, and pages without repeating a group."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ async def test_likes_and_follows_group_through_the_real_routes(site, image_bytes
     assert lines(again.text) == lines(r.text) and unread_lines(again.text) == []
 
 
-async def test_comments_replies_and_mentions_stay_one_to_a_line(site, image_bytes):
+async def test_comments_group_per_photo_replies_and_mentions_stay_one_to_a_line(site, image_bytes):
     owner = await site.user_client("pia")
     post_id = await new_post(owner, image_bytes)
     bob = await site.user_client("bob")
@@ -59,15 +59,44 @@ async def test_comments_replies_and_mentions_stay_one_to_a_line(site, image_byte
     )
     assert r.status_code == 303, r.text
     reply_anchor = r.headers["location"]  # /p/<id>#c<reply id>
-    assert lines((await owner.get("/notifications")).text) == [
-        "bob commented: And the colours!",
-        "bob commented: Lovely <b>light</b> here",
-    ]
+    # One person's two comments on one photo: one line, with the newest words.
+    assert lines((await owner.get("/notifications")).text) == ["bob commented: And the colours!"]
     page = (await bob.get("/notifications")).text
     assert lines(page) == ["pia replied to your comment: Thanks @bob"]
     assert f'<a class="notif-thumb" href="{reply_anchor}">' in page  # to the reply itself
+    await bob.post(f"/p/{post_id}/comments", {"body": "Lovely <b>light</b> again"})
     owners = (await owner.get("/notifications")).text
-    assert "Lovely &lt;b&gt;light&lt;/b&gt; here" in owners and "<b>light" not in owners
+    assert "Lovely &lt;b&gt;light&lt;/b&gt; again" in owners and "<b>light" not in owners
+
+
+async def test_five_comments_on_one_photo_are_one_line_and_a_new_follower_gets_follow_back(
+    site, image_bytes
+):
+    owner = await site.user_client("rhea")
+    post_id = await new_post(owner, image_bytes)
+    other_post = await new_post(owner, image_bytes)
+    names = ("ana", "bea", "cat", "dan", "eli")  # eli is the newest
+    for name in names:
+        fan = await site.user_client(name)
+        assert (await fan.post(f"/p/{post_id}/comments", {"body": f"from {name}"})).status_code == 303
+    await fan.post(f"/p/{other_post}/comments", {"body": "this one too"})
+    await fan.post("/@rhea/follow")
+    page = (await owner.get("/notifications")).text
+    assert lines(page) == [
+        "eli started following you.",
+        "eli commented: this one too",
+        "eli, dan and 3 others commented: from eli",
+    ]
+    follow_row = re.search(r'<li class="notif[^"]*" data-kind="follow">.*?</li>', page, re.S).group(0)
+    assert 'action="/@eli/follow"' in follow_row and ">Follow back</button>" in follow_row
+    zh = (await owner.get("/notifications", headers={"Accept-Language": "zh-CN"})).text
+    assert "和另外 3 人评论了" in zh
+    # Followed back: the row offers the profile instead.
+    r = await owner.post("/@eli/follow", {"next": "/notifications"})
+    assert r.status_code == 303 and r.headers["location"] == "/notifications"
+    page = (await owner.get("/notifications")).text
+    follow_row = re.search(r'<li class="notif[^"]*" data-kind="follow">.*?</li>', page, re.S).group(0)
+    assert "Follow back" not in follow_row and ">View profile</a>" in follow_row
 
 
 async def test_grouping_rules_with_rows_written_by_the_writer(site, image_bytes):
@@ -146,9 +175,9 @@ async def test_pages_never_repeat_a_group_and_count_it_whole(site, image_bytes, 
     assert seen == [
         "fan0 mentioned you in a comment: hi @uma",
         "fan7 and 7 others liked your photo.",
-        "fan2 commented: comment 2",
-        "fan1 commented: comment 1",
-        "fan0 commented: comment 0",
+        # The comments on the photo are one line, counted whole; the second name may come
+        # from beyond the page.
+        "fan2, fan0 and 1 others commented: comment 2",
     ]
     assert (await owner.get("/notifications?before=12")).status_code == 200
     # A cursor that is not one is refused with a message, not shown as the first page.

@@ -45,7 +45,7 @@ from tornagram.photos.imaging import (
     sniff_format,
 )
 
-PHOTO_NAMES = ("full", "1080", "640", "thumb")
+PHOTO_NAMES = ("full", "1080", "640", "thumb", "thumb640")
 EXPECTED_SOURCE_FORMATS = {
     ".jpg": "jpeg",
     ".png": "png",
@@ -302,6 +302,7 @@ def test_panorama_sizes(processed):
         "1080": (1080, 180),
         "640": (640, 107),
         "thumb": (320, 320),
+        "thumb640": (640, 640),
     }
 
 

@@ -21,7 +21,7 @@ from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.db.ids import lowest_id_at
 from tornagram.errors import UserError
-from tornagram.photos.models import Photo, Post, PostTag, Rendition
+from tornagram.photos.models import THUMB_NAMES, Photo, Post, PostTag, Rendition
 from tornagram.social.models import Follow
 from tornagram.social.visibility import can_see_author, can_see_user_id, not_blocked
 
@@ -248,10 +248,10 @@ def profile_query(
 # database time. A card shows every photo at its display sizes (not the square thumbnail); a
 # grid cell shows the first photo's thumbnail only.
 CARD_PHOTOS = selectinload(Post.photos).selectinload(
-    Photo.renditions.and_(Rendition.name != "thumb")
+    Photo.renditions.and_(Rendition.name.not_in(THUMB_NAMES))
 )
 GRID_PHOTOS = selectinload(Post.photos.and_(Photo.position == 0)).selectinload(
-    Photo.renditions.and_(Rendition.name == "thumb")
+    Photo.renditions.and_(Rendition.name.in_(THUMB_NAMES))
 )
 
 

@@ -83,6 +83,8 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 FULL_LONG_SIDE_PX = 2048
 WIDTH_RENDITIONS_PX = (("1080", 1080), ("640", 640))
 THUMB_SIDE_PX = 320
+# Grid cells are up to ~293 CSS px: 320 px is sharp at 1x only; "thumb640" serves 2x screens.
+THUMB_2X_SIDE_PX = 640
 AVATAR_SIDES_PX = (("avatar320", 320), ("avatar150", 150))
 # JPEG can decode at 1/2, 1/4 or 1/8 scale for a fraction of the cost of a full decode. A
 # 4000 px photo decoded at 1/2 gives a 2000 px "full" rendition instead of 2048: that
@@ -197,7 +199,7 @@ def sniff_format(head: bytes) -> str | None:
 def process_photo(
     data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> ProcessedImage:
-    """Renditions "full", "1080", "640" and "thumb", each as JPEG and WebP.
+    """Renditions "full", "1080", "640", "thumb" and "thumb640", each as JPEG and WebP.
 
     Every name is always present, and nothing is upscaled: when the image is smaller than a
     size, that rendition has the image's own size (and the same bytes as the larger one, so
@@ -234,7 +236,7 @@ def _failures_refused() -> Iterator[None]:
 
 def _process_photo(data: bytes, *, max_pixels: int, max_bytes: int) -> ProcessedImage:
     source = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes, photo=True)
-    working = _working_image(source, long_px=FULL_LONG_SIDE_PX, short_px=THUMB_SIDE_PX)
+    working = _working_image(source, long_px=FULL_LONG_SIDE_PX, short_px=THUMB_2X_SIDE_PX)
 
     full = resize(working, fit_within(working.size, FULL_LONG_SIDE_PX), LARGEST_RESAMPLE)
     named = [("full", full)]
@@ -243,12 +245,13 @@ def _process_photo(data: bytes, *, max_pixels: int, max_bytes: int) -> Processed
         # Each from the previous, smaller one: cheaper, and no visible difference.
         previous = resize(previous, fit_width(full.size, width_px))
         named.append((name, previous))
-    thumb_side = min(THUMB_SIDE_PX, *working.size)
     # Crop from the smallest picture that still covers the thumbnail. A wide panorama's
     # renditions can all be shorter than a thumbnail; then it comes from the working image.
     candidates = [image for _, image in reversed(named)] + [working]
-    thumb_source = next(image for image in candidates if min(image.size) >= thumb_side)
-    named.append(("thumb", square(thumb_source, thumb_side)))
+    for name, side_px in (("thumb", THUMB_SIDE_PX), ("thumb640", THUMB_2X_SIDE_PX)):
+        side = min(side_px, *working.size)
+        thumb_source = next(image for image in candidates if min(image.size) >= side)
+        named.append((name, square(thumb_source, side)))
 
     return _finish(source, named, preview_source=previous)
 
@@ -307,7 +310,7 @@ def _decode(data: bytes, *, max_pixels: int, max_bytes: int, photo: bool) -> _So
 
         if source_format == "jpeg":
             long_px = FULL_LONG_SIDE_PX if photo else 0
-            short_px = THUMB_SIDE_PX if photo else AVATAR_SIDES_PX[0][1]
+            short_px = THUMB_2X_SIDE_PX if photo else AVATAR_SIDES_PX[0][1]
             scale = _draft_scale(image.size, long_px=long_px, short_px=short_px)
             if scale > 1:
                 image.draft(image.mode, (width // scale, height // scale))

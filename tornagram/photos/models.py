@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tornagram.db.base import Base, UTCDateTime, snowflake_pk, utcnow
 
+# The square grid crops (photos/imaging.py): 320 px, and 640 px for 2x screens.
+THUMB_NAMES = ("thumb", "thumb640")
 
 class Post(Base):
     __tablename__ = "posts"
@@ -73,7 +75,8 @@ class Photo(Base):
         """Distinct sizes in one format, smallest first (for srcset)."""
         seen: dict[int, Rendition] = {}
         for rendition in self.renditions:
-            if rendition.fmt == fmt and rendition.name != "thumb":
+            # Square crops are for grids, never a display size of the whole photo.
+            if rendition.fmt == fmt and not rendition.name.startswith("thumb"):
                 seen.setdefault(rendition.width, rendition)
         return [seen[w] for w in sorted(seen)]
 

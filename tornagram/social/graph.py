@@ -186,6 +186,25 @@ class GraphService:
             )
             return [(r, u) for r, u in rows]
 
+    async def followed_among(self, viewer: User, user_ids) -> set[int]:
+        """Which of ``user_ids`` the viewer follows or has asked to (one query): a new
+        follower not among them is offered "Follow back"."""
+        ids = set(user_ids)
+        if not ids:
+            return set()
+        async with self.db.read() as session:
+            follows = await session.scalars(
+                select(Follow.followee_id).where(
+                    Follow.follower_id == viewer.id, Follow.followee_id.in_(ids)
+                )
+            )
+            asked = await session.scalars(
+                select(FollowRequest.target_id).where(
+                    FollowRequest.requester_id == viewer.id, FollowRequest.target_id.in_(ids)
+                )
+            )
+            return set(follows) | set(asked)
+
     async def pending_request_count(self, owner: User) -> int:
         """How many people wait for an answer: the link to /follow-requests says so."""
         async with self.db.read() as session:

@@ -1,8 +1,9 @@
 """Reading notifications: the page, grouped the way people read it ("alice and 3 others liked
 your photo"), the unread count in the navigation, and marking them seen.
 
-Grouping. Likes of one post, follows, and follow requests that arrive on the same UTC day form
-one group; comments, replies and mentions stay one row each, with a snippet of the text. A group
+Grouping. Likes of one post, comments on one post, follows, and follow requests that arrive on
+the same UTC day form one group (a comment group shows the newest comment's words); replies and
+mentions stay one row each, with a snippet of the text. A group
 sits where its newest notification is, and is unread while any of its members is.
 
 Pages are keyset pages over notification ids. Ids are time-ordered, so a group's day is an id
@@ -31,7 +32,9 @@ from tornagram.realtime.channels import user_channel
 from tornagram.social.models import Comment, Notification
 from tornagram.social.visibility import can_see_user_id, not_blocked
 
-GROUPED_KINDS = frozenset({"like", "follow", "follow_request"})
+GROUPED_KINDS = frozenset({"like", "comment", "follow", "follow_request"})
+# Grouped per photo as well as per day: five comments on one photo are one row.
+PER_POST_KINDS = frozenset({"like", "comment"})
 # Rows read per step. Groups collapse many rows into one line, so a page of rows is a screenful.
 ROWS_PER_STEP = 60
 # When groups shown on earlier pages swallow a whole step, read a few more before giving up.
@@ -197,7 +200,7 @@ class NotificationsService:
         for notification, actor in rows:
             if notification.kind in GROUPED_KINDS:
                 window = _day_window(notification.id)
-                post_id = notification.post_id if notification.kind == "like" else None
+                post_id = notification.post_id if notification.kind in PER_POST_KINDS else None
                 key = (notification.kind, post_id, window)
             else:
                 window, post_id, key = None, notification.post_id, ("one", notification.id)

@@ -22,10 +22,15 @@ GROUP_MESSAGES = {
     ("follow_request", 2): N_("%(name)s and %(other)s asked to follow you."),
     ("follow_request", 3): N_("%(name)s and %(count)d others asked to follow you."),
     ("comment", 1): N_("%(name)s commented: %(text)s"),
+    ("comment", 2): N_("%(name)s and %(other)s commented: %(text)s"),
+    ("comment", 3): N_("%(name)s, %(other)s and %(rest)d others commented: %(text)s"),
     ("reply", 1): N_("%(name)s replied to your comment: %(text)s"),
     ("mention", 1): N_("%(name)s mentioned you in a comment: %(text)s"),
     ("caption_mention", 1): N_("%(name)s mentioned you in a post: %(text)s"),
 }
+
+
+GROUPED_SENTENCES = frozenset({"like", "comment", "follow", "follow_request"})
 
 
 def notification_html(handler: BaseHandler, group: NotificationGroup) -> str:
@@ -34,8 +39,10 @@ def notification_html(handler: BaseHandler, group: NotificationGroup) -> str:
     kind = group.kind
     if kind == "mention" and group.comment_id is None:
         kind = "caption_mention"
-    people = min(group.actor_count, 3) if kind in ("like", "follow", "follow_request") else 1
-    if people == 2 and len(group.actors) < 2:
+    people = min(group.actor_count, 3) if kind in GROUPED_SENTENCES else 1
+    if kind == "comment" and len(group.actors) < 2:
+        people = 1  # its longer sentences name two people; never leave a name blank
+    elif people == 2 and len(group.actors) < 2:
         people = 3  # the other person is beyond this page; say "and 1 others" rather than guess
     text = xhtml_escape(handler.locale.translate(GROUP_MESSAGES[(kind, people)]))
 
@@ -47,6 +54,7 @@ def notification_html(handler: BaseHandler, group: NotificationGroup) -> str:
         "name": person(group.actors[0]),
         "other": person(group.actors[1]) if len(group.actors) > 1 else "",
         "count": group.actor_count - 1,
+        "rest": group.actor_count - 2,
         "text": f'<span class="notif-snippet">{xhtml_escape(group.snippet)}</span>',
     }
 
@@ -59,10 +67,16 @@ class NotificationsHandler(BaseHandler):
         page = await feed.page(self.current_user, before=before_id)
         # Seen when opened: the list is rendered with the unread ones highlighted, then they
         # are marked read, before the response leaves (the next page shows no badge).
+        # New followers the reader does not follow yet get "Follow back".
+        followers = [
+            g.actors[0].id for g in page.groups if g.kind == "follow" and len(g.actors) == 1
+        ]
+        followed = await self.ctx.graph.followed_among(self.current_user, followers)
         listing = self.render_string(
             "social/_notification_list.html",
             page=page,
             before=before_id,
+            followed=followed,
             sentence=lambda group: notification_html(self, group),
         )
         if any(group.unread for group in page.groups):

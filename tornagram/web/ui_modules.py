@@ -141,12 +141,19 @@ class Nav(tornado.web.UIModule):
         )
 
 
+# A card is the page's width less its 1 rem margins on a phone, 614 px wide above that.
+PHOTO_SIZES = "(max-width: 646px) calc(100vw - 2rem), 614px"
+# The photo page: from 1000 px the photo takes the width beside the 400 px comments pane
+# (static/css/social.css), in a column at most 1240 px wide.
+DETAIL_PHOTO_SIZES = "(min-width: 1000px) min(calc(100vw - 434px), 806px), " + PHOTO_SIZES
+
+
 class PhotoImage(tornado.web.UIModule):
     """A photo with srcset over its renditions, WebP first, and its size fixed before it loads
     (width/height attributes), so the page never reflows. The blurhash and dominant colour are
     painted behind it by static/js/photos.js until the image arrives."""
 
-    def render(self, photo, author, *, sizes: str = "(max-width: 640px) 100vw, 600px", lazy=True):
+    def render(self, photo, author, *, sizes: str = PHOTO_SIZES, lazy=True):
         media = self.handler.reverse_url
 
         def srcset(fmt: str) -> str:
@@ -175,14 +182,30 @@ class PhotoImage(tornado.web.UIModule):
 class Thumb(tornado.web.UIModule):
     """A square grid cell linking to the post."""
 
+    # Three across: a third of a phone's width, at most 293 px in the 935 px column.
+    SIZES = "(max-width: 935px) 33vw, 293px"
+
     def render(self, post, author) -> str:
         photo = post.photos[0]
+        media = self.handler.reverse_url
+
+        def srcset(fmt: str) -> str:
+            # Photos stored before "thumb640" existed have the 320 px crop only.
+            found = {r.name: r for r in photo.renditions if r.fmt == fmt}
+            return ", ".join(
+                f"{media('media', found[name].key)} {found[name].width}w"
+                for name in ("thumb", "thumb640")
+                if name in found
+            )
+
         return self.render_string(
             "modules/thumb.html",
             post=post,
             photo=photo,
-            src=self.handler.reverse_url("media", photo.rendition("thumb").key),
-            webp=self.handler.reverse_url("media", photo.rendition("thumb", "webp").key),
+            src=media("media", photo.rendition("thumb").key),
+            srcset=srcset("jpeg"),
+            webp_srcset=srcset("webp"),
+            sizes=self.SIZES,
             alt=photo.alt_text
             or self.locale.translate("Photo by @%(name)s") % {"name": author.username},
         )
@@ -306,6 +329,7 @@ class PostCard(tornado.web.UIModule):
             author=item.author,
             detail=detail,
             eager=eager or detail,
+            DETAIL_PHOTO_SIZES=DETAIL_PHOTO_SIZES,
             post_url=post_url,
             back=_back_url(handler, post, detail),
             # Each form's token goes in per response (BaseHandler.fill_xsrf): a cached card

@@ -24,10 +24,13 @@ async function postJSON(url, body) {
   return data;
 }
 
-function showAlert(root, message) {
+/** tone "ok" for news ("Link copied"), in the calm colour and read politely. */
+function showAlert(root, message, tone = "error") {
   const alert = root && root.querySelector("[data-action-alert]");
   if (!alert) return;
   alert.textContent = message;
+  alert.dataset.tone = tone;
+  alert.setAttribute("role", tone === "ok" ? "status" : "alert");
   alert.hidden = !message;
 }
 
@@ -144,7 +147,7 @@ async function share(link) {
   }
   try {
     await navigator.clipboard.writeText(url);
-    showAlert(link.closest("[data-post-card]"), link.dataset.copied);
+    showAlert(link.closest("[data-post-card]"), link.dataset.copied, "ok");
   } catch {
     window.location.href = url;
   }
