@@ -12,6 +12,10 @@ from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
+from tornagram.graph.service import GraphService
+from tornagram.interactions.service import InteractionsService
+from tornagram.notifications.service import NotificationsService
+from tornagram.notifications.writer import NotificationWriter
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
@@ -20,11 +24,7 @@ from tornagram.realtime.broker import Broker
 from tornagram.realtime.presence import Presence
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.service import RoomsService
-from tornagram.social.graph import GraphService
-from tornagram.social.interactions import InteractionsService
-from tornagram.social.notification_feed import NotificationsService
-from tornagram.social.notifications import NotificationWriter
-from tornagram.social.search import SearchService
+from tornagram.search.service import SearchService
 from tornagram.storage.local import LocalStorage
 from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 

@@ -17,9 +17,9 @@ from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.db.ids import id_time_ms
 from tornagram.feeds.seed import DEFAULT_PASSWORD, id_at
+from tornagram.graph.models import Follow, Like
 from tornagram.photos.captions import extract_tags
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
-from tornagram.social.models import Follow, Like
 from tornagram.storage.local import LocalStorage
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -154,7 +154,7 @@ class ProfileHandler(FeedHandler):
         else:
             page = await queries.profile_page(self.ctx.db, self.current_user, profile, max_id)
         self.render_page(
-            "accounts/profile.html",
+            "feeds/profile.html",
             "feeds/_grid.html",
             profile=profile,
             relationship=relationship,

@@ -21,9 +21,9 @@ from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.db.ids import lowest_id_at
 from tornagram.errors import UserError
+from tornagram.graph.models import Follow
+from tornagram.graph.visibility import can_see_author, can_see_user_id, not_blocked
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
-from tornagram.social.models import Follow
-from tornagram.social.visibility import can_see_author, can_see_user_id, not_blocked
 
 # Four rows of three in a grid; a dozen cards on the home feed.
 PAGE_SIZE = 12

@@ -9,9 +9,9 @@ from sqlalchemy.orm import aliased
 from tornagram.accounts.models import User
 from tornagram.cache import unread_topic
 from tornagram.db.engine import changed
+from tornagram.graph.models import Notification
+from tornagram.graph.visibility import can_see_author
 from tornagram.photos.captions import extract_mentions
-from tornagram.social.models import Notification
-from tornagram.social.visibility import can_see_author
 
 # Only the first this many @names in a caption are notified, so a caption cannot page the site.
 MAX_CAPTION_MENTION_NOTICES = 20

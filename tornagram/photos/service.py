@@ -16,6 +16,7 @@ from tornagram.cache import NOTICES_GONE, post_topic, posts_by_topic, user_topic
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
+from tornagram.graph.visibility import can_see_author
 from tornagram.photos import remote
 from tornagram.photos.captions import (
     CAPTION_MAX_CHARS,
@@ -27,7 +28,6 @@ from tornagram.photos.mentions import notify_caption_mentions, retract_dropped_m
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
-from tornagram.social.visibility import can_see_author
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import tornado.web
 
 from tornagram.i18n import N_
+from tornagram.notifications.service import UNREAD_BADGE_MAX
 from tornagram.photos.captions import render_caption
-from tornagram.social.notification_feed import UNREAD_BADGE_MAX
 from tornagram.web.base import XSRF_SLOT, split_at_slots
 
 # On phones: home, explore, the upload "+", notifications, profile.

@@ -26,10 +26,10 @@ from tornagram.cache import NOTICES_GONE, VISIBILITY, Store, graph_topic, unread
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import id_time_ms, lowest_id_at
+from tornagram.graph.models import Comment, Notification
+from tornagram.graph.visibility import can_see_user_id, not_blocked
 from tornagram.photos.models import Photo, Post
 from tornagram.realtime.channels import user_channel
-from tornagram.social.models import Comment, Notification
-from tornagram.social.visibility import can_see_user_id, not_blocked
 
 GROUPED_KINDS = frozenset({"like", "follow", "follow_request"})
 # Rows read per step. Groups collapse many rows into one line, so a page of rows is a screenful.

@@ -8,9 +8,9 @@ from sqlalchemy import delete, func, select
 from tornagram.cache import unread_topic
 from tornagram.db.engine import changed
 from tornagram.db.ids import IdGenerator
+from tornagram.graph.models import Notification
 from tornagram.i18n import N_
 from tornagram.realtime.channels import user_channel
-from tornagram.social.models import Notification
 
 KINDS = ("like", "comment", "reply", "mention", "follow", "follow_request")
 

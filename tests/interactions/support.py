@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from tests.photos.test_posts import post_id_from, upload
+from tornagram.graph.models import Notification
 from tornagram.photos.models import Post
-from tornagram.social.models import Notification
 
 JSON = {"Accept": "application/json"}
 

@@ -57,7 +57,7 @@ class _PeopleList(BaseHandler):
         # A private account's lists are part of what only its followers see.
         if profile.is_private and not rel.can_see_posts_of_private:
             self.render(
-                "social/people.html",
+                "graph/people.html",
                 profile=profile,
                 people=[],
                 next_before=None,
@@ -69,7 +69,7 @@ class _PeopleList(BaseHandler):
         page = getattr(self.ctx.graph, self.direction)
         people, next_before = await page(profile, before=int(before) if before.isdigit() else None)
         self.render(
-            "social/people.html",
+            "graph/people.html",
             profile=profile,
             people=people,
             next_before=next_before,
@@ -90,7 +90,7 @@ class FollowRequestsHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         requests = await self.ctx.graph.pending_requests(self.current_user)
-        self.render("social/follow_requests.html", requests=requests)
+        self.render("graph/follow_requests.html", requests=requests)
 
 
 class AnswerRequestHandler(BaseHandler):

@@ -15,9 +15,9 @@ from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.errors import NotFound
 from tornagram.feeds.items import PostItem
+from tornagram.graph.models import Comment, Like, Save
+from tornagram.graph.visibility import can_see_author, not_blocked
 from tornagram.photos.models import Photo, Post
-from tornagram.social.models import Comment, Like, Save
-from tornagram.social.visibility import can_see_author, not_blocked
 
 LIKERS_PAGE_SIZE = 30
 COMMENTS_PAGE_SIZE = 30  # top-level comments per page

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
 from tornagram.accounts.models import User
-from tornagram.social.models import Block, Follow
+from tornagram.graph.models import Block, Follow
 
 
 def not_blocked(viewer_id: int | None, author_id_column) -> ColumnElement[bool]:

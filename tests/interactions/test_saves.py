@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tests.social.support import JSON, make_private, new_post, rows
-from tests.social.test_likes import HIDDEN, hidden_post
-from tornagram.social.models import Notification, Save
+from tests.interactions.support import JSON, make_private, new_post, rows
+from tests.interactions.test_likes import HIDDEN, hidden_post
+from tornagram.graph.models import Notification, Save
 
 
 def grid_posts(html: str) -> list[int]:
@@ -42,7 +42,7 @@ async def test_save_is_idempotent_private_and_listed_newest_first(site, image_by
 
 
 async def test_saved_pages_and_posts_that_became_hidden(site, image_bytes, monkeypatch):
-    import tornagram.social.interaction_reads as reads
+    import tornagram.interactions.reads as reads
 
     monkeypatch.setattr(reads, "SAVED_PAGE_SIZE", 2)
     owner = await site.user_client("cora")

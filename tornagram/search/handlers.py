@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tornagram.social.notification_handlers import cursor_argument
-from tornagram.social.search import QUERY_MAX_CHARS, TOO_LONG_MESSAGE
+from tornagram.notifications.handlers import cursor_argument
+from tornagram.search.service import QUERY_MAX_CHARS, TOO_LONG_MESSAGE
 from tornagram.web.base import BaseHandler
 
 
@@ -13,7 +13,7 @@ class SearchHandler(BaseHandler):
         before_id = cursor_argument(self.get_argument("before", None))
         results = await self.ctx.search.search(self.current_user, query, before=before_id)
         self.render(
-            "social/search.html",
+            "search/search.html",
             results=results,
             too_long=self.locale.translate(TOO_LONG_MESSAGE) % {"max": QUERY_MAX_CHARS},
             max_chars=QUERY_MAX_CHARS,

@@ -24,10 +24,10 @@ from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
 from tornagram.db.engine import Database
+from tornagram.graph.visibility import can_see_author, can_see_user_id, not_blocked
 from tornagram.i18n import N_
 from tornagram.photos.captions import normalize_tag
 from tornagram.photos.models import Photo, Post, PostTag
-from tornagram.social.visibility import can_see_author, can_see_user_id, not_blocked
 
 QUERY_MAX_CHARS = 100
 PEOPLE_LIMIT = 20

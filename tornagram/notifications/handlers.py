@@ -6,7 +6,7 @@ import tornado.web
 from tornado.escape import xhtml_escape
 
 from tornagram.i18n import N_
-from tornagram.social.notification_feed import NotificationGroup
+from tornagram.notifications.service import NotificationGroup
 from tornagram.web.base import BaseHandler
 
 # Keyed by (kind, how many people): 1, 2 (both named), or 3 meaning "and %(count)d others".
@@ -67,7 +67,7 @@ class NotificationsHandler(BaseHandler):
         # Seen when opened: the list is rendered with the unread ones highlighted, then they
         # are marked read, before the response leaves (the next page shows no badge).
         listing = self.render_string(
-            "social/_notification_list.html",
+            "notifications/_notification_list.html",
             page=page,
             before=before_id,
             sentence=lambda group: notification_html(self, group),
@@ -76,4 +76,4 @@ class NotificationsHandler(BaseHandler):
             await feed.mark_all_seen(self.current_user, up_to_id=page.groups[0].latest_id)
         if before_id is None:
             self.unread_notifications = 0
-        self.render("social/notifications.html", listing=listing)
+        self.render("notifications/notifications.html", listing=listing)

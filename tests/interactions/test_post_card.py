@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
+from tests.interactions.support import new_post, user
 from tests.photos.conftest import fixture_bytes
-from tests.social.support import new_post, user
 from tornagram.photos.service import PhotoUpload
 from tornagram.web.base import BaseHandler
 from tornagram.web.ratelimit import Rate

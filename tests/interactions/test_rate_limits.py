@@ -8,9 +8,9 @@ import html
 import pytest
 
 from tests.helpers import form_error
-from tests.social.support import JSON, new_post, post_row, rows
+from tests.interactions.support import JSON, new_post, post_row, rows
 from tornagram.errors import TooManyRequests
-from tornagram.social.models import Comment
+from tornagram.graph.models import Comment
 from tornagram.web.ratelimit import DEFAULT_RATES, Rate, RateLimiter
 
 

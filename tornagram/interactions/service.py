@@ -15,19 +15,19 @@ from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, NotFound
-from tornagram.photos.models import Post
-from tornagram.realtime.channels import post_channel
-from tornagram.social.comment_text import clean_comment, comment_html, mentioned_names
-from tornagram.social.graph import insert_ignore
-from tornagram.social.interaction_reads import (
+from tornagram.graph.models import Comment, Follow, Like, Save
+from tornagram.graph.service import insert_ignore
+from tornagram.graph.visibility import not_blocked
+from tornagram.interactions.comment_text import clean_comment, comment_html, mentioned_names
+from tornagram.interactions.reads import (
     POST_GONE_MESSAGE,
     InteractionReads,
     PostRef,
     visible_post,
 )
-from tornagram.social.models import Comment, Follow, Like, Save
-from tornagram.social.notifications import NotificationWriter
-from tornagram.social.visibility import not_blocked
+from tornagram.notifications.writer import NotificationWriter
+from tornagram.photos.models import Post
+from tornagram.realtime.channels import post_channel
 from tornagram.web.media import media_url
 from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 

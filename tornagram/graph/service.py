@@ -13,8 +13,8 @@ from tornagram.cache import graph_topic, user_topic
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
-from tornagram.social.models import Block, Follow, FollowRequest
-from tornagram.social.notifications import NotificationWriter
+from tornagram.graph.models import Block, Follow, FollowRequest
+from tornagram.notifications.writer import NotificationWriter
 
 LIST_PAGE_SIZE = 30
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import form_error
-from tests.social.support import (
+from tests.interactions.support import (
     JSON,
     make_private,
     new_post,
@@ -19,8 +19,8 @@ from tests.social.support import (
     rows,
     user,
 )
-from tests.social.test_likes import HIDDEN, hidden_post
-from tornagram.social.models import Comment, Notification
+from tests.interactions.test_likes import HIDDEN, hidden_post
+from tornagram.graph.models import Comment, Notification
 
 
 async def comment(client, post_id, body, parent_id=None, json=False):
@@ -235,7 +235,7 @@ async def test_who_may_delete_and_the_count_with_replies(site, image_bytes):
 
 
 async def test_comment_pages_show_the_newest_page_oldest_first(site, image_bytes, monkeypatch):
-    import tornagram.social.interaction_reads as reads
+    import tornagram.interactions.reads as reads
 
     monkeypatch.setattr(reads, "COMMENTS_PAGE_SIZE", 3)
     owner = await site.user_client("yara")
@@ -252,7 +252,7 @@ async def test_comment_pages_show_the_newest_page_oldest_first(site, image_bytes
 async def test_long_threads_go_back_page_by_page_on_their_own_page(
     site, image_bytes, monkeypatch
 ):
-    import tornagram.social.interaction_reads as reads
+    import tornagram.interactions.reads as reads
 
     monkeypatch.setattr(reads, "REPLIES_PER_THREAD", 2)
     owner = await site.user_client("abe")

@@ -64,7 +64,7 @@ class LikersHandler(BaseHandler):
         people, next_before = await self.ctx.interactions.likers(
             self.current_user, pid, before=_optional_id(self.get_argument("before", None))
         )
-        self.render("social/likers.html", post_id=pid, people=people, next_before=next_before)
+        self.render("interactions/likers.html", post_id=pid, people=people, next_before=next_before)
 
 
 class RepliesHandler(BaseHandler):
@@ -78,7 +78,7 @@ class RepliesHandler(BaseHandler):
             before=_optional_id(self.get_argument("before", None)),
         )
         self.render(
-            "social/replies.html",
+            "interactions/replies.html",
             thread=thread,
             post_id=post.id,
             next_before=next_before,
@@ -105,7 +105,7 @@ class CommentsHandler(PostPageMixin, BaseHandler):
             return
         if self.wants_json():
             html = self.render_string(
-                "social/comment.html",
+                "interactions/comment.html",
                 entry=comment,
                 entry_author=self.current_user,
                 replies=[],
@@ -149,4 +149,4 @@ class SavedHandler(BaseHandler):
         posts, next_before = await self.ctx.interactions.saved(
             self.current_user, before=_optional_id(self.get_argument("before", None))
         )
-        self.render("social/saved.html", posts=posts, next_before=next_before)
+        self.render("interactions/saved.html", posts=posts, next_before=next_before)

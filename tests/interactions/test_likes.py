@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.social.support import (
+from tests.interactions.support import (
     JSON,
     make_private,
     new_post,
@@ -17,7 +17,7 @@ from tests.social.support import (
     post_row,
     rows,
 )
-from tornagram.social.models import FollowRequest, Like
+from tornagram.graph.models import FollowRequest, Like
 
 
 async def test_like_and_unlike_are_idempotent_and_counted(site, image_bytes):
@@ -134,7 +134,7 @@ async def test_private_posts_can_be_liked_by_approved_followers(site, image_byte
 
 
 async def test_likers_page_lists_people_newest_first_with_pages(site, image_bytes, monkeypatch):
-    import tornagram.social.interaction_reads as reads
+    import tornagram.interactions.reads as reads
 
     monkeypatch.setattr(reads, "LIKERS_PAGE_SIZE", 2)
     owner = await site.user_client("zoe")
