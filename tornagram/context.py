@@ -19,6 +19,7 @@ from tornagram.notifications.writer import NotificationWriter
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
+from tornagram.ratelimit import DEFAULT_RATES, RateLimiter
 from tornagram.realtime import Hub, make_broker
 from tornagram.realtime.broker import Broker
 from tornagram.realtime.presence import Presence
@@ -26,7 +27,6 @@ from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.service import RoomsService
 from tornagram.search.service import SearchService
 from tornagram.storage.local import LocalStorage
-from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 
 # About 6 KB each.
 FRAGMENT_ENTRIES = 3_000

@@ -11,8 +11,8 @@ from sqlalchemy import event
 from tests.interactions.support import new_post, user
 from tests.photos.conftest import fixture_bytes
 from tornagram.photos.service import PhotoUpload
+from tornagram.ratelimit import Rate
 from tornagram.web.base import BaseHandler
-from tornagram.web.ratelimit import Rate
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from tests.helpers import form_error
 from tests.interactions.support import JSON, new_post, post_row, rows
 from tornagram.errors import TooManyRequests
 from tornagram.graph.models import Comment
-from tornagram.web.ratelimit import DEFAULT_RATES, Rate, RateLimiter
+from tornagram.ratelimit import DEFAULT_RATES, Rate, RateLimiter
 
 
 class FakeClock:

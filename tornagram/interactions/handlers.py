@@ -7,15 +7,9 @@ from __future__ import annotations
 import tornado.web
 
 from tornagram.errors import InvalidInput, TooManyRequests
-from tornagram.photos.handlers import PostPageMixin, parse_post_id
+from tornagram.web.arguments import optional_id, path_id
 from tornagram.web.base import BaseHandler
-
-
-def _optional_id(raw: str | None) -> int | None:
-    """A keyset cursor or parent id from a form or query; anything malformed means none."""
-    if raw and raw.isdigit() and len(raw) <= 19 and int(raw) < 2**63:
-        return int(raw)
-    return None
+from tornagram.web.post_page import PostPageMixin
 
 
 class _PostAction(BaseHandler):
@@ -26,7 +20,7 @@ class _PostAction(BaseHandler):
 
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
+        pid = path_id(post_id)
         state = await self.act(pid)
         if self.wants_json():
             self.finish(state)
@@ -60,9 +54,9 @@ class UnsaveHandler(_PostAction):
 
 class LikersHandler(BaseHandler):
     async def get(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
+        pid = path_id(post_id)
         people, next_before = await self.ctx.interactions.likers(
-            self.current_user, pid, before=_optional_id(self.get_argument("before", None))
+            self.current_user, pid, before=optional_id(self.get_argument("before", None))
         )
         self.render("interactions/likers.html", post_id=pid, people=people, next_before=next_before)
 
@@ -75,7 +69,7 @@ class RepliesHandler(BaseHandler):
         thread, post, next_before = await self.ctx.interactions.replies(
             self.current_user,
             int(comment_id),
-            before=_optional_id(self.get_argument("before", None)),
+            before=optional_id(self.get_argument("before", None)),
         )
         self.render(
             "interactions/replies.html",
@@ -91,8 +85,8 @@ class CommentsHandler(PostPageMixin, BaseHandler):
 
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
-        parent_id = _optional_id(self.get_body_argument("parent_id", ""))
+        pid = path_id(post_id)
+        parent_id = optional_id(self.get_body_argument("parent_id", ""))
         try:
             comment = await self.ctx.interactions.add_comment(
                 self.current_user, pid, self.get_body_argument("body", ""), parent_id
@@ -127,7 +121,7 @@ class CommentDeleteHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, comment_id: str) -> None:
         deleted = await self.ctx.interactions.delete_comment(
-            self.current_user, parse_post_id(comment_id)
+            self.current_user, path_id(comment_id)
         )
         if self.wants_json():
             self.finish(
@@ -147,6 +141,6 @@ class SavedHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         posts, next_before = await self.ctx.interactions.saved(
-            self.current_user, before=_optional_id(self.get_argument("before", None))
+            self.current_user, before=optional_id(self.get_argument("before", None))
         )
         self.render("interactions/saved.html", posts=posts, next_before=next_before)

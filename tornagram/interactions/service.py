@@ -18,7 +18,11 @@ from tornagram.errors import Forbidden, NotFound
 from tornagram.graph.models import Comment, Follow, Like, Save
 from tornagram.graph.service import insert_ignore
 from tornagram.graph.visibility import not_blocked
-from tornagram.interactions.comment_text import clean_comment, comment_html, mentioned_names
+from tornagram.interactions.comment_text import (
+    clean_comment,
+    comment_html,
+    mentioned_names,
+)
 from tornagram.interactions.reads import (
     POST_GONE_MESSAGE,
     InteractionReads,
@@ -27,9 +31,9 @@ from tornagram.interactions.reads import (
 )
 from tornagram.notifications.writer import NotificationWriter
 from tornagram.photos.models import Post
+from tornagram.ratelimit import DEFAULT_RATES, RateLimiter
 from tornagram.realtime.channels import post_channel
-from tornagram.web.media import media_url
-from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
+from tornagram.storage.urls import media_url
 
 
 @dataclass(frozen=True, slots=True)

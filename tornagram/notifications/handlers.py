@@ -7,6 +7,7 @@ from tornado.escape import xhtml_escape
 
 from tornagram.i18n import N_
 from tornagram.notifications.service import NotificationGroup
+from tornagram.web.arguments import optional_id
 from tornagram.web.base import BaseHandler
 
 # Keyed by (kind, how many people): 1, 2 (both named), or 3 meaning "and %(count)d others".
@@ -25,14 +26,6 @@ GROUP_MESSAGES = {
     ("mention", 1): N_("%(name)s mentioned you in a comment: %(text)s"),
     ("caption_mention", 1): N_("%(name)s mentioned you in a post: %(text)s"),
 }
-
-
-def cursor_argument(raw: str | None) -> int | None:
-    """A keyset cursor (``before``) from the query; anything malformed or beyond 64 bits is
-    none, rather than an error from the database."""
-    if raw and raw.isdigit() and len(raw) <= 19 and int(raw) < 2**63:
-        return int(raw)
-    return None
 
 
 def notification_html(handler: BaseHandler, group: NotificationGroup) -> str:
@@ -61,7 +54,7 @@ def notification_html(handler: BaseHandler, group: NotificationGroup) -> str:
 class NotificationsHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        before_id = cursor_argument(self.get_argument("before", None))
+        before_id = optional_id(self.get_argument("before", None))
         feed = self.ctx.notification_feed
         page = await feed.page(self.current_user, before=before_id)
         # Seen when opened: the list is rendered with the unread ones highlighted, then they

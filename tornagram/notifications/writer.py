@@ -5,12 +5,14 @@ from __future__ import annotations
 import tornado.locale
 from sqlalchemy import delete, func, select
 
+from tornagram.accounts.models import User
 from tornagram.cache import unread_topic
 from tornagram.db.engine import changed
 from tornagram.db.ids import IdGenerator
 from tornagram.graph.models import Notification
 from tornagram.i18n import N_
 from tornagram.realtime.channels import user_channel
+from tornagram.storage.urls import media_url
 
 KINDS = ("like", "comment", "reply", "mention", "follow", "follow_request")
 
@@ -72,9 +74,6 @@ class NotificationWriter:
 
     async def _live_data(self, notification: Notification) -> dict | None:
         """Built after the commit, in the recipient's language, with their new unread count."""
-        from tornagram.accounts.models import User
-        from tornagram.web.media import media_url
-
         async with self.db.read() as session:
             recipient = await session.get(User, notification.recipient_id)
             actor = await session.get(User, notification.actor_id)

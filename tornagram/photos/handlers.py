@@ -8,17 +8,12 @@ import tornado.web
 
 from tornagram.errors import UserError
 from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
+from tornagram.web.arguments import optional_id, path_id
 from tornagram.web.base import BaseHandler
+from tornagram.web.post_page import PostPageMixin
 from tornagram.web.uploads import StreamingFormMixin, UploadLimits
 
 PHOTO_FIELD = "photo"
-
-
-def parse_post_id(raw: str) -> int:
-    post_id = int(raw)
-    if post_id >= 2**63:
-        raise tornado.web.HTTPError(404)
-    return post_id
 
 
 class UploadPageMixin:
@@ -110,65 +105,24 @@ class UrlImportHandler(UploadPageMixin, BaseHandler):
         self.answer_created(post)
 
 
-def _id_argument(raw: str | None) -> int | None:
-    # Ids are signed 64-bit: anything larger is no id at all (and would overflow the column).
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 19 and int(raw) < 2**63 else None
-
-
-class PostPageMixin:
-    """The photo page: the post card, its comment threads and the comment form. A refused
-    comment shows it again with the message under the field and the text as typed."""
-
-    async def render_post_page(
-        self, post_id: int, *, exc: UserError | None = None, reply_to: int | None = None
-    ) -> None:
-        user = self.current_user
-        view = await self.ctx.photos.get_post(post_id, user)
-        [item] = await self.ctx.interactions.decorate(user, [(view.post, view.author)])
-        threads, earlier_before = await self.ctx.interactions.comments(
-            user, post_id, before=_id_argument(self.get_query_argument("before", None))
-        )
-        # Replying without JavaScript: ?reply_to=<comment id> names the person in the form.
-        reply_name = None
-        for thread in threads:
-            for comment, person in [(thread.comment, thread.author), *thread.replies]:
-                if comment.id == reply_to:
-                    reply_name = person.username
-        page = dict(
-            item=item,
-            post=view.post,
-            author=view.author,
-            threads=threads,
-            earlier_before=earlier_before,
-            reply_to=reply_to if reply_name else None,
-            reply_name=reply_name,
-        )
-        if exc is not None:
-            self.render_form("photos/post.html", exc, **page)
-        else:
-            self.render(
-                "photos/post.html", form={"body": f"@{reply_name} "} if reply_name else {}, **page
-            )
-
-
 class PostHandler(PostPageMixin, BaseHandler):
     async def get(self, post_id: str) -> None:
         await self.render_post_page(
-            parse_post_id(post_id), reply_to=_id_argument(self.get_query_argument("reply_to", None))
+            path_id(post_id), reply_to=optional_id(self.get_query_argument("reply_to", None))
         )
 
 
 class PostEditHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self, post_id: str) -> None:
-        view = await self.ctx.photos.get_post(parse_post_id(post_id), self.current_user)
+        view = await self.ctx.photos.get_post(path_id(post_id), self.current_user)
         if view.post.author_id != self.current_user.id:
             raise tornado.web.HTTPError(403)
         self.render("photos/edit.html", post=view.post, errors={}, form={})
 
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        pid = parse_post_id(post_id)
+        pid = path_id(post_id)
         try:
             await self.ctx.photos.edit_post(
                 self.current_user,
@@ -188,5 +142,5 @@ class PostEditHandler(BaseHandler):
 class PostDeleteHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
-        await self.ctx.photos.delete_post(self.current_user, parse_post_id(post_id))
+        await self.ctx.photos.delete_post(self.current_user, path_id(post_id))
         self.see_other(self.reverse_url("profile", self.current_user.username))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from tornagram.notifications.handlers import cursor_argument
 from tornagram.search.service import QUERY_MAX_CHARS, TOO_LONG_MESSAGE
+from tornagram.web.arguments import optional_id
 from tornagram.web.base import BaseHandler
 
 
 class SearchHandler(BaseHandler):
     async def get(self) -> None:
         query = self.get_argument("q", "")
-        before_id = cursor_argument(self.get_argument("before", None))
+        before_id = optional_id(self.get_argument("before", None))
         results = await self.ctx.search.search(self.current_user, query, before=before_id)
         self.render(
             "search/search.html",

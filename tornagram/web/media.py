@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import tornado.web
 
+from tornagram.storage.urls import media_url as media_url  # the handlers' name for it
 from tornagram.web.security import apply_security_headers
 
 # Media keys are content hashes: a key's bytes never change, so caches may keep them forever.
 IMMUTABLE_CACHE_SECS = 365 * 24 * 3600
-
-
-def media_url(key: str | None) -> str | None:
-    """The path a stored key is served at (the ``media`` route), for JSON and live events."""
-    return f"/media/{key}" if key else None
 
 
 class StaticHandler(tornado.web.StaticFileHandler):
