@@ -1,7 +1,7 @@
 """What the pages show of likes, comments and saves: who liked a post, one's saved posts, a
 post's comment threads, and the extras every post card needs (batched for a whole page).
 
-Every read applies the visibility rule (social/visibility.py): a post the viewer may not see is
+Every read applies the visibility rule (graph/visibility.py): a post the viewer may not see is
 NotFound, and people blocked either way with the viewer are left out of lists."""
 
 from __future__ import annotations
