@@ -1,7 +1,7 @@
 """The queries behind every surface that lists posts: the home feed, explore (recent and popular
 this week), tag pages and profile grids.
 
-Every query here filters through the one visibility rule (``social.visibility``), pages by
+Every query here filters through the one visibility rule (``graph.visibility``), pages by
 keyset (never OFFSET) and is shaped to use an index, so page 50 costs what page 1 costs. The
 query builders are pure; the ``*_page`` functions take the ``Database`` and return a ``Page`` of
 (post, author) pairs with what the page draws already loaded: every photo at display sizes

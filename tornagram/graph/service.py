@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tornagram.accounts.models import User
+from tornagram.accounts.service import user_named
 from tornagram.cache import graph_topic, user_topic
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
@@ -275,17 +276,8 @@ class GraphService:
         return people, (people[-1].id if more else None)
 
     async def _target(self, viewer: User, username: str) -> User:
-        from tornagram.accounts.validation import normalize_username
-
         async with self.db.read() as session:
-            target = (
-                await session.execute(
-                    select(User).where(User.username == normalize_username(username))
-                )
-            ).scalar_one_or_none()
-        if target is None:
-            raise NotFound("No one here goes by that name.")
-        return target
+            return await user_named(session, username)
 
 
 def _between(session, a_id: int, b_id: int) -> None:

@@ -4,12 +4,14 @@ renderer as captions, so a comment reads like a caption)."""
 from __future__ import annotations
 
 from tornagram.errors import InvalidInput, UserError
-from tornagram.photos.captions import clean_caption, extract_mentions, render_caption
+from tornagram.photos.captions import (
+    MAX_MENTION_NOTICES,
+    clean_caption,
+    extract_mentions,
+    render_caption,
+)
 
 COMMENT_MAX_CHARS = 2200
-# Beyond this many distinct @names in one comment, the rest are linked but not notified, so one
-# comment cannot page the whole site.
-MAX_MENTION_NOTICES = 20
 
 
 def clean_comment(raw: str | None) -> str:

@@ -18,14 +18,11 @@ PHOTO_FIELD = "photo"
 
 class UploadPageMixin:
     def render_upload(self, exc: UserError | None = None, **form) -> None:
-        errors = {}
         if exc is not None:
             self.set_status(exc.status)
-            for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items():
-                errors[field] = self.error_text(err)
         self.render(
             "photos/upload.html",
-            errors=errors,
+            errors=self.field_errors(exc),
             form=form,
             max_photos=MAX_PHOTOS_PER_POST,
             max_upload_mb=self.ctx.settings.max_upload_bytes // (1024 * 1024),
@@ -34,10 +31,7 @@ class UploadPageMixin:
     def answer_error(self, exc: UserError, **form) -> None:
         if self.wants_json():
             self.set_status(exc.status)
-            fields = {
-                field: self.error_text(err)
-                for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items()
-            }
+            fields = self.field_errors(exc)
             self.finish(
                 {"error": {"status": exc.status, "message": self.error_text(exc), "fields": fields}}
             )

@@ -268,6 +268,45 @@ def card_key(handler, item, detail: bool = False, eager: bool = False) -> tuple 
     )
 
 
+class Toggle(tornado.web.UIModule):
+    """A mark the viewer turns on or off (like, save) as one plain form: it posts to the "on" or
+    the "off" route and comes back to ``back``; static/js/social.js flips it in place, reading
+    both routes and both labels from the form."""
+
+    def render(
+        self,
+        kind: str,
+        post_id: int,
+        active: bool,
+        *,
+        on_route: str,
+        off_route: str,
+        label_on: str,
+        label_off: str,
+        icon: str,
+        back: str,
+        xsrf_html: str,
+        form_class: str = "action-form",
+        button_class: str = "icon-btn",
+    ) -> bytes:
+        return self.render_string(
+            "modules/toggle.html",
+            kind=kind,
+            post_id=post_id,
+            active=active,
+            on_route=on_route,
+            off_route=off_route,
+            label_on=label_on,
+            label_off=label_off,
+            icon=icon,
+            icons=self.handler.static_url("img/icons.svg"),
+            back=back,
+            xsrf_html=xsrf_html,
+            form_class=form_class,
+            button_class=button_class,
+        )
+
+
 class PostCard(tornado.web.UIModule):
     """A post as a card (feeds/items.PostItem): header with the owner's menu, the photos, the
     action row (like, comment, save, share), the like count, the caption, a preview of the
