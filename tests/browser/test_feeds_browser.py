@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, browser  # noqa: F401 - fixture
-from tests.cli.test_cli import free_port, wait_healthy
+from tests.helpers import free_port, wait_healthy
 from tornagram.feeds.seed import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.browser

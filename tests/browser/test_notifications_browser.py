@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.conftest import browser, live_server, screenshot  # noqa: F401 - fixtures
-from tests.browser.test_photos_browser import FIXTURES, sign_up
+from tests.browser.support import FIXTURES, sign_up
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import html
 
 from sqlalchemy import select
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 from tornagram.graph.models import Follow, FollowRequest, Notification
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 from tornagram.graph.models import Notification
 from tornagram.photos.models import Post
 
@@ -52,3 +52,20 @@ async def make_private(client) -> None:
         "/settings/profile", {"display_name": "", "bio": "", "locale": "", "private": "on"}
     )
     assert r.status_code == 303, r.text
+
+
+async def hidden_post(site, image_bytes, how: str):
+    """A post by 'vera' that 'walt' may not see, for each way of hiding it."""
+    owner = await site.user_client("vera")
+    viewer = await site.user_client("walt")
+    post_id = await new_post(owner, image_bytes)
+    if how == "private":
+        await make_private(owner)
+    elif how == "author_blocked_viewer":
+        assert (await owner.post("/@walt/block")).status_code == 303
+    else:
+        assert (await viewer.post("/@vera/block")).status_code == 303
+    return owner, viewer, post_id
+
+
+HIDDEN = ["private", "author_blocked_viewer", "viewer_blocked_author"]

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from tests.helpers import form_error
 from tests.interactions.support import (
+    HIDDEN,
     JSON,
+    hidden_post,
     make_private,
     new_post,
     notifications_of,
@@ -19,7 +21,6 @@ from tests.interactions.support import (
     rows,
     user,
 )
-from tests.interactions.test_likes import HIDDEN, hidden_post
 from tornagram.graph.models import Comment, Notification
 
 

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.interactions.support import (
+    HIDDEN,
     JSON,
+    hidden_post,
     make_private,
     new_post,
     notifications_of,
@@ -88,23 +90,6 @@ async def test_state_changes_need_post_sign_in_and_xsrf(site, image_bytes):
     assert (await owner.get("/comments/1/delete")).status_code == 405
     assert (await post_row(site, post_id)).like_count == 0
     assert (await owner.post("/p/123/like")).status_code == 404
-
-
-async def hidden_post(site, image_bytes, how: str):
-    """A post by 'vera' that 'walt' may not see, for each way of hiding it."""
-    owner = await site.user_client("vera")
-    viewer = await site.user_client("walt")
-    post_id = await new_post(owner, image_bytes)
-    if how == "private":
-        await make_private(owner)
-    elif how == "author_blocked_viewer":
-        assert (await owner.post("/@walt/block")).status_code == 303
-    else:
-        assert (await viewer.post("/@vera/block")).status_code == 303
-    return owner, viewer, post_id
-
-
-HIDDEN = ["private", "author_blocked_viewer", "viewer_blocked_author"]
 
 
 @pytest.mark.parametrize("how", HIDDEN)

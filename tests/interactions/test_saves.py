@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.interactions.support import JSON, make_private, new_post, rows
-from tests.interactions.test_likes import HIDDEN, hidden_post
+from tests.interactions.support import HIDDEN, JSON, hidden_post, make_private, new_post, rows
 from tornagram.graph.models import Notification, Save
 
 

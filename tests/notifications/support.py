@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 from tornagram.accounts.models import User
 from tornagram.graph.models import Comment, Notification
 
