@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import time
+import urllib.request
 from dataclasses import dataclass
 
 import httpx
@@ -96,3 +99,50 @@ def form_error(html: str) -> list[str]:
         re.sub(r"\s+", " ", m).strip()
         for m in re.findall(r'class="(?:field|form)-error"[^>]*>(.*?)</p>', html, re.S)
     ]
+
+
+# -- posting photos over HTTP --------------------------------------------------------------
+
+
+async def upload(client, files, *, caption="", alts=(), json=False, xsrf_in_header=None):
+    """files: list of (filename, bytes)."""
+    token = await client.xsrf()
+    data = {"caption": caption, "alt": list(alts)}
+    headers = {}
+    if json:
+        headers["Accept"] = "application/json"
+    if xsrf_in_header or (xsrf_in_header is None and json):
+        headers["X-XSRFToken"] = token
+    else:
+        data["_xsrf"] = token
+    multipart = [("photo", (name, body, "application/octet-stream")) for name, body in files]
+    return await client.http.post("/upload", data=data, files=multipart, headers=headers)
+
+
+def post_id_from(response) -> int:
+    match = re.fullmatch(r"/p/([0-9]+)", response.headers["location"])
+    assert match, response.headers.get("location")
+    return int(match.group(1))
+
+
+# -- a server in another process ----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port: int, proc, timeout_secs: float = 30) -> None:
+    deadline = time.monotonic() + timeout_secs
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")

@@ -8,15 +8,15 @@ import tornado.web
 
 from tornagram.accounts import handlers as accounts
 from tornagram.feeds import handlers as feeds
+from tornagram.graph import handlers as graph
 from tornagram.i18n import load_translations
+from tornagram.interactions import handlers as interactions
+from tornagram.notifications import handlers as notification_pages
 from tornagram.photos import handlers as photos
 from tornagram.realtime import longpoll as live_longpoll
 from tornagram.realtime import sockets as live_sockets
 from tornagram.rooms import handlers as rooms
-from tornagram.social import graph_handlers as graph
-from tornagram.social import interaction_handlers as interactions
-from tornagram.social import notification_handlers as notification_pages
-from tornagram.social import search_handlers as search_pages
+from tornagram.search import handlers as search_pages
 from tornagram.web import ui_modules
 from tornagram.web.access_log import log_request
 from tornagram.web.base import HealthHandler, NotFoundHandler

@@ -167,33 +167,48 @@ def _serve(args) -> int:
     return 0
 
 
+def _settings(args, *, migrate_default_sqlite: bool = False):
+    """The settings a command names, and, for commands that work on the site's own SQLite file,
+    that file brought up to the current schema first (a named database is migrated on purpose,
+    with ``tornagram migrate``)."""
+    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    if migrate_default_sqlite and settings.uses_default_sqlite:
+        from tornagram.db import migrate
+
+        migrate.upgrade(settings.database_url)
+    return settings
+
+
 def _migrate(args) -> int:
     from tornagram.db import migrate
 
-    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    settings = _settings(args)
     migrate.upgrade(settings.database_url)
     print(f"database is at revision {migrate.head_revision()}")
     return 0
 
 
 def _command_settings(args):
-    """A command has no caches of its own, but announces its changes to a live site's."""
-    return build_settings(
+    """A command has no caches of its own, but announces its changes to a live site's. The site's
+    own SQLite file is brought up to the current schema first, as ``_settings`` does."""
+    settings = build_settings(
         data_dir=args.data_dir,
         database_url=args.database_url,
         redis_url=args.redis_url,
         caches=False,
     )
+    if settings.uses_default_sqlite:
+        from tornagram.db import migrate
+
+        migrate.upgrade(settings.database_url)
+    return settings
 
 
 def _createuser(args) -> int:
     from tornagram.context import build_context
-    from tornagram.db import migrate
     from tornagram.errors import UserError
 
     settings = _command_settings(args)
-    if settings.uses_default_sqlite:
-        migrate.upgrade(settings.database_url)
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -207,7 +222,7 @@ def _createuser(args) -> int:
         try:
             user = await ctx.accounts.create_user(args.username, args.email, password)
         except UserError as exc:
-            for err in getattr(exc, "errors", {None: exc}).values():
+            for err in exc.by_field().values():
                 print(f"tornagram: {err.render(lambda s: s)}", file=sys.stderr)
             return 2
         finally:
@@ -221,7 +236,7 @@ def _createuser(args) -> int:
 def _gc_media(args) -> int:
     from tornagram.context import build_context
 
-    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    settings = _settings(args)
 
     async def sweep() -> tuple[list[str], int]:
         from tornagram.server import sweep_crash_debris
@@ -245,12 +260,9 @@ def _gc_media(args) -> int:
 
 def _seed(args) -> int:
     from tornagram.context import build_context
-    from tornagram.db import migrate
     from tornagram.feeds.seed import DEFAULT_PASSWORD, SeedError, SeedPlan, seed
 
     settings = _command_settings(args)
-    if settings.uses_default_sqlite:
-        migrate.upgrade(settings.database_url)
     plan = SeedPlan(
         users=args.users,
         posts=args.posts,

@@ -12,10 +12,15 @@ from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
+from tornagram.graph.service import GraphService
+from tornagram.interactions.service import InteractionsService
+from tornagram.notifications.service import NotificationsService
+from tornagram.notifications.writer import NotificationWriter
 from tornagram.photos.fairness import PixelBudget
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
+from tornagram.ratelimit import DEFAULT_RATES, RateLimiter
 from tornagram.realtime import Hub, make_broker
 from tornagram.realtime.access import authorize_subscribe
 from tornagram.realtime.broker import Broker
@@ -23,14 +28,9 @@ from tornagram.realtime.control import LiveControl
 from tornagram.realtime.presence import Presence
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.service import RoomsService
-from tornagram.social.graph import GraphService
-from tornagram.social.interactions import InteractionsService
-from tornagram.social.notification_feed import NotificationsService
-from tornagram.social.notifications import NotificationWriter
-from tornagram.social.search import SearchService
+from tornagram.search.service import SearchService
 from tornagram.storage.base import MediaStorage
 from tornagram.storage.local import LocalStorage
-from tornagram.web.ratelimit import DEFAULT_RATES, RateLimiter
 
 # About 6 KB each.
 FRAGMENT_ENTRIES = 3_000

@@ -27,6 +27,11 @@ class UserError(Exception):
         }
         return text % params
 
+    def by_field(self) -> dict[str, UserError]:
+        """What to show under each field; a refusal of the whole form is filed under
+        ``__all__``."""
+        return {self.field or "__all__": self}
+
 
 class InvalidInput(UserError):
     """One or more fields are wrong. ``errors`` maps field name → UserError."""
@@ -39,6 +44,9 @@ class InvalidInput(UserError):
         self.errors = errors
         first = next(iter(errors.values()))
         super().__init__(first.message, first.field, **first.params)
+
+    def by_field(self) -> dict[str, UserError]:
+        return self.errors
 
 
 class NotFound(UserError):

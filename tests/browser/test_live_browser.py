@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_photos_browser import sign_up
+from tests.browser.support import FIXTURES, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,6 @@ def test_two_browsers_in_one_room(live_server, browser, screenshot):
 
 
 def test_two_browsers_watch_one_photo(live_server, browser, screenshot):
-    from tests.browser.test_photos_browser import FIXTURES
 
     if not FIXTURES.is_dir():
         pytest.skip(f"fixture images not found at {FIXTURES}")

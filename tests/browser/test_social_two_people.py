@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_photos_browser import FIXTURES, sign_up
+from tests.browser.support import FIXTURES, sign_up
 
 pytestmark = pytest.mark.browser
 

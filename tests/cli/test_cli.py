@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port, wait_healthy
 from tornagram.config import ConfigError, build_settings, load_cookie_secret
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_cli(*args, env=None, input=None, timeout=60):
@@ -31,20 +24,6 @@ def run_cli(*args, env=None, input=None, timeout=60):
         cwd=ROOT, env={**os.environ, **(env or {})}, input=input,
         capture_output=True, text=True, timeout=timeout,
     )
-
-
-def wait_healthy(port: int, proc, timeout_secs: float = 30) -> None:
-    deadline = time.monotonic() + timeout_secs
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stderr.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("server did not become healthy")
 
 
 def test_serve_from_env_migrates_answers_and_stops_on_sigterm(tmp_path):

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import update
 
+from tests.helpers import post_id_from, upload
 from tests.photos.conftest import fixture_bytes
-from tests.photos.test_posts import post_id_from, upload
 from tornagram.photos.models import Post
 
 FRAGMENT = {"X-Requested-With": "fetch"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.feeds.support import make_private, share
 from tornagram.feeds import queries
-from tornagram.social.models import Block
+from tornagram.graph.models import Block
 
 
 async def test_profile_query_hides_a_private_authors_posts_from_strangers(site):

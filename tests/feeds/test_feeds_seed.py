@@ -18,9 +18,9 @@ from tornagram.config import FAST_TEST_HASH_PARAMS
 from tornagram.db.engine import Database
 from tornagram.db.ids import EPOCH_MS, id_time_ms
 from tornagram.feeds.seed import DAY_MS, DEFAULT_PASSWORD, SeedPlan, id_at, seed
+from tornagram.graph.models import Follow, Like
 from tornagram.photos.captions import extract_tags
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
-from tornagram.social.models import Follow, Like
 from tornagram.storage.local import LocalStorage
 from tornagram.web.params import MAX_ID
 

@@ -6,8 +6,8 @@ import html
 
 from sqlalchemy import select
 
-from tests.photos.test_posts import post_id_from, upload
-from tornagram.social.models import Follow, FollowRequest, Notification
+from tests.helpers import post_id_from, upload
+from tornagram.graph.models import Follow, FollowRequest, Notification
 
 
 async def user(site, name):

@@ -7,9 +7,9 @@ import re
 
 from sqlalchemy import select
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 from tornagram.accounts.models import User
-from tornagram.social.models import Comment, Notification
+from tornagram.graph.models import Comment, Notification
 
 
 async def new_post(client, image_bytes, caption: str = "") -> int:

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from tests.notifications.support import badge, lines, new_post, notify, quiet_users, user
-from tornagram.social.models import Notification
+from tornagram.graph.models import Notification
 
 
 async def test_the_badge_counts_unread_on_every_page_and_clears_when_opened(site, image_bytes):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from tests.helpers import upload
 from tests.notifications.support import lines, new_post, notifications_of
-from tests.photos.test_posts import upload
 
 
 async def private(client) -> None:

@@ -16,8 +16,8 @@ from tests.notifications.support import (
     user,
 )
 from tornagram.db.ids import lowest_id_at
-from tornagram.social import notification_feed
-from tornagram.social.models import Notification
+from tornagram.graph.models import Notification
+from tornagram.notifications import service as notification_feed
 
 
 async def test_likes_and_follows_group_through_the_real_routes(site, image_bytes):

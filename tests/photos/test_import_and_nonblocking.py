@@ -12,7 +12,8 @@ import tornado.testing
 import tornado.web
 from PIL import Image
 
-from tests.photos.test_posts import assert_nothing_left, post_id_from, upload
+from tests.helpers import post_id_from, upload
+from tests.photos.support import assert_nothing_left
 
 
 class Origin:

@@ -7,51 +7,14 @@ import dataclasses
 import html
 import io
 import re
-from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.helpers import form_error
-from tornagram.photos.models import Photo, Post, PostTag, Rendition
-
-
-def files_under(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
-
-
-async def rows(site, model) -> int:
-    async with site.ctx.db.read() as s:
-        return await s.scalar(select(func.count()).select_from(model))
-
-
-async def assert_nothing_left(site) -> None:
-    for model in (Post, Photo, Rendition, PostTag):
-        assert await rows(site, model) == 0, model
-    assert files_under(site.ctx.settings.media_dir) == []
-    assert files_under(site.ctx.settings.data_dir / "tmp") == []
-
-
-async def upload(client, files, *, caption="", alts=(), json=False, xsrf_in_header=None):
-    """files: list of (filename, bytes)."""
-    token = await client.xsrf()
-    data = {"caption": caption, "alt": list(alts)}
-    headers = {}
-    if json:
-        headers["Accept"] = "application/json"
-    if xsrf_in_header or (xsrf_in_header is None and json):
-        headers["X-XSRFToken"] = token
-    else:
-        data["_xsrf"] = token
-    multipart = [("photo", (name, body, "application/octet-stream")) for name, body in files]
-    return await client.http.post("/upload", data=data, files=multipart, headers=headers)
-
-
-def post_id_from(response) -> int:
-    match = re.fullmatch(r"/p/([0-9]+)", response.headers["location"])
-    assert match, response.headers.get("location")
-    return int(match.group(1))
+from tests.helpers import form_error, post_id_from, upload
+from tests.photos.support import assert_nothing_left, files_under
+from tornagram.photos.models import PostTag
 
 
 async def test_two_photos_become_one_post_with_a_carousel(site, image_bytes):

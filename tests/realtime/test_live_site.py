@@ -10,7 +10,7 @@ import pytest
 import tornado.httpclient
 import tornado.websocket
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 
 
 async def connect(site, client=None, *, origin: str | None = "same", path: str = "/ws"):

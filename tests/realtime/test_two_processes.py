@@ -16,7 +16,7 @@ import httpx
 import tornado.httpclient
 import tornado.websocket
 
-from tests.cli.test_cli import free_port, wait_healthy
+from tests.helpers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "two-process-secret-" + "z" * 32
@@ -141,9 +141,8 @@ async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
     """Each process caches sessions, badges and feeds (tornagram/cache.py); a change made
     through one must show through the other on the very next page."""
     from tests.feeds.support import card_ids
-    from tests.helpers import Client
+    from tests.helpers import Client, post_id_from, upload
     from tests.photos.conftest import fixture_bytes
-    from tests.photos.test_posts import post_id_from, upload
 
     port_a, port_b = free_port(), free_port()
     a = start_server(tmp_path, port_a, redis_url)

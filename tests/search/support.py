@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 
 
 async def new_post(client, image_bytes, caption: str = "") -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.search.support import more_link, new_post, people, posts, search, set_name, tags
-from tornagram.social import search as search_module
+from tornagram.search import service as search_module
 
 
 async def test_people_by_username_prefix_any_case(site):

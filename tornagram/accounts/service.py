@@ -40,6 +40,16 @@ SESSION_CACHE_ENTRIES = 5_000
 SESSION_CACHE_MAX_AGE_SECS = 60
 
 
+async def user_named(session, username: str) -> User:
+    """The account a name (typed in any case) belongs to, or NotFound."""
+    user = (
+        await session.execute(select(User).where(User.username == normalize_username(username)))
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound("No one here goes by that name.")
+    return user
+
+
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     user: User
@@ -377,14 +387,7 @@ class AccountsService:
 
     async def by_username(self, username: str) -> User:
         async with self.db.read() as session:
-            user = (
-                await session.execute(
-                    select(User).where(User.username == normalize_username(username))
-                )
-            ).scalar_one_or_none()
-        if user is None:
-            raise NotFound("No one here goes by that name.")
-        return user
+            return await user_named(session, username)
 
     async def create_user(self, username: str, email: str, password: str) -> User:
         """For the command line: an account with no session."""

@@ -161,7 +161,7 @@ class ProfileHandler(FeedHandler):
             else 0
         )
         self.render_page(
-            "accounts/profile.html",
+            "feeds/profile.html",
             "feeds/_grid.html",
             profile=profile,
             relationship=relationship,

@@ -1,7 +1,7 @@
 """The queries behind every surface that lists posts: the home feed, explore (recent and popular
 this week), tag pages and profile grids.
 
-Every query here filters through the one visibility rule (``social.visibility``), pages by
+Every query here filters through the one visibility rule (``graph.visibility``), pages by
 keyset (never OFFSET) and is shaped to use an index, so page 50 costs what page 1 costs. The
 query builders are pure; the ``*_page`` functions take the ``Database`` and return a ``Page`` of
 (post, author) pairs with what the page draws already loaded: every photo at display sizes
@@ -21,9 +21,9 @@ from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.db.ids import lowest_id_at
 from tornagram.errors import UserError
+from tornagram.graph.models import Follow
+from tornagram.graph.visibility import can_see_author, can_see_user_id, not_blocked
 from tornagram.photos.models import THUMB_NAMES, Photo, Post, PostTag, Rendition
-from tornagram.social.models import Follow
-from tornagram.social.visibility import can_see_author, can_see_user_id, not_blocked
 
 # Four rows of three in a grid; a dozen cards on the home feed.
 PAGE_SIZE = 12

@@ -33,6 +33,11 @@ def extract_tags(caption: str) -> list[str]:
     return tags[:MAX_TAGS_PER_POST]
 
 
+# Beyond this many distinct @names in one caption or comment, the rest are linked but not
+# notified, so one text cannot page the whole site.
+MAX_MENTION_NOTICES = 20
+
+
 def extract_mentions(caption: str) -> list[str]:
     names: list[str] = []
     for match in _MENTION_RE.finditer(caption or ""):

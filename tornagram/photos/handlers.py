@@ -11,6 +11,7 @@ from tornagram.photos.fairness import pixels_charged
 from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
 from tornagram.web import params
 from tornagram.web.base import BaseHandler
+from tornagram.web.post_page import PostPageMixin
 from tornagram.web.uploads import StreamingFormMixin, UploadLimits
 
 PHOTO_FIELD = "photo"
@@ -18,14 +19,11 @@ PHOTO_FIELD = "photo"
 
 class UploadPageMixin:
     def render_upload(self, exc: UserError | None = None, **form) -> None:
-        errors = {}
         if exc is not None:
             self.set_status(exc.status)
-            for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items():
-                errors[field] = self.error_text(err)
         self.render(
             "photos/upload.html",
-            errors=errors,
+            errors=self.field_errors(exc),
             form=form,
             max_photos=MAX_PHOTOS_PER_POST,
             max_upload_mb=self.ctx.settings.max_upload_bytes // (1024 * 1024),
@@ -45,10 +43,7 @@ class UploadPageMixin:
             self.set_header("Retry-After", str(exc.retry_after_secs))
         if self.wants_json():
             self.set_status(exc.status)
-            fields = {
-                field: self.error_text(err)
-                for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items()
-            }
+            fields = self.field_errors(exc)
             self.finish(
                 {"error": {"status": exc.status, "message": self.error_text(exc), "fields": fields}}
             )
@@ -120,41 +115,6 @@ class UrlImportHandler(UploadPageMixin, BaseHandler):
         self.charge_pixels(post)
         self.answer_created(post)
 
-
-class PostPageMixin:
-    """The photo page: the post card, its comment threads and the comment form. A refused
-    comment shows it again with the message under the field and the text as typed."""
-
-    async def render_post_page(
-        self, post_id: int, *, exc: UserError | None = None, reply_to: int | None = None
-    ) -> None:
-        user = self.current_user
-        view = await self.ctx.photos.get_post(post_id, user)
-        [item] = await self.ctx.interactions.decorate(user, [(view.post, view.author)])
-        threads, earlier_before = await self.ctx.interactions.comments(
-            user, post_id, before=params.cursor_argument(self)
-        )
-        # Replying without JavaScript: ?reply_to=<comment id> names the person in the form.
-        reply_name = None
-        for thread in threads:
-            for comment, person in [(thread.comment, thread.author), *thread.replies]:
-                if comment.id == reply_to:
-                    reply_name = person.username
-        page = dict(
-            item=item,
-            post=view.post,
-            author=view.author,
-            threads=threads,
-            earlier_before=earlier_before,
-            reply_to=reply_to if reply_name else None,
-            reply_name=reply_name,
-        )
-        if exc is not None:
-            self.render_form("photos/post.html", exc, **page)
-        else:
-            self.render(
-                "photos/post.html", form={"body": f"@{reply_name} "} if reply_name else {}, **page
-            )
 
 
 class PostHandler(PostPageMixin, BaseHandler):

@@ -7,12 +7,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import aliased
 
 from tornagram.accounts.models import User
-from tornagram.photos.captions import extract_mentions
-from tornagram.social.models import Notification
-from tornagram.social.visibility import can_see_author
-
-# Only the first this many @names in a caption are notified, so a caption cannot page the site.
-MAX_CAPTION_MENTION_NOTICES = 20
+from tornagram.graph.models import Notification
+from tornagram.graph.visibility import can_see_author
+from tornagram.photos.captions import MAX_MENTION_NOTICES, extract_mentions
 
 
 def _caption_notices(post_id: int):
@@ -30,7 +27,7 @@ async def notify_caption_mentions(
     """Notifies the @named people who exist, may see the post, and are not its author. An
     edit notifies only those the caption did not already notify."""
     names = [n for n in extract_mentions(caption) if n != author.username]
-    names = names[:MAX_CAPTION_MENTION_NOTICES]
+    names = names[:MAX_MENTION_NOTICES]
     if not names:
         return
     mentioned, poster = aliased(User), aliased(User)

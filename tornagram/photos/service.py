@@ -16,6 +16,7 @@ from tornagram.cache import NOTICES_GONE
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
+from tornagram.graph.visibility import can_see_author
 from tornagram.photos import remote
 from tornagram.photos.captions import (
     CAPTION_MAX_CHARS,
@@ -35,7 +36,6 @@ from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
 from tornagram.realtime.channels import post_channel
-from tornagram.social.visibility import can_see_author
 from tornagram.storage.base import MediaStorage
 
 log = logging.getLogger(__name__)

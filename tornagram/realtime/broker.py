@@ -1,6 +1,6 @@
 """The broker: where every process publishes events and every hub hears them.
 
-Two implementations share one contract (tests/realtime/test_broker_contract.py):
+Two implementations share one contract (tests/realtime/test_realtime_broker_contract.py):
 
 * ``InProcessBroker`` for the default single-process site, no setup needed;
 * ``RedisBroker`` (redis_broker.py) when several processes or hosts serve

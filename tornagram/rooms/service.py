@@ -16,7 +16,7 @@ from tornagram.photos.models import Post
 from tornagram.realtime.channels import room_channel
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.models import Room, RoomMessage
-from tornagram.web.media import media_url
+from tornagram.storage.urls import media_url
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 TITLE_MAX_CHARS = 80

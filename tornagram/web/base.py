@@ -164,6 +164,12 @@ class BaseHandler(tornado.web.RequestHandler):
     def error_text(self, exc: UserError) -> str:
         return exc.render(self.locale.translate)
 
+    def field_errors(self, exc: UserError | None) -> dict[str, str]:
+        """Each field's message, in the reader's language, for a form shown again."""
+        if exc is None:
+            return {}
+        return {field: self.error_text(err) for field, err in exc.by_field().items()}
+
     # -- cached renderings ------------------------------------------------------------------
 
     def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
@@ -244,13 +250,11 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def render_form(self, template: str, exc: UserError | None = None, **kwargs: Any) -> None:
         """Re-show a form with the user's input and a message for each bad field."""
-        errors = {}
         if exc is not None:
             self.set_status(exc.status)
             if isinstance(exc, RetryLater):
                 self.set_header("Retry-After", str(exc.retry_after_secs))
-            for field, err in getattr(exc, "errors", {exc.field or "__all__": exc}).items():
-                errors[field] = self.error_text(err)
+        errors = self.field_errors(exc)
         form = {k: self.get_body_argument(k, "") for k in self.request.body_arguments}
         form.pop("_xsrf", None)
         for secret_field in ("password", "current_password", "new_password"):

@@ -6,6 +6,7 @@ import re
 
 import tornado.web
 
+from tornagram.storage.urls import media_url as media_url  # the handlers' name for it
 from tornagram.web.security import apply_security_headers
 
 # Media keys are content hashes: a key's bytes never change, so caches may keep them forever.
@@ -20,11 +21,6 @@ class _FilesOnly(tornado.web.StaticFileHandler):
         if _CONTROL_CHARS.search(url_path):
             raise tornado.web.HTTPError(404)
         return super().parse_url_path(url_path)
-
-
-def media_url(key: str | None) -> str | None:
-    """The path a stored key is served at (the ``media`` route), for JSON and live events."""
-    return f"/media/{key}" if key else None
 
 
 class StaticHandler(_FilesOnly):

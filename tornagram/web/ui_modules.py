@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import tornado.web
 
 from tornagram.accounts.models import User
+from tornagram.graph.models import Comment
 from tornagram.i18n import N_
+from tornagram.notifications.service import UNREAD_BADGE_MAX
 from tornagram.photos.captions import render_caption
-from tornagram.social.models import Comment
-from tornagram.social.notification_feed import UNREAD_BADGE_MAX
 from tornagram.web.base import XSRF_SLOT, split_at_slots
 
 # On phones: home, explore, search, the upload "+", notifications, profile and settings: a
@@ -305,6 +305,45 @@ def card_key(handler, item, detail: bool = False, eager: bool = False) -> tuple 
     )
 
 
+class Toggle(tornado.web.UIModule):
+    """A mark the viewer turns on or off (like, save) as one plain form: it posts to the "on" or
+    the "off" route and comes back to ``back``; static/js/social.js flips it in place, reading
+    both routes and both labels from the form."""
+
+    def render(
+        self,
+        kind: str,
+        post_id: int,
+        active: bool,
+        *,
+        on_route: str,
+        off_route: str,
+        label_on: str,
+        label_off: str,
+        icon: str,
+        back: str,
+        xsrf_html: str,
+        form_class: str = "action-form",
+        button_class: str = "icon-btn",
+    ) -> bytes:
+        return self.render_string(
+            "modules/toggle.html",
+            kind=kind,
+            post_id=post_id,
+            active=active,
+            on_route=on_route,
+            off_route=off_route,
+            label_on=label_on,
+            label_off=label_off,
+            icon=icon,
+            icons=self.handler.static_url("img/icons.svg"),
+            back=back,
+            xsrf_html=xsrf_html,
+            form_class=form_class,
+            button_class=button_class,
+        )
+
+
 class PostCard(tornado.web.UIModule):
     """A post as a card (feeds/items.PostItem): header with the owner's menu, the photos, the
     action row (like, comment, save, share), the like count, the caption, a preview of the
@@ -391,7 +430,7 @@ class LiveCommentTemplate(tornado.web.UIModule):
             created_at=datetime.now(UTC),
         )
         return self.render_string(
-            "social/_comment_template.html",
+            "interactions/_comment_template.html",
             entry=comment,
             entry_author=author,
             without_photo=without_photo,

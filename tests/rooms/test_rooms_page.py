@@ -1,0 +1,25 @@
+"""The rooms list as a grid of covers, and a room with no message yet."""
+
+from __future__ import annotations
+
+import re
+
+from tests.interactions.support import new_post
+
+
+async def test_rooms_list_shows_each_room_with_its_cover(site, image_bytes):
+    owner = await site.user_client("cora")
+    post_id = await new_post(owner, image_bytes)
+    await owner.post("/rooms", {"slug": "harbour", "title": "Harbour at night", "cover": str(post_id)})
+    await owner.post("/rooms", {"slug": "plain", "title": "No cover here", "cover": ""})
+    page = (await site.client().get("/rooms")).text
+    grid = re.search(r'<ul class="room-grid">.*?</ul>', page, re.S).group(0)
+    cards = re.findall(r'<li class="room-card">.*?</li>', grid, re.S)
+    assert len(cards) == 2
+    harbour = next(c for c in cards if "Harbour at night" in c)
+    assert re.search(r'<img src="/media/[^"]+" width="320" height="320"', harbour)
+    plain = next(c for c in cards if "No cover here" in c)
+    assert "room-cover-empty" in plain
+    # A room with nothing said yet: an empty list (hidden by :empty), no blank box.
+    room = (await site.client().get("/rooms/plain")).text
+    assert '<ol class="message-list" data-message-list aria-live="polite"></ol>' in room

@@ -1,0 +1,289 @@
+"""Every import points down the layers, and packages depend on each other one way only.
+
+The layers, lowest first, are named in docs/architecture.md:
+
+    base      config, errors, i18n, ids, the rate limiter
+    infra     db, storage, cache
+    models    each domain's ``models.py`` and the rules written over them as query conditions
+    services  the rest of each domain package
+    web       ``web/`` (base handler, UI modules) and each domain's ``handlers.py``
+    app       routes, context, server, command line, migrations
+
+A module may import its own layer or any layer below. Within one layer, the packages must not
+import each other in a cycle, and one domain's handlers never import another domain's handlers
+(what they share belongs in ``web/`` or in a service). Imports inside functions count too, so a
+cycle cannot be hidden by importing late.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "tornagram"
+
+LAYERS = ("base", "infra", "models", "services", "web", "app")
+DOMAINS = (
+    "accounts",
+    "photos",
+    "graph",
+    "interactions",
+    "notifications",
+    "search",
+    "feeds",
+    "rooms",
+    "realtime",
+)
+
+# Modules whose layer is not the one their name or folder gives.
+EXPLICIT = {
+    "tornagram": "base",
+    "tornagram.config": "base",
+    "tornagram.errors": "base",
+    "tornagram.i18n": "base",
+    "tornagram.ratelimit": "base",
+    "tornagram.db.ids": "base",
+    "tornagram.cache": "infra",
+    # Every model imported in one place, for Alembic and the schema test.
+    "tornagram.db.models": "models",
+    # The visibility rule is query conditions over the graph's tables; every domain reads it.
+    "tornagram.graph.visibility": "models",
+    # The post card's data: a post, its author and the viewer's marks.
+    "tornagram.feeds.items": "models",
+    # The live socket and long poll are the realtime domain's handlers.
+    "tornagram.realtime.sockets": "web",
+    "tornagram.realtime.longpoll": "web",
+    "tornagram.app": "app",
+    "tornagram.server": "app",
+    "tornagram.cli": "app",
+    "tornagram.context": "app",
+    "tornagram.__main__": "app",
+}
+INFRA_PACKAGES = ("tornagram.db", "tornagram.storage")
+
+
+class UnknownModule(Exception):
+    pass
+
+
+def layer_of(module: str) -> str:
+    if module in EXPLICIT:
+        return EXPLICIT[module]
+    if module.startswith("tornagram.db.migrations"):
+        return "app"
+    if any(module == p or module.startswith(p + ".") for p in INFRA_PACKAGES):
+        return "infra"
+    if module == "tornagram.web" or module.startswith("tornagram.web."):
+        return "web"
+    parts = module.split(".")
+    if len(parts) >= 2 and parts[1] in DOMAINS:
+        if len(parts) == 3 and parts[2] == "models":
+            return "models"
+        if len(parts) == 3 and parts[2] == "handlers":
+            return "web"
+        return "services"
+    raise UnknownModule(f"{module}: give it a layer in tests/test_layers.py and the architecture doc")
+
+
+def package_of(module: str) -> str:
+    """``tornagram.graph.service`` → ``tornagram.graph``; a top-level module is its own package."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, module: str, known: set[str]) -> set[str]:
+    """The project modules one file imports, anywhere in it (functions included)."""
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")
+                base = base if is_package else base[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            # ``from tornagram.graph import models`` imports the module tornagram.graph.models.
+            names = [
+                f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in known else prefix for a in node.names
+            ]
+        else:
+            continue
+        for name in names:
+            if name == PACKAGE or name.startswith(PACKAGE + "."):
+                # Importing a name from a module: keep the longest known module.
+                while name not in known and "." in name:
+                    name = name.rsplit(".", 1)[0]
+                if name != module:
+                    found.add(name)
+    return found
+
+
+def project_imports() -> dict[str, set[str]]:
+    files = sorted((ROOT / PACKAGE).rglob("*.py"))
+    known = {module_name(f) for f in files}
+    return {module_name(f): imports_of(f, module_name(f), known) for f in files}
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One cycle in a directed graph, as the nodes along it, or None."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def layer_problems(imports: dict[str, set[str]]) -> list[str]:
+    """Every import against the layer order, every cross-domain handler import, and a cycle
+    between packages within a layer, if there is one."""
+    problems: list[str] = []
+    nodes: dict[str, set[str]] = {}
+    for module, targets in sorted(imports.items()):
+        try:
+            mine = layer_of(module)
+        except UnknownModule as exc:
+            problems.append(str(exc))
+            continue
+        here = f"{package_of(module)} ({mine})"
+        nodes.setdefault(here, set())
+        for target in sorted(targets):
+            try:
+                theirs = layer_of(target)
+            except UnknownModule as exc:
+                problems.append(str(exc))
+                continue
+            if LAYERS.index(theirs) > LAYERS.index(mine):
+                problems.append(f"{module} ({mine}) imports {target} ({theirs}), a layer above")
+                continue
+            if (
+                mine == theirs == "web"
+                and package_of(module) != package_of(target)
+                and package_of(target) != "tornagram.web"
+            ):
+                problems.append(f"{module} imports another domain's handlers: {target}")
+            there = f"{package_of(target)} ({theirs})"
+            if there != here:
+                nodes[here].add(there)
+    cycle = find_cycle(nodes)
+    if cycle:
+        problems.append("packages import each other in a cycle: " + " -> ".join(cycle))
+    return problems
+
+
+def test_the_project_follows_the_layers():
+    imports = project_imports()
+    assert len(imports) > 50, "the walk found too few modules"
+    assert layer_problems(imports) == []
+
+
+# The checker itself, on made-up import graphs.
+
+
+def test_a_clean_graph_passes():
+    assert (
+        layer_problems(
+            {
+                "tornagram.errors": set(),
+                "tornagram.photos.models": {"tornagram.errors"},
+                "tornagram.photos.service": {"tornagram.photos.models"},
+                "tornagram.photos.handlers": {"tornagram.photos.service", "tornagram.web.base"},
+                "tornagram.web.base": {"tornagram.errors"},
+                "tornagram.app": {"tornagram.photos.handlers"},
+            }
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    "module, target",
+    [
+        ("tornagram.photos.service", "tornagram.web.media"),  # a service reaching up to the web
+        ("tornagram.photos.models", "tornagram.photos.service"),
+        ("tornagram.errors", "tornagram.db.engine"),
+        ("tornagram.web.base", "tornagram.context"),
+    ],
+)
+def test_an_upward_import_fails(module, target):
+    [problem] = layer_problems({module: {target}, target: set()})
+    assert "a layer above" in problem and module in problem and target in problem
+
+
+def test_one_domains_handlers_may_not_import_anothers():
+    [problem] = layer_problems(
+        {"tornagram.search.handlers": {"tornagram.notifications.handlers"}, "tornagram.notifications.handlers": set()}
+    )
+    assert "another domain's handlers" in problem
+
+
+def test_a_cycle_between_packages_fails_even_through_a_late_import():
+    problems = layer_problems(
+        {
+            "tornagram.graph.service": {"tornagram.notifications.writer"},
+            "tornagram.notifications.writer": {"tornagram.photos.service"},
+            "tornagram.photos.service": {"tornagram.graph.service"},
+        }
+    )
+    assert problems == [
+        "packages import each other in a cycle: tornagram.graph (services) -> "
+        "tornagram.notifications (services) -> tornagram.photos (services) -> tornagram.graph (services)"
+    ]
+
+
+def test_a_module_without_a_layer_fails():
+    assert layer_problems({"tornagram.helpers": set()}) == [
+        "tornagram.helpers: give it a layer in tests/test_layers.py and the architecture doc"
+    ]
+
+
+def test_imports_are_read_from_the_source(tmp_path):
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "import tornagram.errors\n"
+        "from tornagram.graph import models\n"
+        "from tornagram.web.media import media_url\n"
+        "def late():\n"
+        "    from tornagram.accounts.models import User\n"
+        "import os\n"
+    )
+    known = {"tornagram.errors", "tornagram.graph.models", "tornagram.web.media", "tornagram.accounts.models"}
+    assert imports_of(source, "tornagram.x.mod", known) == known
+
+
+def test_relative_imports_resolve(tmp_path):
+    init = tmp_path / "__init__.py"
+    init.write_text("from .broker import Broker\nfrom . import hub\n")
+    known = {"tornagram.realtime", "tornagram.realtime.broker", "tornagram.realtime.hub"}
+    assert imports_of(init, "tornagram.realtime", known) == {
+        "tornagram.realtime.broker",
+        "tornagram.realtime.hub",
+    }

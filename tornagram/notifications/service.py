@@ -1,0 +1,297 @@
+"""Reading notifications: the page, grouped the way people read it ("alice and 3 others liked
+your photo"), the unread count in the navigation, and marking them seen.
+
+Grouping. Likes of one post, comments on one post, follows, and follow requests that arrive on
+the same UTC day form one group (a comment group shows the newest comment's words); replies and
+mentions stay one row each, with a snippet of the text. A group
+sits where its newest notification is, and is unread while any of its members is.
+
+Pages are keyset pages over notification ids. Ids are time-ordered, so a group's day is an id
+range, and a group cut by the end of a page is counted over its whole day (one aggregate query);
+the next page leaves out groups whose newest member was on an earlier page.
+
+Everything passes the one visibility rule: nothing from a person blocked either way, nothing
+about a post the reader cannot see (a mention in a private account's caption after unfollowing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all, update
+from sqlalchemy.orm import aliased, selectinload
+
+from tornagram.accounts.models import User
+from tornagram.cache import NOTICES_GONE, VISIBILITY, Store, graph_topic, unread_topic
+from tornagram.db.base import utcnow
+from tornagram.db.engine import Database
+from tornagram.db.ids import id_time_ms, lowest_id_at
+from tornagram.graph.models import Comment, Notification
+from tornagram.graph.visibility import can_see_user_id, not_blocked
+from tornagram.photos.models import Photo, Post
+from tornagram.realtime.channels import user_channel
+
+GROUPED_KINDS = frozenset({"like", "comment", "follow", "follow_request"})
+# Grouped per photo as well as per day: five comments on one photo are one row.
+PER_POST_KINDS = frozenset({"like", "comment"})
+# Rows read per step. Groups collapse many rows into one line, so a page of rows is a screenful.
+ROWS_PER_STEP = 60
+# When groups shown on earlier pages swallow a whole step, read a few more before giving up.
+MAX_STEPS = 4
+# The badge says "99+" beyond this; counting stops there, so it costs the same for everyone.
+UNREAD_BADGE_MAX = 99
+SNIPPET_MAX_CHARS = 80
+DAY_MS = 86_400_000
+
+N = Notification
+
+
+@dataclass(slots=True)
+class NotificationGroup:
+    kind: str
+    actors: list[User]  # distinct, newest first (those on this page)
+    actor_count: int  # everyone in the group, also those beyond this page
+    latest_id: int
+    latest_at: datetime
+    unread: bool
+    post: Post | None = None  # with photos and renditions (for the thumb)
+    post_author: User | None = None
+    comment: Comment | None = None
+    post_id: int | None = None
+    comment_id: int | None = None
+    # Grouped kinds: the id range of the group's day.
+    window: tuple[int, int] | None = None
+    _actor_ids: set[int] = field(default_factory=set)
+
+    @property
+    def snippet(self) -> str:
+        """The comment's words, or the caption's for a mention in a post."""
+        text = self.comment.body if self.comment is not None else ""
+        if not text and self.kind == "mention" and self.post is not None:
+            text = self.post.caption
+        return shorten(text)
+
+
+@dataclass(slots=True)
+class NotificationPage:
+    groups: list[NotificationGroup]
+    next_before: int | None  # the ``before`` of the next page, None on the last
+
+
+def shorten(text: str, limit: int = SNIPPET_MAX_CHARS) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def visible_to(viewer_id: int):
+    """The visibility rule for a notification row: no block either way with its actor, and a
+    post (if any) that the reader may see."""
+    post_visible = exists().where(Post.id == N.post_id, can_see_user_id(viewer_id, Post.author_id))
+    return and_(not_blocked(viewer_id, N.actor_id), or_(N.post_id.is_(None), post_visible))
+
+
+def _day_window(notification_id: int) -> tuple[int, int]:
+    start_ms = id_time_ms(notification_id) // DAY_MS * DAY_MS
+    return lowest_id_at(start_ms), lowest_id_at(start_ms + DAY_MS)
+
+
+# Per member: the badge figure (see unread_count).
+UNREAD_CACHE_ENTRIES = 20_000
+UNREAD_CACHE_MAX_AGE_SECS = 60
+
+
+class NotificationsService:
+    def __init__(self, db: Database, events=None) -> None:
+        self.db = db
+        # An EventPublisher: opening the list tells the reader's other tabs (notifications.read).
+        self.events = events
+        self._unread = Store(
+            db.changes,
+            "unread",
+            max_entries=UNREAD_CACHE_ENTRIES,
+            max_age_secs=UNREAD_CACHE_MAX_AGE_SECS,
+        )
+
+    async def unread_count(self, viewer: User) -> int:
+        """Unread and visible, up to UNREAD_BADGE_MAX + 1. Reads the partial index of unread
+        rows only (ix_notifications_unread); asked on every page a member opens, so the answer
+        is cached until a notice for them arrives or goes, or what they may see changes."""
+        count = self._unread.get(viewer.id)
+        if count is not None:
+            return count
+        stamp = self._unread.changes.stamp()
+        unread = (
+            select(N.id)
+            .where(N.recipient_id == viewer.id, N.read_at.is_(None), visible_to(viewer.id))
+            .limit(UNREAD_BADGE_MAX + 1)
+            .subquery()
+        )
+        async with self.db.read() as session:
+            count = await session.scalar(select(func.count()).select_from(unread))
+        self._unread.put(
+            viewer.id,
+            count,
+            stamp,
+            (unread_topic(viewer.id), graph_topic(viewer.id), VISIBILITY, NOTICES_GONE),
+        )
+        return count
+
+    async def mark_all_seen(self, viewer: User, up_to_id: int | None = None) -> int:
+        """Marks unread notifications read, up to the newest one the reader was shown, so one
+        that arrived while the page was being made still counts as new."""
+        query = update(N).where(N.recipient_id == viewer.id, N.read_at.is_(None))
+        if up_to_id is not None:
+            query = query.where(N.id <= up_to_id)
+        async with self.db.write() as session:
+            result = await session.execute(query.values(read_at=utcnow()))
+            if result.rowcount and self.events is not None:
+                # The badge in every other open tab; the count is read after the commit (a
+                # notice newer than the list shown stays unread).
+                async def read_data() -> dict:
+                    return {"unread": await self.unread_count(viewer)}
+
+                self.events.on_commit(
+                    session, user_channel(viewer.id), "notifications.read", read_data
+                )
+        return result.rowcount
+
+    async def page(self, viewer: User, before: int | None = None) -> NotificationPage:
+        groups: list[NotificationGroup] = []
+        cursor = before
+        async with self.db.read() as session:
+            for _ in range(MAX_STEPS):
+                rows, more = await self._rows(session, viewer.id, cursor)
+                if not rows:
+                    cursor = None
+                    break
+                step = self._group(rows)
+                await self._count_grouped(session, viewer.id, step, before=cursor)
+                groups.extend(g for g in step if g.actor_count)
+                cursor = rows[-1][0].id if more else None
+                if groups or cursor is None:
+                    break
+            await self._attach_posts_and_comments(session, groups)
+        return NotificationPage(groups=groups, next_before=cursor)
+
+    # -- steps of page() -----------------------------------------------------------------------
+
+    @staticmethod
+    async def _rows(session, viewer_id: int, before: int | None):
+        # Aliased: the visibility rule's subqueries name the plain users table themselves.
+        Actor = aliased(User)
+        query = (
+            select(N, Actor)
+            .join(Actor, Actor.id == N.actor_id)
+            .where(N.recipient_id == viewer_id, visible_to(viewer_id))
+            .order_by(N.id.desc())
+            .limit(ROWS_PER_STEP + 1)
+        )
+        if before is not None:
+            query = query.where(N.id < before)
+        rows = [tuple(row) for row in await session.execute(query)]
+        return rows[:ROWS_PER_STEP], len(rows) > ROWS_PER_STEP
+
+    @staticmethod
+    def _group(rows) -> list[NotificationGroup]:
+        """Rows arrive newest first, so each group's first row is its newest."""
+        groups: list[NotificationGroup] = []
+        by_key: dict[tuple, NotificationGroup] = {}
+        for notification, actor in rows:
+            if notification.kind in GROUPED_KINDS:
+                window = _day_window(notification.id)
+                post_id = notification.post_id if notification.kind in PER_POST_KINDS else None
+                key = (notification.kind, post_id, window)
+            else:
+                window, post_id, key = None, notification.post_id, ("one", notification.id)
+            group = by_key.get(key)
+            if group is None:
+                group = NotificationGroup(
+                    kind=notification.kind,
+                    actors=[],
+                    actor_count=0,
+                    latest_id=notification.id,
+                    latest_at=notification.created_at,
+                    unread=False,
+                    post_id=post_id,
+                    comment_id=notification.comment_id,
+                    window=window,
+                )
+                by_key[key] = group
+                groups.append(group)
+            if actor.id not in group._actor_ids:
+                group._actor_ids.add(actor.id)
+                group.actors.append(actor)
+                group.actor_count += 1
+            group.unread = group.unread or notification.read_at is None
+        return groups
+
+    @staticmethod
+    async def _count_grouped(session, viewer_id: int, groups, *, before: int | None) -> None:
+        """Counts each group over its whole day, in one query. A group whose newest member is
+        at or above ``before`` was shown on an earlier page: its count becomes 0 (left out)."""
+        grouped = [g for g in groups if g.window is not None]
+        if not grouped:
+            return
+        selects = []
+        for index, group in enumerate(grouped):
+            low, high = group.window
+            post_id = group.post_id
+            post_match = N.post_id.is_(None) if post_id is None else N.post_id == post_id
+            selects.append(
+                select(
+                    literal(index).label("g"),
+                    func.count(func.distinct(N.actor_id)).label("actors"),
+                    func.max(N.id).label("latest"),
+                    func.count(case((N.read_at.is_(None), 1))).label("unread"),
+                    # Two distinct people of the group, to name a second one from beyond the page.
+                    func.min(N.actor_id).label("lowest_actor"),
+                    func.max(N.actor_id).label("highest_actor"),
+                ).where(
+                    N.recipient_id == viewer_id,
+                    N.kind == group.kind,
+                    post_match,
+                    N.id >= low,
+                    N.id < high,
+                    visible_to(viewer_id),
+                )
+            )
+        rows = (await session.execute(union_all(*selects))).all()
+        wanted: dict[int, list[NotificationGroup]] = {}
+        for row in rows:
+            group = grouped[row.g]
+            if before is not None and row.latest is not None and row.latest >= before:
+                group.actor_count = 0
+                continue
+            group.actor_count = max(row.actors, len(group.actors))
+            group.unread = group.unread or bool(row.unread)
+            if group.actor_count >= 2 and len(group.actors) == 1:
+                known = group.actors[0].id
+                other = row.highest_actor if row.highest_actor != known else row.lowest_actor
+                wanted.setdefault(other, []).append(group)
+        if wanted:
+            people = await session.execute(select(User).where(User.id.in_(wanted)))
+            for person in people.scalars():
+                for group in wanted[person.id]:
+                    group.actors.append(person)
+
+    @staticmethod
+    async def _attach_posts_and_comments(session, groups: list[NotificationGroup]) -> None:
+        post_ids = {g.post_id for g in groups if g.post_id is not None}
+        comment_ids = {g.comment_id for g in groups if g.comment_id is not None}
+        posts: dict[int, tuple[Post, User]] = {}
+        comments: dict[int, Comment] = {}
+        if post_ids:
+            result = await session.execute(
+                select(Post, User)
+                .join(User, User.id == Post.author_id)
+                .where(Post.id.in_(post_ids))
+                .options(selectinload(Post.photos).selectinload(Photo.renditions))
+            )
+            posts = {post.id: (post, author) for post, author in result.all()}
+        if comment_ids:
+            result = await session.execute(select(Comment).where(Comment.id.in_(comment_ids)))
+            comments = {c.id: c for c in result.scalars()}
+        for group in groups:
+            group.post, group.post_author = posts.get(group.post_id, (None, None))
+            group.comment = comments.get(group.comment_id) if group.comment_id else None

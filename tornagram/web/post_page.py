@@ -1,0 +1,43 @@
+"""The photo page, drawn by the photo's own route and again by the comment form when a comment
+is refused, so it lives below both domains' handlers."""
+
+from __future__ import annotations
+
+from tornagram.errors import UserError
+from tornagram.web import params
+
+
+class PostPageMixin:
+    """The photo page: the post card, its comment threads and the comment form. A refused
+    comment shows it again with the message under the field and the text as typed."""
+
+    async def render_post_page(
+        self, post_id: int, *, exc: UserError | None = None, reply_to: int | None = None
+    ) -> None:
+        user = self.current_user
+        view = await self.ctx.photos.get_post(post_id, user)
+        [item] = await self.ctx.interactions.decorate(user, [(view.post, view.author)])
+        threads, earlier_before = await self.ctx.interactions.comments(
+            user, post_id, before=params.cursor_argument(self)
+        )
+        # Replying without JavaScript: ?reply_to=<comment id> names the person in the form.
+        reply_name = None
+        for thread in threads:
+            for comment, person in [(thread.comment, thread.author), *thread.replies]:
+                if comment.id == reply_to:
+                    reply_name = person.username
+        page = dict(
+            item=item,
+            post=view.post,
+            author=view.author,
+            threads=threads,
+            earlier_before=earlier_before,
+            reply_to=reply_to if reply_name else None,
+            reply_name=reply_name,
+        )
+        if exc is not None:
+            self.render_form("photos/post.html", exc, **page)
+        else:
+            self.render(
+                "photos/post.html", form={"body": f"@{reply_name} "} if reply_name else {}, **page
+            )
