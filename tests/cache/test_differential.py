@@ -27,6 +27,14 @@ def normalise(html: str) -> str:
     html = re.sub(r'(data-xsrf=")[^"]*"', r'\1"', html)
     html = re.sub(r'(<meta name="xsrf[^"]*" content=")[^"]*"', r'\1"', html)
     html = re.sub(r'nonce-[A-Za-z0-9+/=_-]+|nonce="[^"]*"', "nonce", html)
+    # The live-comment template is a stand-in drawn as of each render; its time is replaced by
+    # the script with the real comment's.
+    html = re.sub(
+        r"<template data-comment-template.*?</template>",
+        lambda m: re.sub(r"<time[^>]*>", "<time>", m.group(0)),
+        html,
+        flags=re.S,
+    )
     return html
 
 
