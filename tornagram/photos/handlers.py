@@ -6,7 +6,7 @@ from pathlib import Path
 
 import tornado.web
 
-from tornagram.errors import RetryLater, UserError
+from tornagram.errors import UserError
 from tornagram.photos.fairness import pixels_charged
 from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
 from tornagram.web import params
@@ -39,8 +39,7 @@ class UploadPageMixin:
         )
 
     def answer_error(self, exc: UserError, **form) -> None:
-        if isinstance(exc, RetryLater):
-            self.set_header("Retry-After", str(exc.retry_after_secs))
+        self.say_when_to_retry(exc)
         if self.wants_json():
             self.set_status(exc.status)
             fields = self.field_errors(exc)

@@ -248,12 +248,16 @@ class BaseHandler(tornado.web.RequestHandler):
         )
         return namespace
 
+    def say_when_to_retry(self, exc: BaseException | None) -> None:
+        """``Retry-After`` for a refusal that is for now, not for good."""
+        if isinstance(exc, RetryLater):
+            self.set_header("Retry-After", str(exc.retry_after_secs))
+
     def render_form(self, template: str, exc: UserError | None = None, **kwargs: Any) -> None:
         """Re-show a form with the user's input and a message for each bad field."""
         if exc is not None:
             self.set_status(exc.status)
-            if isinstance(exc, RetryLater):
-                self.set_header("Retry-After", str(exc.retry_after_secs))
+            self.say_when_to_retry(exc)
         errors = self.field_errors(exc)
         form = {k: self.get_body_argument(k, "") for k in self.request.body_arguments}
         form.pop("_xsrf", None)
@@ -272,8 +276,6 @@ class BaseHandler(tornado.web.RequestHandler):
             translated.__cause__ = e
             e = translated
         if isinstance(e, UserError) and not self._finished:
-            if isinstance(e, RetryLater):
-                self.set_header("Retry-After", str(e.retry_after_secs))
             self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
             return
         super()._handle_request_exception(e)
@@ -283,9 +285,8 @@ class BaseHandler(tornado.web.RequestHandler):
         message = None
         if isinstance(exc, UserError):
             message = self.error_text(exc)
-        if isinstance(exc, RetryLater):
-            # send_error() cleared the headers set before it; say when to come back here.
-            self.set_header("Retry-After", str(exc.retry_after_secs))
+        # send_error() cleared the headers set before it; say when to come back here.
+        self.say_when_to_retry(exc)
         trace = None
         if self.settings.get("serve_traceback") and "exc_info" in kwargs:
             trace = "".join(traceback.format_exception(*kwargs["exc_info"]))
