@@ -9,10 +9,13 @@ The layers, lowest first, are named in docs/architecture.md:
     web       ``web/`` (base handler, UI modules) and each domain's ``handlers.py``
     app       routes, context, server, command line, migrations
 
-A module may import its own layer or any layer below. Within one layer, the packages must not
-import each other in a cycle, and one domain's handlers never import another domain's handlers
-(what they share belongs in ``web/`` or in a service). Imports inside functions count too, so a
-cycle cannot be hidden by importing late.
+A module may import its own layer or any layer below. Packages must not import each other in a
+cycle, within one layer or across layers: a domain's models and services count as one package
+(a domain whose services read another's models while that one's services call back into the
+first is a knot, whatever the layers say). A domain's handlers sit above every service by design
+and count apart, as does ``web/`` and the model registry ``db/models.py``. One domain's handlers
+never import another domain's handlers (what they share belongs in ``web/`` or in a service).
+Imports inside functions count too, so a cycle cannot be hidden by importing late.
 """
 
 from __future__ import annotations
@@ -94,6 +97,15 @@ def package_of(module: str) -> str:
     return ".".join(parts[:2])
 
 
+def node_of(module: str, layer: str) -> str:
+    """The node a module stands for in the cycle check: a domain's models and services are one
+    (so a cycle across those layers is found), everything else its package within its layer."""
+    package = package_of(module)
+    if package.split(".")[-1] in DOMAINS and layer in ("models", "services"):
+        return package
+    return f"{package} ({layer})"
+
+
 def module_name(path: Path) -> str:
     rel = path.relative_to(ROOT).with_suffix("")
     parts = list(rel.parts)
@@ -164,7 +176,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 def layer_problems(imports: dict[str, set[str]]) -> list[str]:
     """Every import against the layer order, every cross-domain handler import, and a cycle
-    between packages within a layer, if there is one."""
+    between packages (within a layer or across layers, see ``node_of``), if there is one."""
     problems: list[str] = []
     nodes: dict[str, set[str]] = {}
     for module, targets in sorted(imports.items()):
@@ -173,7 +185,7 @@ def layer_problems(imports: dict[str, set[str]]) -> list[str]:
         except UnknownModule as exc:
             problems.append(str(exc))
             continue
-        here = f"{package_of(module)} ({mine})"
+        here = node_of(module, mine)
         nodes.setdefault(here, set())
         for target in sorted(targets):
             try:
@@ -190,7 +202,7 @@ def layer_problems(imports: dict[str, set[str]]) -> list[str]:
                 and package_of(target) != "tornagram.web"
             ):
                 problems.append(f"{module} imports another domain's handlers: {target}")
-            there = f"{package_of(target)} ({theirs})"
+            there = node_of(target, theirs)
             if there != here:
                 nodes[here].add(there)
     cycle = find_cycle(nodes)
@@ -254,9 +266,48 @@ def test_a_cycle_between_packages_fails_even_through_a_late_import():
         }
     )
     assert problems == [
-        "packages import each other in a cycle: tornagram.graph (services) -> "
-        "tornagram.notifications (services) -> tornagram.photos (services) -> tornagram.graph (services)"
+        "packages import each other in a cycle: tornagram.graph -> "
+        "tornagram.notifications -> tornagram.photos -> tornagram.graph"
     ]
+
+
+def test_a_cycle_across_layers_fails():
+    """A service of one domain using another's image code while that domain's services read the
+    first one's models: no import points up, yet the two packages are one knot."""
+    problems = layer_problems(
+        {
+            "tornagram.accounts.avatars": {"tornagram.photos.imaging"},
+            "tornagram.photos.imaging": set(),
+            "tornagram.photos.service": {"tornagram.accounts.models"},
+            "tornagram.accounts.models": set(),
+        }
+    )
+    assert problems == [
+        "packages import each other in a cycle: tornagram.accounts -> tornagram.photos -> "
+        "tornagram.accounts"
+    ]
+
+
+def test_handlers_and_the_model_registry_may_sit_on_both_sides():
+    """``web/`` serves every domain's handlers and reads their services; the model registry is
+    imported by the database package and imports every domain's models. Neither is a knot."""
+    assert (
+        layer_problems(
+            {
+                "tornagram.photos.handlers": {"tornagram.web.base", "tornagram.photos.service"},
+                "tornagram.web.base": {"tornagram.accounts.validation"},
+                "tornagram.web.ui_modules": {"tornagram.photos.captions"},
+                "tornagram.photos.captions": set(),
+                "tornagram.photos.service": {"tornagram.db.engine"},
+                "tornagram.accounts.validation": set(),
+                "tornagram.db.engine": set(),
+                "tornagram.db.models": {"tornagram.photos.models"},
+                "tornagram.photos.models": {"tornagram.db.base"},
+                "tornagram.db.base": set(),
+            }
+        )
+        == []
+    )
 
 
 def test_a_module_without_a_layer_fails():

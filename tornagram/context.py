@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tornagram.accounts.avatars import AvatarStore
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.service import AccountsService
 from tornagram.cache import FragmentCache, make_changes
@@ -16,6 +15,7 @@ from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
+from tornagram.photos.avatars import AvatarStore
 from tornagram.photos.fairness import PixelBudget
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService

@@ -80,7 +80,7 @@ class AccountsService:
         self.ids = ids
         self.hasher = hasher
         self.session_max_age = timedelta(days=session_max_age_days)
-        # Turns an uploaded image into stored avatar keys; see tornagram.accounts.avatars.
+        # Turns an uploaded image into stored avatar keys; see tornagram.photos.avatars.
         self.avatars = avatars
         # Told (after commit) of every session that ends, so each process closes the live
         # sockets and long polls opened with it: a LiveControl (tornagram/realtime/control.py).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,7 +15,6 @@ from tornagram.db.engine import Database, after_commit
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.models import Block, Follow, FollowRequest
-from tornagram.notifications.writer import NotificationWriter
 
 LIST_PAGE_SIZE = 30
 
@@ -35,6 +35,16 @@ class Relationship:
         return self.is_self or self.following
 
 
+class Notices(Protocol):
+    """What the graph asks of the notifications domain (``notifications/writer.py``), inside
+    its own transaction. A Protocol, so that notifications may read the graph's tables while
+    the graph does not import notifications: the two depend on each other one way only."""
+
+    def notify(self, session, *, recipient_id: int, actor_id: int, kind: str) -> None: ...
+
+    async def retract(self, session, *, recipient_id: int, actor_id: int, kind: str) -> None: ...
+
+
 def insert_ignore(session, model, **values):
     """INSERT … ON CONFLICT DO NOTHING on either engine: doing a thing twice is doing it once."""
     dialect = session.bind.dialect.name
@@ -43,7 +53,7 @@ def insert_ignore(session, model, **values):
 
 
 class GraphService:
-    def __init__(self, db: Database, ids: IdGenerator, notifications: NotificationWriter) -> None:
+    def __init__(self, db: Database, ids: IdGenerator, notifications: Notices) -> None:
         self.db = db
         self.ids = ids
         self.notifications = notifications
