@@ -139,16 +139,13 @@ class TagHandler(FeedHandler):
 class ProfileHandler(FeedHandler):
     """The header (who, counts, the follow button) and the grid of posts, or "This account is
     private" for those the owner has not let in. Someone the owner blocked gets the same 404
-    as for a name nobody has."""
+    as for a name nobody has (the decision: graph/access.py)."""
 
     async def get(self, username: str) -> None:
         profile = await self.ctx.accounts.by_username(username)
-        relationship = await self.ctx.graph.relationship(self.current_user, profile)
-        if relationship.blocked_by:
-            raise NotFound("No one here goes by that name.")
-        hidden = relationship.blocking or (
-            profile.is_private and not relationship.can_see_posts_of_private
-        )
+        access = await self.ctx.graph.access(self.current_user, profile)
+        relationship = access.relationship
+        hidden = not access.content
         max_id = params.cursor_argument(self, "max_id")
         if hidden:
             page = queries.Page([])

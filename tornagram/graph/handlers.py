@@ -52,29 +52,19 @@ class _PeopleList(BaseHandler):
 
     async def get(self, username: str) -> None:
         profile = await self.ctx.accounts.by_username(username)
-        rel = await self.ctx.graph.relationship(self.current_user, profile)
-        if rel.blocked_by or rel.blocking:
-            raise tornado.web.HTTPError(404)
-        # A private account's lists are part of what only its followers see.
-        if profile.is_private and not rel.can_see_posts_of_private:
-            self.render(
-                "graph/people.html",
-                profile=profile,
-                people=[],
-                next_before=None,
-                direction=self.direction,
-                hidden=True,
-            )
-            return
-        page = getattr(self.ctx.graph, self.direction)
-        people, next_before = await page(profile, before=params.cursor_argument(self))
+        # A person's lists are part of what the profile shows only to those who see its posts.
+        access = await self.ctx.graph.access(self.current_user, profile)
+        people, next_before = [], None
+        if access.content:
+            page = getattr(self.ctx.graph, self.direction)
+            people, next_before = await page(profile, before=params.cursor_argument(self))
         self.render(
             "graph/people.html",
             profile=profile,
             people=people,
             next_before=next_before,
             direction=self.direction,
-            hidden=False,
+            hidden=access.hidden,
         )
 
 

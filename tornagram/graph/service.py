@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
@@ -14,25 +13,16 @@ from tornagram.accounts.service import user_named
 from tornagram.db.engine import Database, after_commit
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
+from tornagram.graph.access import (
+    Access,
+    Relationship,
+    decide,
+    relationship_columns,
+    relationship_from,
+)
 from tornagram.graph.models import Block, Follow, FollowRequest
 
 LIST_PAGE_SIZE = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Relationship:
-    """How the viewer stands with another person; drives the follow button and visibility."""
-
-    is_self: bool = False
-    following: bool = False
-    requested: bool = False
-    followed_by: bool = False
-    blocking: bool = False
-    blocked_by: bool = False
-
-    @property
-    def can_see_posts_of_private(self) -> bool:
-        return self.is_self or self.following
 
 
 class Notices(Protocol):
@@ -61,26 +51,17 @@ class GraphService:
         self.live = None
 
     async def relationship(self, viewer: User | None, other: User) -> Relationship:
-        if viewer is None:
-            return Relationship()
-        if viewer.id == other.id:
-            return Relationship(is_self=True)
-        v, o = viewer.id, other.id
+        if viewer is None or viewer.id == other.id:
+            return relationship_from(viewer, other)
         async with self.db.read() as session:
-            row = (
-                await session.execute(
-                    select(
-                        exists().where(Follow.follower_id == v, Follow.followee_id == o),
-                        exists().where(
-                            FollowRequest.requester_id == v, FollowRequest.target_id == o
-                        ),
-                        exists().where(Follow.follower_id == o, Follow.followee_id == v),
-                        exists().where(Block.blocker_id == v, Block.blocked_id == o),
-                        exists().where(Block.blocker_id == o, Block.blocked_id == v),
-                    )
-                )
-            ).one()
-        return Relationship(False, *row)
+            query = select(*relationship_columns(viewer.id, other.id))
+            flags = (await session.execute(query)).one()
+        return relationship_from(viewer, other, flags)
+
+    async def access(self, viewer: User | None, person: User) -> Access:
+        """What ``viewer`` may see of ``person`` (graph/access.py): the profile, its lists.
+        Raises NotFound, as for a name nobody has, when ``person`` blocked the viewer."""
+        return decide(person, await self.relationship(viewer, person)).require_found()
 
     async def follow(self, viewer: User, username: str) -> str:
         """'following' or 'requested' (private account). Following twice changes nothing."""

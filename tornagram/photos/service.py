@@ -16,7 +16,7 @@ from tornagram.cache import NOTICES_GONE
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
-from tornagram.graph.visibility import can_see_author
+from tornagram.graph.access import decide, relationship_columns, relationship_from
 from tornagram.photos import remote
 from tornagram.photos.captions import (
     CAPTION_MAX_CHARS,
@@ -239,19 +239,23 @@ class PhotosService:
     async def get_post(self, post_id: int, viewer: User | None) -> PostView:
         """The post if ``viewer`` may see it (the visibility rule); otherwise NotFound, the same
         answer as for a post that does not exist, so private posts cannot be probed."""
+        # How the viewer stands with the author, read with the post: one query, and the one
+        # decision the profile makes (graph/access.py).
+        flags = () if viewer is None else relationship_columns(viewer.id, Post.author_id)
         async with self.db.read() as session:
-            rule = can_see_author(viewer.id if viewer else None)
             row = (
                 await session.execute(
-                    select(Post, User)
+                    select(Post, User, *flags)
                     .join(User, User.id == Post.author_id)
-                    .where(Post.id == post_id, rule)
+                    .where(Post.id == post_id)
                     .options(selectinload(Post.photos).selectinload(Photo.renditions))
                 )
             ).one_or_none()
-        if row is None:
-            raise NotFound("This post does not exist, or it has been deleted.")
-        return PostView(post=row[0], author=row[1])
+        if row is not None:
+            post, author, *values = row
+            if decide(author, relationship_from(viewer, author, values)).content:
+                return PostView(post=post, author=author)
+        raise NotFound("This post does not exist, or it has been deleted.")
 
     async def posts_by(
         self, author_id: int, *, max_id: int | None = None, limit: int = PROFILE_PAGE_SIZE

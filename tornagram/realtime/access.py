@@ -21,7 +21,8 @@ async def authorize_subscribe(ctx, user, channel: str) -> tuple[str, str, int | 
         raise BadChannel("That is not a channel.") from None
     owner = None
     if kind == "post":
-        # Raises NotFound for a post the viewer may not see, exactly as the photo page does.
+        # Raises NotFound for a post the viewer may not see: the photo page's own decision
+        # (graph/access.py), read with the post.
         owner = (await ctx.photos.get_post(int(key), user)).post.author_id
     elif kind == "user":
         if user is None or str(user.id) != key:
