@@ -149,6 +149,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
 
     live = LiveControl(broker, authorize)
     accounts.live = photos.live = graph.live = live
+    accounts.going_public = graph.let_everyone_in
     ctx = AppContext(
         live=live,
         settings=settings,
@@ -168,7 +169,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         hub=hub,
         events=events,
         presence=Presence(hub, events),
-        rooms=RoomsService(db, ids, events, photos),
+        rooms=RoomsService(db, ids, events, photos, limiter=rate_limits),
         rate_limits=rate_limits,
         home_feed=HomeFeed(db, interactions),
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from sqlalchemy import select
 
 from tests.helpers import post_id_from, upload
@@ -123,3 +124,35 @@ async def test_follower_lists_and_private_lists(site):
     hidden = await site.client().get("/@lena/followers")
     assert hidden.status_code == 200 and "fan1" not in hidden.text and "This account is private" in hidden.text
     assert "fan1" in (await fans[0].get("/@lena/followers")).text  # followers may look
+
+
+async def test_going_public_lets_everyone_in_within_the_one_change(site, monkeypatch):
+    """The account turning public and its askers becoming followers are one transaction: if
+    letting someone in fails, the account stays private and every request still waits."""
+    owner = await site.user_client("nia")
+    await owner.post("/settings/profile", {"display_name": "", "bio": "", "locale": "", "private": "on"})
+    for name in ("oli", "pia"):
+        await (await site.user_client(name)).post("/@nia/follow")
+    real_add, added = site.ctx.graph._add_follow, []
+
+    async def add_then_fail(session, follower_id, followee_id):
+        await real_add(session, follower_id, followee_id)
+        added.append(follower_id)
+        if len(added) == 2:
+            raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(site.ctx.graph, "_add_follow", add_then_fail)
+    nia = await user(site, "nia")
+    with pytest.raises(RuntimeError):
+        await site.ctx.accounts.update_profile(nia, display_name="", bio="", locale="", is_private=False)
+    assert len(added) == 2
+    async with site.ctx.db.read() as s:
+        assert not (await s.execute(select(Follow))).first()
+        assert len((await s.execute(select(FollowRequest))).all()) == 2
+    assert (await user(site, "nia")).is_private
+    monkeypatch.undo()
+    # One service call does it all, with no handler in between.
+    await site.ctx.accounts.update_profile(nia, display_name="", bio="", locale="", is_private=False)
+    async with site.ctx.db.read() as s:
+        assert len((await s.execute(select(Follow))).all()) == 2
+        assert not (await s.execute(select(FollowRequest))).first()

@@ -96,6 +96,8 @@ async def test_bad_comments_are_refused_with_a_message_and_nothing_is_stored(
     assert 'id="comment-form"' in r.text and 'class="post-card post-detail"' in r.text
     r = await comment(owner, post_id, body, json=True)
     assert r.status_code == 400 and r.json()["error"]["message"] == message
+    # Scripts get each field's message too, in the same shape as an upload's refusal.
+    assert r.json()["error"]["fields"] == {"body": message}
     assert await rows(site, Comment) == 0
     assert (await post_row(site, post_id)).comment_count == 0
     # Exactly 2,200 is fine.

@@ -117,3 +117,27 @@ def test_idle_buckets_are_forgotten_and_memory_is_bounded():
 def test_default_rates():
     assert DEFAULT_RATES["like"] == Rate(burst=30, per_secs=1.0)
     assert DEFAULT_RATES["comment"] == Rate(burst=10, per_secs=3.0)
+
+
+async def test_live_comments_and_room_messages_share_the_send_bucket_in_the_services(
+    site, image_bytes, clock
+):
+    """However a message arrives (the socket, the room's form), the service takes the token."""
+    assert site.ctx.rooms.limiter is site.ctx.rate_limits
+    c = await site.user_client("sal")
+    post_id = await new_post(c, image_bytes)
+    sal = await site.ctx.accounts.by_username("sal")
+    await site.ctx.rooms.open_room(sal, "chat", "Chat", None)
+    for i in range(DEFAULT_RATES["send"].burst):
+        if i % 2:
+            await site.ctx.rooms.say(sal, "chat", f"hi {i}")
+        else:
+            await site.ctx.interactions.add_comment(sal, post_id, f"hi {i}", live=True)
+    with pytest.raises(TooManyRequests):
+        await site.ctx.rooms.say(sal, "chat", "one too many")
+    with pytest.raises(TooManyRequests):
+        await site.ctx.interactions.add_comment(sal, post_id, "one too many", live=True)
+    # A comment from the photo page's form is not danmaku: only its own bucket applies.
+    await site.ctx.interactions.add_comment(sal, post_id, "from the form")
+    clock.now += DEFAULT_RATES["send"].per_secs
+    await site.ctx.rooms.say(sal, "chat", "after a second")

@@ -79,7 +79,6 @@ class ProfileSettingsHandler(BaseHandler):
     async def post(self) -> None:
         files = self.request.files.get(AVATAR_FIELD) or []
         avatar = files[0]["body"] if files and files[0]["body"] else None
-        was_private = self.current_user.is_private
         try:
             await self.ctx.accounts.update_profile(
                 self.current_user,
@@ -93,8 +92,6 @@ class ProfileSettingsHandler(BaseHandler):
         except UserError as exc:
             self.render_form("accounts/settings_profile.html", exc, saved=False)
             return
-        if was_private and not self.current_user.is_private:
-            await self.ctx.graph.approve_all_requests(self.current_user)
         self.see_other(self.reverse_url("settings_profile") + "?saved=1")
 
 

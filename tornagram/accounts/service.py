@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tornagram.accounts import throttle
 from tornagram.accounts.models import Session, User
@@ -82,6 +84,9 @@ class AccountsService:
         self.session_max_age = timedelta(days=session_max_age_days)
         # Turns an uploaded image into stored avatar keys; see tornagram.photos.avatars.
         self.avatars = avatars
+        # ``(session, user_id)``, awaited inside the transaction that makes an account public:
+        # the graph lets in everyone who asked to follow (GraphService.let_everyone_in).
+        self.going_public: Callable[[AsyncSession, int], Awaitable[object]] | None = None
         # Told (after commit) of every session that ends, so each process closes the live
         # sockets and long polls opened with it: a LiveControl (tornagram/realtime/control.py).
         self.live = None
@@ -371,6 +376,8 @@ class AccountsService:
                 # Who may see this person's posts changed: every cached answer that filtered
                 # by the visibility rule is suspect.
                 changed(session, VISIBILITY)
+                if not values["is_private"] and self.going_public is not None:
+                    await self.going_public(session, user.id)
                 if values["is_private"] and self.live is not None:
                     # Live viewers of their posts who are not followers lose them now.
                     live, author_id = self.live, user.id

@@ -214,19 +214,33 @@ class GraphService:
             ).scalar_one_or_none()
             if request is None:
                 raise NotFound("That follow request is no longer pending.")
-            await session.execute(delete(FollowRequest).where(FollowRequest.id == request_id))
-            await self.notifications.retract(
-                session, recipient_id=owner.id, actor_id=request.requester_id, kind="follow_request"
-            )
-            if approve:
-                await self._add_follow(session, request.requester_id, owner.id)
+            await self._answer(session, request, approve=approve)
 
-    async def approve_all_requests(self, owner: User) -> int:
-        """An account that turns public lets everyone who asked in."""
-        requests = await self.pending_requests(owner)
-        for request, _requester in requests:
-            await self.answer_request(owner, request.id, approve=True)
+    async def let_everyone_in(self, session, owner_id: int) -> int:
+        """Inside the transaction that makes an account public (``AccountsService
+        .update_profile``): everyone who asked to follow it follows it now, newest asker first.
+        How many were let in."""
+        requests = list(
+            await session.scalars(
+                select(FollowRequest)
+                .where(FollowRequest.target_id == owner_id)
+                .order_by(FollowRequest.id.desc())
+            )
+        )
+        for request in requests:
+            await self._answer(session, request, approve=True)
         return len(requests)
+
+    async def _answer(self, session, request: FollowRequest, *, approve: bool) -> None:
+        await session.execute(delete(FollowRequest).where(FollowRequest.id == request.id))
+        await self.notifications.retract(
+            session,
+            recipient_id=request.target_id,
+            actor_id=request.requester_id,
+            kind="follow_request",
+        )
+        if approve:
+            await self._add_follow(session, request.requester_id, request.target_id)
 
     async def block(self, viewer: User, username: str) -> None:
         """The blocked person can no longer see, follow or comment on the blocker; follows and

@@ -134,11 +134,20 @@ class InteractionsService(InteractionReads):
     # -- comments -------------------------------------------------------------------------------
 
     async def add_comment(
-        self, author: User, post_id: int, body: str, parent_id: int | None = None
+        self,
+        author: User,
+        post_id: int,
+        body: str,
+        parent_id: int | None = None,
+        *,
+        live: bool = False,
     ) -> Comment:
         """A comment, or a reply when ``parent_id`` is given (a reply to a reply joins the
         top-level thread). Notifies the post's owner, the person replied to, and whoever is
-        @mentioned and may see the post; each person once."""
+        @mentioned and may see the post; each person once. ``live``: sent over the socket as
+        danmaku, which also takes from the "send" bucket that room messages use."""
+        if live:
+            self.limiter.check("send", author.id)
         body = clean_comment(body)
         self.limiter.check("comment", author.id)
         async with self._writing() as session:

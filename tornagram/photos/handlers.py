@@ -42,10 +42,7 @@ class UploadPageMixin:
         self.say_when_to_retry(exc)
         if self.wants_json():
             self.set_status(exc.status)
-            fields = self.field_errors(exc)
-            self.finish(
-                {"error": {"status": exc.status, "message": self.error_text(exc), "fields": fields}}
-            )
+            self.finish(self.error_body(exc.status, exc))
             return
         self.render_upload(exc, **form)
 

@@ -164,9 +164,8 @@ class LiveSocket(tornado.websocket.WebSocketHandler, BaseHandler):
         kind, key, _owner = await authorize_subscribe(self.ctx, self.current_user, channel)
         if kind == "user":
             raise BadChannel(BAD_REQUEST_MESSAGE)
-        self.ctx.rate_limits.check("send", self.current_user.id)
         if kind == "post":
-            await self.ctx.interactions.add_comment(self.current_user, int(key), body)
+            await self.ctx.interactions.add_comment(self.current_user, int(key), body, live=True)
         else:
             await self.ctx.rooms.say(self.current_user, key, body)
         # Stored; the event itself arrives through the channel like everyone else's.

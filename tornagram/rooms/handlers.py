@@ -70,7 +70,6 @@ class RoomMessageHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, slug: str) -> None:
         try:
-            self.ctx.rate_limits.check("send", self.current_user.id)
             message = await self.ctx.rooms.say(
                 self.current_user, slug, self.get_body_argument("body", "")
             )

@@ -13,6 +13,7 @@ from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import InvalidInput, NotFound, UserError
 from tornagram.photos.models import Post
+from tornagram.ratelimit import DEFAULT_RATES, RateLimiter
 from tornagram.realtime.channels import room_channel
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.models import Room, RoomMessage
@@ -51,11 +52,21 @@ def message_json(message: RoomMessage, author: User, slug: str) -> dict:
 
 
 class RoomsService:
-    def __init__(self, db: Database, ids: IdGenerator, events: EventPublisher, photos) -> None:
+    def __init__(
+        self,
+        db: Database,
+        ids: IdGenerator,
+        events: EventPublisher,
+        photos,
+        *,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.db = db
         self.ids = ids
         self.events = events
         self.photos = photos
+        # The "send" bucket, shared with live comments (InteractionsService.add_comment).
+        self.limiter = limiter if limiter is not None else RateLimiter(DEFAULT_RATES)
 
     async def open_room(
         self, owner: User, slug: str, title: str, cover_post_id: int | None
@@ -138,6 +149,7 @@ class RoomsService:
 
     async def say(self, author: User, slug: str, body: str) -> RoomMessage:
         """Store the message, then publish ``message.created`` to everyone in the room."""
+        self.limiter.check("send", author.id)
         body = " ".join((body or "").split())
         if not body:
             raise InvalidInput(UserError("Write something first.", "body"))

@@ -170,6 +170,15 @@ class BaseHandler(tornado.web.RequestHandler):
             return {}
         return {field: self.error_text(err) for field, err in exc.by_field().items()}
 
+    def error_body(self, status_code: int, exc: BaseException | None = None) -> dict[str, Any]:
+        """What a script is told of a refusal: the status, the message in the reader's language
+        and, for a ``UserError``, each field's message (as a form would show them)."""
+        error: dict[str, Any] = {"status": status_code, "message": self._reason}
+        if isinstance(exc, UserError):
+            error["message"] = self.error_text(exc) or self._reason
+            error["fields"] = self.field_errors(exc)
+        return {"error": error}
+
     # -- cached renderings ------------------------------------------------------------------
 
     def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
@@ -282,18 +291,14 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = None
-        if isinstance(exc, UserError):
-            message = self.error_text(exc)
+        message = self.error_text(exc) if isinstance(exc, UserError) else None
         # send_error() cleared the headers set before it; say when to come back here.
         self.say_when_to_retry(exc)
         trace = None
         if self.settings.get("serve_traceback") and "exc_info" in kwargs:
             trace = "".join(traceback.format_exception(*kwargs["exc_info"]))
         if self.wants_json():
-            body: dict[str, Any] = {
-                "error": {"status": status_code, "message": message or self._reason}
-            }
+            body = self.error_body(status_code, exc)
             if trace:
                 body["error"]["traceback"] = trace
             self.finish(body)
