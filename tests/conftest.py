@@ -10,21 +10,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import tornado.testing
 
-from tests.helpers import Site, require
-from tornagram.config import FAST_TEST_HASH_PARAMS, Settings, build_settings, default_database_url
-from tornagram.context import build_context
+from tests.helpers import Site, fixture_bytes, require, serving, shared_redis, site_settings
+from tornagram.config import Settings, default_database_url
 from tornagram.db import migrate
 from tornagram.db.models import metadata
-from tornagram.server import start_http_server
 
 PG_ADMIN_DSN = os.environ.get(
     "TORNAGRAM_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test"
 )
 # One database per test run, so concurrent runs on one machine never truncate each other's rows.
 PG_TEST_DB = f"tornagram_test_{os.getpid()}"
-TEST_COOKIE_SECRET = "test-cookie-secret-" + "x" * 40
 
 
 # -- databases ----------------------------------------------------------------------------------
@@ -111,13 +107,7 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
-    return build_settings(
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        cookie_secret=TEST_COOKIE_SECRET,
-        password_hash=FAST_TEST_HASH_PARAMS,
-        allow_loopback_fetch=True,
-    )
+    return site_settings(tmp_path, database_url)
 
 
 # -- a live site ---------------------------------------------------------------------------------
@@ -125,16 +115,17 @@ def settings(tmp_path, database_url) -> Settings:
 
 @pytest.fixture
 async def site(settings) -> AsyncIterator[Site]:
-    ctx = build_context(settings)
-    sock, port = tornado.testing.bind_unused_port()
-    server = start_http_server(ctx, [sock])
-    ctx.ready = True
-    result = Site(ctx, f"http://127.0.0.1:{port}", [], server.request_callback)
-    try:
+    async with serving(settings) as result:
         yield result
-    finally:
-        for client in result.clients:
-            await client.aclose()
-        server.stop()
-        await server.close_all_connections()
-        await ctx.close()
+
+
+@pytest.fixture
+def image_bytes():
+    """``image_bytes("tiny.png")``: one of the shared image files."""
+    return fixture_bytes
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (tests keep apart by channel and key prefix)."""
+    return shared_redis()

@@ -2,20 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import functools
 import os
 import re
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+import tornado.testing
 
-from tornagram.context import AppContext
+from tornagram.config import FAST_TEST_HASH_PARAMS, Settings, build_settings
+from tornagram.context import AppContext, build_context
+from tornagram.server import start_http_server
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The shared awkward-but-legal image files.
+_IMAGE_DIRS = [
+    os.environ.get("TORNAGRAM_FIXTURE_IMAGES", ""),
+    str(ROOT / "tests" / "fixtures" / "images"),
+    # The shared fixtures sit beside the checkout (CI clones the repo next to shared/).
+    str(ROOT.parent / "shared" / "fixtures" / "images"),
+]
+FIXTURE_IMAGES_DIR = next(
+    (Path(d) for d in _IMAGE_DIRS if d and Path(d).is_dir()), Path(_IMAGE_DIRS[-1])
+)
+FIXTURE_IMAGE_NAMES = sorted(
+    path.name for path in FIXTURE_IMAGES_DIR.glob("*") if path.suffix.lower() != ".md"
+)
+
+
+@functools.cache
+def fixture_bytes(name: str) -> bytes:
+    """One of the shared image files (the ``image_bytes`` fixture hands this function out)."""
+    return (FIXTURE_IMAGES_DIR / name).read_bytes()
+
 
 CI = os.environ.get("CI") == "true"
 DEFAULT_PASSWORD = "correct horse battery"
+TEST_COOKIE_SECRET = "test-cookie-secret-" + "x" * 40
+# The machine's Redis, for tests that share one (each under its own channel or key prefix).
+REDIS_URL = os.environ.get("TORNAGRAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def require(available: bool, what: str, why: str) -> None:
@@ -93,6 +130,41 @@ class Site:
         return client
 
 
+def site_settings(tmp_path: Path, database_url: str, **changes) -> Settings:
+    """The tests' settings (cheap password hashing, loopback imports allowed), with ``changes``."""
+    return build_settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        cookie_secret=TEST_COOKIE_SECRET,
+        password_hash=FAST_TEST_HASH_PARAMS,
+        allow_loopback_fetch=True,
+        **changes,
+    )
+
+
+@asynccontextmanager
+async def serving(settings: Settings, *, start: bool = False, **changes) -> AsyncIterator[Site]:
+    """A Tornagram on a free port of 127.0.0.1, on ``settings`` with ``changes``. ``start``:
+    connect the broker and the change stream too (``AppContext.start``), as ``serve`` does."""
+    if changes:
+        settings = dataclasses.replace(settings, **changes)
+    ctx = build_context(settings)
+    if start:
+        await ctx.start()
+    sock, port = tornado.testing.bind_unused_port()
+    server = start_http_server(ctx, [sock])
+    ctx.ready = True
+    site = Site(ctx, f"http://127.0.0.1:{port}", [], server.request_callback)
+    try:
+        yield site
+    finally:
+        for client in site.clients:
+            await client.aclose()
+        server.stop()
+        await server.close_all_connections()
+        await ctx.close()
+
+
 def form_error(html: str) -> list[str]:
     """The error messages shown on a re-rendered form."""
     return [
@@ -125,6 +197,27 @@ def post_id_from(response) -> int:
     return int(match.group(1))
 
 
+async def new_post(client, image_bytes, caption: str = "") -> int:
+    """One small photo posted through the upload form (``image_bytes``: the fixture); its id."""
+    return post_id_from(await upload(client, [("t.png", image_bytes("tiny.png"))], caption=caption))
+
+
+# -- people --------------------------------------------------------------------------------
+
+
+async def user(site, name: str):
+    """The account row of ``name``, as it is now."""
+    return await site.ctx.accounts.by_username(name)
+
+
+async def make_private(client) -> None:
+    """The signed-in person's account goes private, through the settings form."""
+    response = await client.post(
+        "/settings/profile", {"display_name": "", "bio": "", "locale": "", "private": "on"}
+    )
+    assert response.status_code == 303, response.text
+
+
 # -- a server in another process ----------------------------------------------------------
 
 
@@ -146,3 +239,49 @@ def wait_healthy(port: int, proc, timeout_secs: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError("server did not become healthy")
+
+
+def run_cli(*args, env=None, input=None, timeout=60):
+    """``python -m tornagram ARGS`` from the checkout, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "tornagram", *args],
+        cwd=ROOT, env={**os.environ, **(env or {})}, input=input,
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def shared_redis() -> str:
+    """REDIS_URL once it answers a PING (``require``: a skip on a laptop, a failure in CI)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
+    except (redis.RedisError, OSError) as exc:
+        require(False, f"Redis at {REDIS_URL}", str(exc))
+    return REDIS_URL
+
+
+# -- a Redis of the test's own ------------------------------------------------------------
+
+
+def start_redis(binary: str, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--logfile", ""],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    """Until something listens on 127.0.0.1:``port``; the timeout only bounds a failing test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            await writer.wait_closed()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)

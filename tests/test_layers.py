@@ -338,3 +338,49 @@ def test_relative_imports_resolve(tmp_path):
         "tornagram.realtime.broker",
         "tornagram.realtime.hub",
     }
+
+
+# The tests themselves: what they share lives in tests/helpers.py, a folder's support.py or a
+# conftest fixture, so that a test module can be read, moved or deleted on its own.
+
+
+def imports_of_test_modules(root: Path) -> list[str]:
+    """Each import of a test module (``test_*``) by any file under ``root`` (the tests folder),
+    imports inside functions included, as "<file> imports <module>"."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for name in names:
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"):
+                    found.append(f"{path.relative_to(root.parent)} imports {name}")
+    return found
+
+
+
+
+def test_no_test_module_imports_another():
+    assert imports_of_test_modules(ROOT / "tests") == []
+
+
+def test_an_import_of_a_test_module_is_found(tmp_path):
+    tests = tmp_path / "tests"
+    (tests / "photos").mkdir(parents=True)
+    (tests / "photos" / "test_posts.py").write_text("def upload(): ...\n")
+    (tests / "photos" / "support.py").write_text("X = 1\n")
+    (tests / "test_a.py").write_text(
+        "from tests.photos.support import X\n"
+        "from tests.helpers import Client\n"
+        "def test_late():\n"
+        "    from tests.photos.test_posts import upload\n"
+    )
+    (tests / "test_b.py").write_text("from tests.photos import test_posts\n")
+    assert imports_of_test_modules(tests) == [
+        "tests/test_a.py imports tests.photos.test_posts",
+        "tests/test_b.py imports tests.photos.test_posts",
+    ]

@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, require, wait_healthy
+from tests.browser.support import CHROMIUM_FLAGS
+from tests.helpers import ROOT, free_port, require, wait_healthy
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 SCREENSHOT_DIR = ROOT / "test-results"
 
 

@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM_FLAGS, ROOT, browser  # noqa: F401 - fixture
-from tests.helpers import free_port, wait_healthy
+from tests.helpers import ROOT, free_port, wait_healthy
 from tornagram.feeds.seed import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -56,7 +55,7 @@ def scroll_until_more(page, selector: str, more_than: int) -> None:
     raise AssertionError(f"no more than {more_than} of {selector} after scrolling")
 
 
-def test_explore_and_home_load_older_posts_as_you_scroll(seeded_server, browser):  # noqa: F811
+def test_explore_and_home_load_older_posts_as_you_scroll(seeded_server, browser):
     base, reader = seeded_server
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     page = context.new_page()

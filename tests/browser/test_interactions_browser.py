@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import FIXTURES, sign_up
+from tests.browser.support import FIXTURES, need_fixture_images, sign_up, watched_pages
 
 pytestmark = pytest.mark.browser
 
@@ -22,11 +22,8 @@ def post_a_photo(page, base: str) -> str:
 
 
 def test_like_save_comment_reply_and_delete_without_reloading(live_server, browser, screenshot):
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
-    page = browser.new_context(viewport={"width": 1000, "height": 1100}).new_page()
-    failures: list[str] = []
-    page.on("pageerror", lambda exc: failures.append(str(exc)))
+    need_fixture_images()
+    [page], failures = watched_pages(browser, 1, 1000, 1100)
     page.on("dialog", lambda dialog: dialog.accept())
     sign_up(page, live_server, "nadia")
     url = post_a_photo(page, live_server)

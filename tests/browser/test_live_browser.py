@@ -7,17 +7,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import FIXTURES, sign_up
+from tests.browser.support import FIXTURES, need_fixture_images, share_photo, sign_up, watched_pages
 
 pytestmark = pytest.mark.browser
 
 
 def test_two_browsers_in_one_room(live_server, browser, screenshot):
-    host = browser.new_context(viewport={"width": 1000, "height": 900}).new_page()
-    guest = browser.new_context(viewport={"width": 1000, "height": 900}).new_page()
-    failures: list[str] = []
-    for page in (host, guest):
-        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    (host, guest), failures = watched_pages(browser, 2, 1000, 900)
     sign_up(host, live_server, "hostess")
     sign_up(guest, live_server, "guest")
 
@@ -50,21 +46,11 @@ def test_two_browsers_in_one_room(live_server, browser, screenshot):
 
 
 def test_two_browsers_watch_one_photo(live_server, browser, screenshot):
-
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
-    author = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
-    viewer = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
-    failures: list[str] = []
-    for page in (author, viewer):
-        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    need_fixture_images()
+    (author, viewer), failures = watched_pages(browser, 2, 1000, 1000)
     sign_up(author, live_server, "painter")
     sign_up(viewer, live_server, "critic")
-    author.goto(live_server + "/upload")
-    author.set_input_files("#f-photo", [str(FIXTURES / "panorama.jpg")])
-    author.get_by_role("button", name="Share").click()
-    author.wait_for_url(re.compile(r".*/p/[0-9]+$"))
-    post_url = author.url
+    post_url = share_photo(author, live_server, "panorama.jpg")
 
     viewer.goto(post_url)
     expect(viewer.locator("[data-danmaku-toggle]")).to_have_attribute("aria-pressed", "true")
@@ -99,16 +85,8 @@ ROW_SHAPE_JS = """(row) => {
 
 
 def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
-    from tests.browser.test_photos_browser import FIXTURES
-
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
-    owner = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
-    fan = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
-    onlooker = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
-    failures: list[str] = []
-    for page in (owner, fan, onlooker):
-        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    need_fixture_images()
+    (owner, fan, onlooker), failures = watched_pages(browser, 3, 1000, 1000)
     sign_up(owner, live_server, "potter")
     sign_up(fan, live_server, "fanny")
     sign_up(onlooker, live_server, "olly")
@@ -117,11 +95,7 @@ def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
     fan.set_input_files("#f-avatar", [str(FIXTURES / "panorama.jpg")])
     fan.get_by_role("button", name="Save").click()
     fan.wait_for_url(re.compile(r".*saved=1$"))
-    owner.goto(live_server + "/upload")
-    owner.set_input_files("#f-photo", [str(FIXTURES / "panorama.jpg")])
-    owner.get_by_role("button", name="Share").click()
-    owner.wait_for_url(re.compile(r".*/p/[0-9]+$"))
-    post_url = owner.url
+    post_url = share_photo(owner, live_server, "panorama.jpg")
     onlooker.goto(post_url)
     fan.goto(post_url)
     owner.wait_for_timeout(500)  # let the sockets subscribe before the comment is written
@@ -169,22 +143,11 @@ def test_a_live_comment_is_drawn_like_a_listed_one(live_server, browser):
 
 
 def test_danmaku_toggle_and_toasts_on_and_off_the_photo(live_server, browser):
-    from tests.browser.test_photos_browser import FIXTURES
-
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
-    owner = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
-    fan = browser.new_context(viewport={"width": 1000, "height": 1000}).new_page()
-    failures: list[str] = []
-    for page in (owner, fan):
-        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    need_fixture_images()
+    (owner, fan), failures = watched_pages(browser, 2, 1000, 1000)
     sign_up(owner, live_server, "mira")
     sign_up(fan, live_server, "nico")
-    owner.goto(live_server + "/upload")
-    owner.set_input_files("#f-photo", [str(FIXTURES / "panorama.jpg")])
-    owner.get_by_role("button", name="Share").click()
-    owner.wait_for_url(re.compile(r".*/p/[0-9]+$"))
-    post_url = owner.url
+    post_url = share_photo(owner, live_server, "panorama.jpg")
 
     # The toggle says whether it is on, to the eye and to screen readers.
     toggle = owner.locator("[data-danmaku-toggle]")

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.browser.conftest import browser, live_server, screenshot  # noqa: F401 - fixtures
-from tests.browser.support import FIXTURES, sign_up
+from tests.browser.support import need_fixture_images, share_photo, sign_up
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_phone_shows_the_badge_and_the_grouped_page(live_server, browser, screenshot):  # noqa: F811
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
+def test_a_phone_shows_the_badge_and_the_grouped_page(live_server, browser, screenshot):
+    need_fixture_images()
     desk = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     sign_up(desk, live_server, "olive")
-    desk.goto(live_server + "/upload")
-    desk.set_input_files("#f-photo", [str(FIXTURES / "camera-gps.jpg")])
-    desk.fill("#f-caption", "Harbour at dawn with @fan1 #harbour")
-    desk.get_by_role("button", name="Share").click()
-    desk.wait_for_url(re.compile(r".*/p/[0-9]+$"))
-    post_url = desk.url
+    post_url = share_photo(desk, live_server, "camera-gps.jpg", "Harbour at dawn with @fan1 #harbour")
     for name in ("fan1", "fan2", "fan3"):
         fan = browser.new_context().new_page()
         sign_up(fan, live_server, name)

@@ -7,16 +7,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import FIXTURES, sign_up, wait_until
+from tests.browser.support import FIXTURES, need_fixture_images, sign_up, wait_until, watched_pages
 
 pytestmark = pytest.mark.browser
 
 def test_upload_two_photos_and_see_the_carousel(live_server, browser, screenshot):
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
-    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-    failures: list[str] = []
-    page.on("pageerror", lambda exc: failures.append(str(exc)))
+    need_fixture_images()
+    [page], failures = watched_pages(browser, 1, 1100, 900)
     sign_up(page, live_server, "imogen")
     page.get_by_role("link", name="New post").first.click()
     page.wait_for_url(live_server + "/upload")

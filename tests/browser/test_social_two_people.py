@@ -8,25 +8,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import FIXTURES, sign_up
+from tests.browser.support import need_fixture_images, share_photo, sign_up, watched_pages
 
 pytestmark = pytest.mark.browser
 
 
 def test_follow_feed_like_comment_and_live_notification(live_server, browser, screenshot):
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
-    owner = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-    fan = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-    failures: list[str] = []
-    for page in (owner, fan):
-        page.on("pageerror", lambda exc: failures.append(str(exc)))
+    need_fixture_images()
+    (owner, fan), failures = watched_pages(browser, 2, 1100, 900)
     sign_up(owner, live_server, "wren")
-    owner.goto(live_server + "/upload")
-    owner.set_input_files("#f-photo", [str(FIXTURES / "progressive.jpg")])
-    owner.fill("#f-caption", "Morning light #dawn")
-    owner.get_by_role("button", name="Share").click()
-    owner.wait_for_url(re.compile(r".*/p/[0-9]+$"))
+    share_photo(owner, live_server, "progressive.jpg", "Morning light #dawn")
     owner.goto(live_server + "/")  # the owner waits on their home page
 
     sign_up(fan, live_server, "finch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_photos_browser import sign_up
+from tests.browser.support import need_fixture_images, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -145,10 +145,9 @@ def test_rooms_are_a_grid_and_an_empty_room_shows_no_message_box(live_server, br
 
 
 def test_camera_details_of_each_photo_sit_beside_their_labels(live_server, browser):
-    from tests.browser.test_photos_browser import FIXTURES
+    from tests.browser.support import FIXTURES
 
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
+    need_fixture_images()
     page = new_page(browser)
     sign_up(page, live_server, "carmen")
     page.goto(live_server + "/upload")
@@ -168,10 +167,9 @@ def test_camera_details_of_each_photo_sit_beside_their_labels(live_server, brows
 
 
 def test_phone_pages_fit_and_read_well(live_server, browser):
-    from tests.browser.test_photos_browser import FIXTURES
+    from tests.browser.support import FIXTURES
 
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
+    need_fixture_images()
     other = new_page(browser, PHONE)
     sign_up(other, live_server, "pablo_with_a_long_name")
     page = new_page(browser, PHONE)
@@ -241,10 +239,9 @@ def test_phone_pages_fit_and_read_well(live_server, browser):
 
 
 def test_wide_photo_page_puts_comments_beside_the_photo(live_server, browser):
-    from tests.browser.test_photos_browser import FIXTURES
+    from tests.browser.support import FIXTURES
 
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixture images not found at {FIXTURES}")
+    need_fixture_images()
     page = new_page(browser, {"width": 1440, "height": 900})
     sign_up(page, live_server, "portia")
     page.goto(live_server + "/upload")

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import shutil
 import signal
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import tornado.testing
-
-from tests.helpers import Site, require
-from tests.realtime.rt_support import free_port
-from tests.realtime.test_realtime_redis import start_redis, wait_for_port
+from tests.helpers import free_port, require, serving, start_redis, wait_for_port
 from tornagram.config import Settings
-from tornagram.context import build_context
-from tornagram.server import start_http_server
 
 
 class OwnRedis:
@@ -59,25 +52,9 @@ async def own_redis() -> AsyncIterator[OwnRedis]:
         server.stop()
 
 
-@asynccontextmanager
-async def running_site(settings: Settings, **changes) -> AsyncIterator[Site]:
+def running_site(settings: Settings, **changes):
     """A started site (broker and change stream connected) on ``settings`` with ``changes``."""
-    if changes:
-        settings = dataclasses.replace(settings, **changes)
-    ctx = build_context(settings)
-    await ctx.start()
-    sock, port = tornado.testing.bind_unused_port()
-    server = start_http_server(ctx, [sock])
-    ctx.ready = True
-    site = Site(ctx, f"http://127.0.0.1:{port}", [], server.request_callback)
-    try:
-        yield site
-    finally:
-        for client in site.clients:
-            await client.aclose()
-        server.stop()
-        await server.close_all_connections()
-        await ctx.close()
+    return serving(settings, start=True, **changes)
 
 
 async def until(predicate, timeout: float = 10.0, what: str = "") -> None:

@@ -7,12 +7,9 @@ import asyncio
 import uuid
 
 import pytest
-import redis
 
 from tests.helpers import require
 from tornagram.cache import Changes, FragmentCache, LocalChanges, RedisChanges, Store
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def store(changes: Changes, **kwargs) -> Store:
@@ -81,15 +78,6 @@ def test_fragments_are_bounded():
 # -- across processes -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
-    except (redis.RedisError, OSError) as exc:
-        require(False, f"Redis at {REDIS_URL}", str(exc))
-    return REDIS_URL
-
-
 async def until(predicate, timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
@@ -132,8 +120,7 @@ async def test_without_redis_nothing_is_cached():
 async def test_a_redis_restart_drops_what_was_cached_before_it():
     import shutil
 
-    from tests.cli.test_cli import free_port
-    from tests.realtime.test_realtime_redis import start_redis, wait_for_port
+    from tests.helpers import free_port, start_redis, wait_for_port
 
     binary = shutil.which("redis-server")
     require(binary is not None, "redis-server binary", "not on PATH")

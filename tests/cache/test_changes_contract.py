@@ -10,21 +10,12 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-import redis
 
 from tests.cache.support import until
-from tests.helpers import require
+from tests.helpers import REDIS_URL, shared_redis
 from tornagram.cache import Changes, LocalChanges, NoCaches, RedisChanges
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVING = {"local", "redis"}  # the others never let a cache answer
-
-
-def _redis_reachable() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
-    except (redis.RedisError, OSError) as exc:
-        require(False, f"Redis at {REDIS_URL}", str(exc))
 
 
 @pytest.fixture(params=["local", "off", "redis", "redis-announce-only"])
@@ -35,7 +26,7 @@ async def changes(request) -> AsyncIterator[Changes]:
     elif kind == "off":
         made = NoCaches()
     else:
-        _redis_reachable()
+        shared_redis()
         channel = f"tgtest:changes:{uuid.uuid4().hex}"
         made = RedisChanges(REDIS_URL, channel=channel, serve=kind == "redis")
     await made.start()

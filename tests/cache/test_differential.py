@@ -12,8 +12,8 @@ import re
 import pytest
 
 from tests.cache.support import running_site
-from tests.feeds.support import make_private, share
-from tests.helpers import Client
+from tests.feeds.support import share
+from tests.helpers import Client, make_private
 
 PEOPLE = ("alice", "bob", "carol", "dave")
 

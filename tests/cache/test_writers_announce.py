@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from tests.cache.support import own_redis, running_site, until
-from tests.cli.test_cli import run_cli
 from tests.feeds.support import share
+from tests.helpers import run_cli
 from tests.notifications.support import badge
 from tornagram.cache import REDIS_CHANNEL, RedisChanges, user_topic
 

@@ -12,18 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, wait_healthy
+from tests.helpers import free_port, run_cli, wait_healthy
 from tornagram.config import ConfigError, build_settings, load_cookie_secret
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args, env=None, input=None, timeout=60):
-    return subprocess.run(
-        [sys.executable, "-m", "tornagram", *args],
-        cwd=ROOT, env={**os.environ, **(env or {})}, input=input,
-        capture_output=True, text=True, timeout=timeout,
-    )
 
 
 def test_serve_from_env_migrates_answers_and_stops_on_sigterm(tmp_path):

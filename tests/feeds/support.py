@@ -6,8 +6,7 @@ import re
 
 from sqlalchemy import update
 
-from tests.helpers import post_id_from, upload
-from tests.photos.conftest import fixture_bytes
+from tests.helpers import fixture_bytes, post_id_from, upload
 from tornagram.photos.models import Post
 
 FRAGMENT = {"X-Requested-With": "fetch"}
@@ -20,13 +19,6 @@ async def share(client, caption: str = "") -> int:
     """Posts one small photo through the real upload form; returns the post id."""
     response = await upload(client, [("tiny.png", fixture_bytes("tiny.png"))], caption=caption)
     return post_id_from(response)
-
-
-async def make_private(client) -> None:
-    response = await client.post(
-        "/settings/profile", {"display_name": "", "bio": "", "locale": "", "private": "on"}
-    )
-    assert response.status_code == 303, response.text
 
 
 async def approve_all(site, owner_client) -> None:

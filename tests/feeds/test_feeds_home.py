@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.feeds.support import FRAGMENT, card_ids, grid_ids, make_private, next_link, share, walk
+from tests.feeds.support import FRAGMENT, card_ids, grid_ids, next_link, share, walk
+from tests.helpers import make_private
 from tornagram.feeds import queries
 
 

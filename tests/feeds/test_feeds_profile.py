@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.feeds.support import FRAGMENT, grid_ids, make_private, next_link, share, walk
+from tests.feeds.support import FRAGMENT, grid_ids, next_link, share, walk
+from tests.helpers import make_private
 
 
 def follow_form(html: str) -> str | None:

@@ -4,7 +4,8 @@ that lists posts must not return it."""
 
 from __future__ import annotations
 
-from tests.feeds.support import make_private, share
+from tests.feeds.support import share
+from tests.helpers import make_private
 from tornagram.feeds import queries
 from tornagram.graph.models import Block
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.feeds.support import FRAGMENT, approve_all, make_private, share
-from tests.helpers import Client
+from tests.feeds.support import FRAGMENT, approve_all, share
+from tests.helpers import Client, make_private
 
 # A cursor above every id: the fragment of "the page after a post newer than all of them".
 TOP = str(2**62)

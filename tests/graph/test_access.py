@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.helpers import post_id_from, upload
+from tests.helpers import make_private, post_id_from, upload
 from tornagram.accounts.models import User
 from tornagram.errors import UserError
 from tornagram.graph.visibility import can_see_author
 from tornagram.realtime.access import authorize_subscribe
 from tornagram.realtime.channels import post_channel
-
-PRIVATE = {"display_name": "", "bio": "", "locale": "", "private": "on"}
 
 # case -> what the viewer gets: the profile, the follower and following lists, the photo page
 # and the post's live channel. "content": shown with its posts or people; "hidden": the page is
@@ -46,7 +44,7 @@ async def set_up(site, n: int, case: str, image_bytes):
     if case == "private, following":
         await viewer.post(f"/@o{n}/follow")
     if case.startswith("private"):
-        await owner.post("/settings/profile", PRIVATE)
+        await make_private(owner)
     if case == "private, asked to follow":
         await viewer.post(f"/@o{n}/follow")
     if case == "blocked by the person":

@@ -7,12 +7,8 @@ import html
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import post_id_from, upload
+from tests.helpers import post_id_from, upload, user
 from tornagram.graph.models import Follow, FollowRequest, Notification
-
-
-async def user(site, name):
-    return await site.ctx.accounts.by_username(name)
 
 
 async def notifications_of(site, name):

@@ -14,9 +14,9 @@ import struct
 
 from PIL import Image
 
+from tests.helpers import FIXTURE_IMAGE_NAMES, fixture_bytes
 from tests.hostile import craft
-from tests.photos.conftest import FIXTURE_IMAGE_NAMES, fixture_bytes
-from tests.photos.test_posts import files_under
+from tests.photos.support import files_under
 from tornagram.photos.camera import (
     TAG_DATETIME_ORIGINAL,
     TAG_EXPOSURE_TIME,

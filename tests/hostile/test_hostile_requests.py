@@ -6,7 +6,7 @@ route are walked by tests/web/test_params.py.)"""
 from __future__ import annotations
 
 from tests.hostile.rawhttp import exchange, get, post
-from tests.photos.test_posts import files_under
+from tests.photos.support import files_under
 
 B = "hostile-boundary"
 MULTIPART = f"multipart/form-data; boundary={B}"

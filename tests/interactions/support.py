@@ -1,22 +1,37 @@
-"""Helpers for the likes, comments and saves tests."""
+"""What the likes, comments and saves tests share: a post with an owner and a fan, commenting
+through the form, and counting rows."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
-from tests.helpers import post_id_from, upload
+from tests.helpers import make_private, new_post, user
 from tornagram.graph.models import Notification
 from tornagram.photos.models import Post
 
 JSON = {"Accept": "application/json"}
 
 
-async def user(site, name):
-    return await site.ctx.accounts.by_username(name)
+async def owner_and_fan(site, image_bytes, owner: str, fan: str):
+    """Two signed-in people and a post of the first one's: (owner, fan, post id)."""
+    owner_client = await site.user_client(owner)
+    fan_client = await site.user_client(fan)
+    return owner_client, fan_client, await new_post(owner_client, image_bytes)
 
 
-async def new_post(client, image_bytes, caption: str = "") -> int:
-    return post_id_from(await upload(client, [("t.png", image_bytes("tiny.png"))], caption=caption))
+async def comment(client, post_id, body, parent_id=None, json=False):
+    data = {"body": body}
+    if parent_id is not None:
+        data["parent_id"] = str(parent_id)
+    return await client.post(f"/p/{post_id}/comments", data, headers=JSON if json else {})
+
+
+def comment_id_from(response) -> int:
+    match = re.fullmatch(r"/p/[0-9]+#c([0-9]+)", response.headers["location"])
+    assert match, response.headers.get("location")
+    return int(match.group(1))
 
 
 async def post_row(site, post_id: int) -> Post:
@@ -45,13 +60,6 @@ async def notifications_of(site, name) -> list[tuple[str, str]]:
             actor = await s.get(type(recipient), n.actor_id)
             result.append((n.kind, actor.username))
         return result
-
-
-async def make_private(client) -> None:
-    r = await client.post(
-        "/settings/profile", {"display_name": "", "bio": "", "locale": "", "private": "on"}
-    )
-    assert r.status_code == 303, r.text
 
 
 async def hidden_post(site, image_bytes, how: str):

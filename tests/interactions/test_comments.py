@@ -9,32 +9,19 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import form_error
+from tests.helpers import form_error, make_private, new_post, user
 from tests.interactions.support import (
     HIDDEN,
     JSON,
+    comment,
+    comment_id_from,
     hidden_post,
-    make_private,
-    new_post,
     notifications_of,
+    owner_and_fan,
     post_row,
     rows,
-    user,
 )
 from tornagram.graph.models import Comment, Notification
-
-
-async def comment(client, post_id, body, parent_id=None, json=False):
-    data = {"body": body}
-    if parent_id is not None:
-        data["parent_id"] = str(parent_id)
-    return await client.post(f"/p/{post_id}/comments", data, headers=JSON if json else {})
-
-
-def comment_id_from(response) -> int:
-    match = re.fullmatch(r"/p/[0-9]+#c([0-9]+)", response.headers["location"])
-    assert match, response.headers.get("location")
-    return int(match.group(1))
 
 
 async def all_comments(site) -> list[Comment]:
@@ -43,9 +30,7 @@ async def all_comments(site) -> list[Comment]:
 
 
 async def test_a_comment_is_stored_counted_shown_and_escaped(site, image_bytes):
-    owner = await site.user_client("ada")
-    fan = await site.user_client("bea")
-    post_id = await new_post(owner, image_bytes)
+    _owner, fan, post_id = await owner_and_fan(site, image_bytes, "ada", "bea")
     r = await comment(fan, post_id, "  <script>alert(1)</script> lovely #Sunset  \r\n")
     assert r.status_code == 303
     cid = comment_id_from(r)
@@ -128,9 +113,7 @@ async def test_replies_are_one_level_deep(site, image_bytes):
 
 
 async def test_reply_link_works_without_javascript(site, image_bytes):
-    owner = await site.user_client("hana")
-    fan = await site.user_client("ivan")
-    post_id = await new_post(owner, image_bytes)
+    owner, fan, post_id = await owner_and_fan(site, image_bytes, "hana", "ivan")
     top = comment_id_from(await comment(fan, post_id, "hello"))
     page = (await owner.get(f"/p/{post_id}?reply_to={top}")).text
     assert f'name="parent_id" value="{top}"' in page
@@ -258,9 +241,7 @@ async def test_long_threads_go_back_page_by_page_on_their_own_page(
     import tornagram.interactions.reads as reads
 
     monkeypatch.setattr(reads, "REPLIES_PER_THREAD", 2)
-    owner = await site.user_client("abe")
-    fan = await site.user_client("bea")
-    post_id = await new_post(owner, image_bytes)
+    owner, fan, post_id = await owner_and_fan(site, image_bytes, "abe", "bea")
     top = comment_id_from(await comment(owner, post_id, "thread start"))
     for i in range(5):
         await comment(fan, post_id, f"reply-{i}", parent_id=top)

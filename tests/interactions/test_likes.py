@@ -9,13 +9,13 @@ import re
 import pytest
 from sqlalchemy import select
 
+from tests.helpers import make_private, new_post
 from tests.interactions.support import (
     HIDDEN,
     JSON,
     hidden_post,
-    make_private,
-    new_post,
     notifications_of,
+    owner_and_fan,
     post_row,
     rows,
 )
@@ -23,9 +23,7 @@ from tornagram.graph.models import FollowRequest, Like
 
 
 async def test_like_and_unlike_are_idempotent_and_counted(site, image_bytes):
-    owner = await site.user_client("olga")
-    fan = await site.user_client("pablo")
-    post_id = await new_post(owner, image_bytes)
+    _owner, fan, post_id = await owner_and_fan(site, image_bytes, "olga", "pablo")
     for _ in range(2):
         r = await fan.post(f"/p/{post_id}/like")
         assert r.status_code == 303 and r.headers["location"] == f"/p/{post_id}"
@@ -106,9 +104,7 @@ async def test_a_hidden_post_cannot_be_liked(site, image_bytes, how):
 
 
 async def test_private_posts_can_be_liked_by_approved_followers(site, image_bytes):
-    owner = await site.user_client("xena")
-    fan = await site.user_client("yuri")
-    post_id = await new_post(owner, image_bytes)
+    owner, fan, post_id = await owner_and_fan(site, image_bytes, "xena", "yuri")
     await make_private(owner)
     assert (await fan.post(f"/p/{post_id}/like")).status_code == 404
     await fan.post("/@xena/follow")

@@ -8,8 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from tests.interactions.support import new_post, user
-from tests.photos.conftest import fixture_bytes
+from tests.helpers import fixture_bytes, new_post, user
 from tornagram.photos.service import PhotoUpload
 from tornagram.ratelimit import Rate
 from tornagram.web.base import BaseHandler

@@ -7,8 +7,8 @@ import html
 
 import pytest
 
-from tests.helpers import form_error
-from tests.interactions.support import JSON, new_post, post_row, rows
+from tests.helpers import form_error, new_post
+from tests.interactions.support import JSON, post_row, rows
 from tornagram.errors import TooManyRequests
 from tornagram.graph.models import Comment
 from tornagram.ratelimit import DEFAULT_RATES, Rate, RateLimiter

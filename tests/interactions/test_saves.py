@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.interactions.support import HIDDEN, JSON, hidden_post, make_private, new_post, rows
+from tests.helpers import make_private, new_post
+from tests.interactions.support import HIDDEN, JSON, hidden_post, rows
 from tornagram.graph.models import Notification, Save
 
 

@@ -7,17 +7,9 @@ import re
 
 from sqlalchemy import select
 
-from tests.helpers import post_id_from, upload
+from tests.helpers import user
 from tornagram.accounts.models import User
 from tornagram.graph.models import Comment, Notification
-
-
-async def new_post(client, image_bytes, caption: str = "") -> int:
-    return post_id_from(await upload(client, [("t.png", image_bytes("tiny.png"))], caption=caption))
-
-
-async def user(site, name: str) -> User:
-    return await site.ctx.accounts.by_username(name)
 
 
 async def quiet_users(site, *names: str) -> list[User]:

@@ -7,7 +7,8 @@ import re
 
 from sqlalchemy import func, select
 
-from tests.notifications.support import badge, lines, new_post, notify, quiet_users, user
+from tests.helpers import new_post, user
+from tests.notifications.support import badge, lines, notify, quiet_users
 from tornagram.graph.models import Notification
 
 

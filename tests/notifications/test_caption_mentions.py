@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import upload
-from tests.notifications.support import lines, new_post, notifications_of
+from tests.helpers import new_post, upload
+from tests.notifications.support import lines, notifications_of
 
 
 async def private(client) -> None:

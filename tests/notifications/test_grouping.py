@@ -6,15 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from tests.notifications.support import (
-    add_comment_row,
-    lines,
-    new_post,
-    notify,
-    quiet_users,
-    unread_lines,
-    user,
-)
+from tests.helpers import new_post, user
+from tests.notifications.support import add_comment_row, lines, notify, quiet_users, unread_lines
 from tornagram.db.ids import lowest_id_at
 from tornagram.graph.models import Notification
 from tornagram.notifications import service as notification_feed

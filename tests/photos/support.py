@@ -1,12 +1,22 @@
-"""What the photo tests check after a post is refused or deleted: no row and no file left."""
+"""What the photo tests share: small generated images, and what they check after a post is
+refused or deleted (no row and no file left)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import func, select
 
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
+
+
+def small_png(seed: int) -> bytes:
+    image = Image.new("RGB", (96, 64), ((seed * 37) % 256, (seed * 11) % 256, 90))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def files_under(path: Path) -> list[Path]:

@@ -3,8 +3,8 @@ data that cannot be read is dropped and the photo kept."""
 
 from __future__ import annotations
 
+from tests.helpers import post_id_from, upload
 from tests.hostile.craft import exif_with_double, jpeg_with_exif, without_chunk
-from tests.photos.test_posts import post_id_from, upload
 from tornagram.photos import imaging
 from tornagram.photos.camera import TAG_EXPOSURE_TIME, TAG_F_NUMBER
 

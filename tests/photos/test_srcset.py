@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.interactions.support import post_id_from, upload
+from tests.helpers import post_id_from, upload
 
 
 def attribute(tag: str, name: str) -> str:

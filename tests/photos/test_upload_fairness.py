@@ -7,9 +7,8 @@ import asyncio
 
 import pytest
 
-from tests.photos.conftest import fixture_bytes
-from tests.photos.test_posts import upload
-from tests.photos.test_workers import small_png
+from tests.helpers import fixture_bytes, upload
+from tests.photos.support import small_png
 from tornagram.photos.fairness import PixelBudget, PixelRate
 from tornagram.photos.imaging import process_photo
 from tornagram.photos.workers import ImageWorkers

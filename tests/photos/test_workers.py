@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import io
 
 import pytest
-from PIL import Image
 
+from tests.photos.support import small_png
 from tornagram.photos import workers as workers_module
 from tornagram.photos.imaging import process_avatar, process_photo
 from tornagram.photos.workers import ImageWorkers
 
 # Generous per task: a 96 px image takes milliseconds; only a pool that stopped answering is slow.
 TASK_TIMEOUT_SECS = 30
-
-
-def small_png(seed: int) -> bytes:
-    image = Image.new("RGB", (96, 64), ((seed * 37) % 256, (seed * 11) % 256, 90))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])

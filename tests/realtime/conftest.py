@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -10,23 +9,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 import redis
 
-from tests.helpers import require
-from tests.photos.conftest import image_bytes  # noqa: F401 - shared fixture
+from tests.helpers import REDIS_URL, require
 from tests.realtime.rt_support import hub_app, listen
 from tornagram.realtime import Hub, InProcessBroker
 from tornagram.realtime.redis_broker import RedisBroker
-
-CI = os.environ.get("CI") == "true"
-REDIS_URL = os.environ.get("TORNAGRAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
-    except (redis.RedisError, OSError) as exc:
-        require(False, f"Redis at {REDIS_URL}", str(exc))
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -64,12 +64,6 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: 
         await asyncio.sleep(0.01)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RawClient:
     """A WebSocket client on a bare non-blocking socket; reads only when asked."""
 

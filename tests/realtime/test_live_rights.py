@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from tests.helpers import DEFAULT_PASSWORD
-from tests.photos.test_posts import post_id_from, upload
-from tests.realtime.test_live_site import connect, open_room, receive_until, subscribe
+from tests.helpers import DEFAULT_PASSWORD, post_id_from, upload
+from tests.realtime.support import connect, open_room, receive_until, subscribe
 from tornagram.realtime.control import CLOSE_SESSION_ENDED
 
 

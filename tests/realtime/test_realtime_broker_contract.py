@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from tests.realtime.rt_support import free_port, wait_until
+from tests.helpers import free_port
+from tests.realtime.rt_support import wait_until
 from tornagram.realtime import BrokerUnavailable, Event, event_id_key
 from tornagram.realtime.broker import REPLAY_MAX_AGE_SECS, REPLAY_MAX_EVENTS, InProcessBroker
 from tornagram.realtime.redis_broker import RedisBroker

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from tornado.websocket import websocket_connect
 
-from tests.realtime.rt_support import free_port, wait_until
+from tests.helpers import free_port, start_redis, wait_for_port
+from tests.realtime.rt_support import wait_until
 from tornagram.realtime import BrokerUnavailable, Hub
 from tornagram.realtime.redis_broker import RedisBroker
 
@@ -29,29 +30,6 @@ async def read_events(conn, count: int, timeout: float = 5.0) -> list[dict]:
         decoded = json.loads(message)
         events += decoded if isinstance(decoded, list) else [decoded]
     return events
-
-
-def start_redis(binary: str, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--logfile", ""],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    return process
-
-
-async def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            await writer.wait_closed()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
 
 
 @pytest.mark.slow

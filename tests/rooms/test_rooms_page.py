@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.interactions.support import new_post
+from tests.helpers import new_post
 
 
 async def test_rooms_list_shows_each_room_with_its_cover(site, image_bytes):

@@ -5,12 +5,6 @@ from __future__ import annotations
 import html
 import re
 
-from tests.helpers import post_id_from, upload
-
-
-async def new_post(client, image_bytes, caption: str = "") -> int:
-    return post_id_from(await upload(client, [("t.png", image_bytes("tiny.png"))], caption=caption))
-
 
 async def search(client, q: str, **params):
     r = await client.get("/search", params={"q": q, **params})

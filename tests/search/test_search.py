@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.search.support import more_link, new_post, people, posts, search, set_name, tags
+from tests.helpers import new_post
+from tests.search.support import more_link, people, posts, search, set_name, tags
 from tornagram.search import service as search_module
 
 

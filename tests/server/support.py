@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import Client
-from tests.realtime.rt_support import free_port
+from tests.helpers import Client, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

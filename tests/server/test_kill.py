@@ -6,8 +6,7 @@ import signal
 
 import pytest
 
-from tests.photos.conftest import fixture_bytes
-from tests.photos.test_posts import upload
+from tests.helpers import fixture_bytes, upload
 from tests.server.support import ServerProcess, alive, wait_until
 
 

@@ -10,8 +10,7 @@ import pytest
 import tornado.httpclient
 import tornado.websocket
 
-from tests.photos.conftest import fixture_bytes
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import fixture_bytes, post_id_from, upload
 from tests.server.support import (
     RawRequest,
     ServerProcess,

@@ -10,8 +10,7 @@ import sqlite3
 import pytest
 from sqlalchemy import text
 
-from tests.photos.conftest import fixture_bytes
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import fixture_bytes, post_id_from, upload
 from tornagram.db import engine
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

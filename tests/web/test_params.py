@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 from tornagram.app import make_app
 from tornagram.web import params
 

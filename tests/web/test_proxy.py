@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TEST_COOKIE_SECRET
+from tests.helpers import site_settings
 from tornagram.accounts import throttle
-from tornagram.config import FAST_TEST_HASH_PARAMS, build_settings
 
 
 @pytest.fixture
 def settings(tmp_path, database_url):
-    return build_settings(
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        cookie_secret=TEST_COOKIE_SECRET,
-        password_hash=FAST_TEST_HASH_PARAMS,
-        behind_proxy=True,
-    )
+    return site_settings(tmp_path, database_url, behind_proxy=True)
 
 
 async def test_rotating_x_real_ip_still_reaches_the_per_ip_limit(site):

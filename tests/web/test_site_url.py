@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.photos.test_posts import post_id_from, upload
+from tests.helpers import post_id_from, upload
 from tornagram.config import ConfigError, build_settings, check_site_url
 
 EVIL = {"Host": "evil.example"}

@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from tests.photos.test_posts import post_id_from
+from tests.helpers import post_id_from
 from tornagram.photos.models import Photo, Post
 
 BOUNDARY = "tornagram-test-boundary"

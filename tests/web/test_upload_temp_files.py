@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import form_error
-from tests.photos.test_posts import upload
+from tests.helpers import form_error, upload
 from tornagram.photos.handlers import UploadHandler
 
 NOT_AN_IMAGE = b"plain text, not a photo\n" * 100
@@ -86,7 +85,7 @@ def data_dir(tmp_path):
 
 
 def test_gc_media_removes_temp_files_a_crash_left(data_dir):
-    from tests.cli.test_cli import run_cli
+    from tests.helpers import run_cli
 
     assert run_cli("migrate", "--data-dir", str(data_dir)).returncode == 0
     files = make_debris(data_dir)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.interactions.support import new_post
+from tests.helpers import new_post
 
 
 async def test_zh_tells_following_from_follow_and_says_just_now(site, image_bytes):
