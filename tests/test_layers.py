@@ -45,6 +45,7 @@ EXPLICIT = {
     "tornagram.errors": "base",
     "tornagram.i18n": "base",
     "tornagram.ratelimit": "base",
+    "tornagram.logs": "base",
     "tornagram.db.ids": "base",
     "tornagram.cache": "infra",
     # Every model imported in one place, for Alembic and the schema test.
@@ -60,6 +61,8 @@ EXPLICIT = {
     "tornagram.server": "app",
     "tornagram.cli": "app",
     "tornagram.context": "app",
+    # Reads every part of the context at scrape time.
+    "tornagram.metrics": "app",
     "tornagram.__main__": "app",
 }
 INFRA_PACKAGES = ("tornagram.db", "tornagram.storage")
