@@ -138,3 +138,74 @@ async def site(settings) -> AsyncIterator[Site]:
         server.stop()
         await server.close_all_connections()
         await ctx.close()
+
+
+# -- a Redis Cluster ----------------------------------------------------------------------------
+
+REDIS_CLUSTER_URL = os.environ.get("TORNAGRAM_TEST_REDIS_CLUSTER_URL", "")
+
+
+def _cluster_answers(url: str) -> str | None:
+    """None when every node of ``url`` says cluster_state:ok, else why not."""
+    import redis
+
+    from tornagram.redis_client import cluster_nodes
+
+    for host, port in cluster_nodes(url)[0]:
+        try:
+            client = redis.Redis(host=host, port=port, socket_timeout=2, socket_connect_timeout=2)
+            state = client.cluster("info").get("cluster_state")
+            client.close()
+        except (redis.RedisError, OSError) as exc:
+            return f"{host}:{port}: {exc}"
+        if state != "ok":
+            return f"{host}:{port}: cluster_state is {state}"
+    return None
+
+
+def _redis_server_version() -> tuple[int, ...] | None:
+    import re
+    import subprocess
+
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        return None
+    out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"v=(\d+)\.(\d+)", out)
+    return tuple(int(n) for n in match.groups()) if match else None
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory):
+    """A three-master Redis Cluster: the one .ci/run started (TORNAGRAM_TEST_REDIS_CLUSTER_URL),
+    else one started here on free ports, and stopped when the session ends."""
+    import subprocess
+    import sys
+
+    from tests.helpers import free_port
+
+    if REDIS_CLUSTER_URL:
+        problem = _cluster_answers(REDIS_CLUSTER_URL)
+        require(problem is None, f"Redis Cluster at {REDIS_CLUSTER_URL}", problem or "")
+        yield REDIS_CLUSTER_URL
+        return
+    version = _redis_server_version()
+    require(version is not None, "redis-server and redis-cli", "not on PATH")
+    require(version >= (7, 0), "Redis 7 (sharded pub/sub)", f"redis-server is {version}")
+    ports = []
+    while len(ports) < 3:
+        port = free_port()
+        # The cluster bus listens on port + 10000 too.
+        if port not in ports and port + 10000 <= 65535:
+            ports.append(port)
+    tool = Path(__file__).resolve().parents[1] / "tools" / "redis_cluster.py"
+    listed = ",".join(map(str, ports))
+    directory = tmp_path_factory.mktemp("redis-cluster")
+    started = subprocess.run(
+        [sys.executable, str(tool), "start", "--dir", str(directory), "--ports", listed],
+        capture_output=True, text=True, timeout=120,
+    )
+    try:
+        require(started.returncode == 0, "a local Redis Cluster", started.stdout + started.stderr)
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([sys.executable, str(tool), "stop", "--ports", listed], timeout=60)

@@ -48,6 +48,7 @@ EXPLICIT = {
     "tornagram.logs": "base",
     "tornagram.db.ids": "base",
     "tornagram.cache": "infra",
+    "tornagram.redis_client": "infra",
     # Every model imported in one place, for Alembic and the schema test.
     "tornagram.db.models": "models",
     # The visibility rule is query conditions over the graph's tables; every domain reads it.

@@ -20,6 +20,8 @@ COOKIE_SECRET_FILE = "cookie_secret"  # noqa: S105 - a file name, not a secret
 MIN_COOKIE_SECRET_CHARS = 32
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 LOG_FORMATS = ("text", "json")
+# A single Redis (redis-py's URL forms) or a cluster (tornagram/redis_client.py).
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster")
 
 
 class ConfigError(Exception):
@@ -167,6 +169,11 @@ def build_settings(
     if log_format not in LOG_FORMATS:
         raise ConfigError(
             f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}"
+        )
+    if redis_url and redis_url.split("://", 1)[0].lower() not in REDIS_SCHEMES:
+        raise ConfigError(
+            "--redis-url must start with redis://, rediss://, unix:// or, for a Redis Cluster, "
+            "redis+cluster://host:port[,host:port…]"
         )
     if max_upload_bytes < 1024:
         raise ConfigError("--max-upload-bytes must be at least 1024")

@@ -70,12 +70,12 @@ async def sign_up(base: str, name: str) -> httpx.AsyncClient:
     return client
 
 
-async def test_a_message_said_on_a_reaches_a_socket_on_b(tmp_path, redis_url):
+async def test_a_message_said_on_a_reaches_a_socket_on_b(tmp_path, any_redis_url):
     port_a, port_b = free_port(), free_port()
-    a = start_server(tmp_path, port_a, redis_url)
+    a = start_server(tmp_path, port_a, any_redis_url)
     try:
         await asyncio.to_thread(wait_healthy, port_a, a)
-        b = start_server(tmp_path, port_b, redis_url)
+        b = start_server(tmp_path, port_b, any_redis_url)
         try:
             await asyncio.to_thread(wait_healthy, port_b, b)
             base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
@@ -114,9 +114,9 @@ async def test_a_message_said_on_a_reaches_a_socket_on_b(tmp_path, redis_url):
         assert stop(a) == 0
 
 
-def test_serve_with_two_forked_processes(tmp_path, redis_url):
+def test_serve_with_two_forked_processes(tmp_path, any_redis_url):
     port = free_port()
-    proc = start_server(tmp_path, port, redis_url, "--processes", "2")
+    proc = start_server(tmp_path, port, any_redis_url, "--processes", "2")
     try:
         wait_healthy(port, proc)
         workers = [
@@ -137,7 +137,7 @@ def test_serve_with_two_forked_processes(tmp_path, redis_url):
         )
 
 
-async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
+async def test_caches_on_b_hear_what_changed_on_a(tmp_path, any_redis_url):
     """Each process caches sessions, badges and feeds (tornagram/cache.py); a change made
     through one must show through the other on the very next page."""
     from tests.feeds.support import card_ids
@@ -145,10 +145,10 @@ async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
     from tests.photos.conftest import fixture_bytes
 
     port_a, port_b = free_port(), free_port()
-    a = start_server(tmp_path, port_a, redis_url)
+    a = start_server(tmp_path, port_a, any_redis_url)
     try:
         await asyncio.to_thread(wait_healthy, port_a, a)
-        b = start_server(tmp_path, port_b, redis_url)
+        b = start_server(tmp_path, port_b, any_redis_url)
         try:
             await asyncio.to_thread(wait_healthy, port_b, b)
             base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
@@ -179,15 +179,15 @@ async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
         assert stop(a) == 0
 
 
-async def test_a_session_ended_on_a_closes_its_socket_on_b(tmp_path, redis_url):
+async def test_a_session_ended_on_a_closes_its_socket_on_b(tmp_path, any_redis_url):
     from tests.helpers import Client
     from tornagram.realtime.control import CLOSE_SESSION_ENDED
 
     port_a, port_b = free_port(), free_port()
-    a = start_server(tmp_path, port_a, redis_url)
+    a = start_server(tmp_path, port_a, any_redis_url)
     try:
         await asyncio.to_thread(wait_healthy, port_a, a)
-        b = start_server(tmp_path, port_b, redis_url)
+        b = start_server(tmp_path, port_b, any_redis_url)
         try:
             await asyncio.to_thread(wait_healthy, port_b, b)
             base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"

@@ -38,6 +38,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from tornagram import redis_client
+
 from .broker import (
     REPLAY_MAX_AGE_SECS,
     REPLAY_MAX_EVENTS,
@@ -69,10 +71,11 @@ IDLE_PING_SECS = 1.5
 # "nothing published for longer than the window".
 EXPIRE_MARGIN_SECS = 60
 
+# PUBLISH_COMMAND is PUBLISH on one Redis, SPUBLISH (sharded) on a cluster.
 _PUBLISH_LUA = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 't', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+redis.call('PUBLISH_COMMAND', KEYS[2], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
 return id
 """
 
@@ -108,7 +111,7 @@ class RedisBroker:
         self._max_age_ms = int(max_age_secs * 1000)
         self._ttl_ms = int((max_age_secs + EXPIRE_MARGIN_SECS) * 1000)
         self._timeout = socket_timeout_secs
-        self._redis: aioredis.Redis | None = None
+        self._redis: aioredis.Redis | redis_client.Cluster | None = None
         self._listeners: list[Listener] = []
         self._watched: set[str] = set()
         # Newest event id delivered per watched channel: where to resume after an outage.
@@ -131,14 +134,17 @@ class RedisBroker:
 
     async def start(self) -> None:
         """Connect; if Redis is down, keep trying in the background and return."""
-        self._redis = aioredis.Redis.from_url(
+        self._redis = redis_client.connect(
             self._url,
             decode_responses=True,
             socket_timeout=self._timeout,
             socket_connect_timeout=self._timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        self._publish_script = self._redis.register_script(_PUBLISH_LUA)
+        publish = "SPUBLISH" if redis_client.is_cluster(self._url) else "PUBLISH"
+        self._publish_script = self._redis.register_script(
+            _PUBLISH_LUA.replace("PUBLISH_COMMAND", publish)
+        )
         self._replay_script = self._redis.register_script(_REPLAY_LUA)
         self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
         try:
@@ -162,15 +168,24 @@ class RedisBroker:
 
     # -- keys ----------------------------------------------------------------
 
+    # On a cluster the channel is a hash tag, so its stream and subject share a slot (the
+    # publish script touches both) and channels spread over the masters.
+
     def _stream_key(self, channel: str) -> str:
-        return f"{self._prefix}stream:{channel}"
+        return f"{self._prefix}stream:{self._tag(channel)}"
 
     def _subject(self, channel: str) -> str:
-        return f"{self._prefix}ch:{channel}"
+        return f"{self._prefix}ch:{self._tag(channel)}"
+
+    def _tag(self, channel: str) -> str:
+        return f"{{{channel}}}" if redis_client.is_cluster(self._url) else channel
+
+    def _channel_of(self, subject: str) -> str:
+        return subject[len(self._prefix) + 3 :].strip("{}")
 
     # -- publishing and replay ---------------------------------------------
 
-    def _client(self) -> aioredis.Redis:
+    def _client(self) -> aioredis.Redis | redis_client.Cluster:
         if self._redis is None:
             raise BrokerUnavailable("Redis broker is not started")
         return self._redis
@@ -370,7 +385,7 @@ class RedisBroker:
         kind = message["type"]
         if kind == "message":
             subject: str = message["channel"]
-            channel = subject[len(self._prefix) + 3 :]
+            channel = self._channel_of(subject)
             event_id, type_, data = message["data"].split(" ", 2)
             self._dispatch(Event(channel, type_, json.loads(data), event_id))
         elif kind == "subscribe":

@@ -1,0 +1,113 @@
+"""The broker on a Redis Cluster: channels are sharded over the masters, and events published
+through one process reach listeners in another whichever master holds their channel. (The
+broker contract suite runs on the cluster too, through the ``broker`` fixture.)"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import redis
+
+from tests.realtime.rt_support import wait_until
+from tornagram.config import ConfigError, build_settings
+from tornagram.realtime.redis_broker import RedisBroker
+from tornagram.redis_client import RedisUrlError, cluster_nodes, connect
+
+
+@pytest.fixture
+async def cluster_brokers(redis_cluster_url):
+    prefix = f"tgtest:{uuid.uuid4().hex[:12]}:"
+    brokers = [RedisBroker(redis_cluster_url, prefix=prefix) for _ in range(2)]
+    for broker in brokers:
+        await broker.start()
+        assert broker.healthy
+    yield brokers
+    for broker in brokers:
+        await broker.close()
+
+
+def shard_subscribers(url: str, subjects: list[str]) -> dict[int, int]:
+    """Subscribers of ``subjects`` counted on each master (by port)."""
+    found = {}
+    for host, port in cluster_nodes(url)[0]:
+        node = redis.Redis(host=host, port=port, decode_responses=True)
+        replies = node.execute_command("PUBSUB", "SHARDNUMSUB", *subjects)
+        node.close()
+        found[port] = sum(int(n) for n in replies[1::2])
+    return found
+
+
+async def test_channels_spread_over_the_masters_and_reach_the_other_process(
+    cluster_brokers, redis_cluster_url
+):
+    publisher, watcher = cluster_brokers
+    heard = []
+    watcher.add_listener(heard.append)
+    channels = [f"post:{n}" for n in range(1, 25)]
+    for channel in channels:
+        await watcher.watch(channel)
+    subjects = [watcher._subject(channel) for channel in channels]
+    per_master = shard_subscribers(redis_cluster_url, subjects)
+    # Each channel is subscribed once, on the master owning its slot, and not all on one.
+    assert sum(per_master.values()) == len(channels)
+    assert sum(1 for count in per_master.values() if count) >= 2, per_master
+    sent = [await publisher.publish(channel, "comment.created", {"c": channel}) for channel in channels]
+    await wait_until(lambda: len(heard) == len(channels), 10, "every channel's event")
+    assert sorted((e.channel, e.id) for e in heard) == sorted((e.channel, e.id) for e in sent)
+    # Unwatching leaves the masters with no subscription of ours.
+    for channel in channels:
+        await watcher.unwatch(channel)
+    await wait_until(
+        lambda: sum(shard_subscribers(redis_cluster_url, subjects).values()) == 0,
+        10,
+        "the shard subscriptions to go",
+    )
+
+
+async def test_a_channel_stream_and_its_subject_share_a_slot(cluster_brokers, redis_cluster_url):
+    broker = cluster_brokers[0]
+    client = connect(redis_cluster_url)
+    try:
+        for channel in ("post:7", "room:lobby", "user:12", "control:live"):
+            assert client.keyslot(broker._stream_key(channel)) == client.keyslot(
+                broker._subject(channel)
+            )
+        # And the replay window is read back from the master that holds it.
+        event = await broker.publish("room:lobby", "chat.message", {"text": "猫"})
+        result = await broker.replay("room:lobby", "0-0")
+        assert [e.id for e in result.events][-1] == event.id
+    finally:
+        await client.aclose()
+
+
+def test_cluster_urls_are_checked(tmp_path):
+    assert cluster_nodes("redis+cluster://10.0.0.1:7000,[::1]:7001") == (
+        [("10.0.0.1", 7000), ("::1", 7001)],
+        None,
+        None,
+    )
+    assert cluster_nodes("redis+cluster://app:s%40cret@h:7000")[1:] == ("app", "s@cret")
+    for bad in ("redis+cluster://h", "redis+cluster://h:0", "redis+cluster://h:7000,"):
+        with pytest.raises(RedisUrlError):
+            cluster_nodes(bad)
+    with pytest.raises(ConfigError, match="redis\\+cluster://"):
+        build_settings(data_dir=tmp_path, cookie_secret="s" * 40, redis_url="http://h:1")
+
+
+async def test_a_site_on_the_cluster_starts_and_publishes(tmp_path, redis_cluster_url):
+    from tornagram.context import build_context
+
+    settings = build_settings(
+        data_dir=tmp_path, cookie_secret="s" * 40, redis_url=redis_cluster_url
+    )
+    ctx = build_context(settings)
+    await ctx.start()
+    try:
+        assert ctx.broker.healthy
+        await wait_until(lambda: ctx.db.changes.usable, 10, "the cache changes subscription")
+        await ctx.db.changes.changed({"post:1"})
+        assert ctx.db.changes.published >= 1
+    finally:
+        await asyncio.wait_for(ctx.close(), 30)
