@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import tornado.testing
 
-from tests.helpers import Site, require
+from tests.helpers import LocalRedisCluster, Site, require
 from tornagram.config import FAST_TEST_HASH_PARAMS, Settings, build_settings, default_database_url
 from tornagram.context import build_context
 from tornagram.db import migrate
@@ -178,11 +178,6 @@ def _redis_server_version() -> tuple[int, ...] | None:
 def redis_cluster_url(tmp_path_factory):
     """A three-master Redis Cluster: the one .ci/run started (TORNAGRAM_TEST_REDIS_CLUSTER_URL),
     else one started here on free ports, and stopped when the session ends."""
-    import subprocess
-    import sys
-
-    from tests.helpers import free_port
-
     if REDIS_CLUSTER_URL:
         problem = _cluster_answers(REDIS_CLUSTER_URL)
         require(problem is None, f"Redis Cluster at {REDIS_CLUSTER_URL}", problem or "")
@@ -191,21 +186,10 @@ def redis_cluster_url(tmp_path_factory):
     version = _redis_server_version()
     require(version is not None, "redis-server and redis-cli", "not on PATH")
     require(version >= (7, 0), "Redis 7 (sharded pub/sub)", f"redis-server is {version}")
-    ports = []
-    while len(ports) < 3:
-        port = free_port()
-        # The cluster bus listens on port + 10000 too.
-        if port not in ports and port + 10000 <= 65535:
-            ports.append(port)
-    tool = Path(__file__).resolve().parents[1] / "tools" / "redis_cluster.py"
-    listed = ",".join(map(str, ports))
-    directory = tmp_path_factory.mktemp("redis-cluster")
-    started = subprocess.run(
-        [sys.executable, str(tool), "start", "--dir", str(directory), "--ports", listed],
-        capture_output=True, text=True, timeout=120,
-    )
+    cluster = LocalRedisCluster(tmp_path_factory.mktemp("redis-cluster"))
     try:
-        require(started.returncode == 0, "a local Redis Cluster", started.stdout + started.stderr)
-        yield started.stdout.strip().splitlines()[-1]
+        problem = cluster.start()
+        require(problem is None, "a local Redis Cluster", problem or "")
+        yield cluster.url
     finally:
-        subprocess.run([sys.executable, str(tool), "stop", "--ports", listed], timeout=60)
+        cluster.stop()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -146,3 +149,45 @@ def wait_healthy(port: int, proc, timeout_secs: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError("server did not become healthy")
+
+
+class LocalRedisCluster:
+    """Three Redis masters on free loopback ports, in ``directory`` (tools/redis_cluster.py)."""
+
+    TOOL = Path(__file__).resolve().parents[1] / "tools" / "redis_cluster.py"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.ports: list[int] = []
+        while len(self.ports) < 3:
+            port = free_port()
+            # The cluster bus listens on the port plus 10000 too.
+            if port not in self.ports and port + 10000 <= 65535:
+                self.ports.append(port)
+        self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+
+    def _tool(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(self.TOOL), *args], capture_output=True, text=True, timeout=120
+        )
+
+    def start(self) -> str | None:
+        """None once the cluster is up, else what went wrong."""
+        done = self._tool("start", "--dir", str(self.directory), "--ports", self._listed())
+        return None if done.returncode == 0 else done.stdout + done.stderr
+
+    def stop_node(self, port: int) -> None:
+        self._tool("stop", "--ports", str(port))
+
+    def restart_node(self, port: int) -> None:
+        done = self._tool(
+            "restart", "--dir", str(self.directory), "--ports", str(port),
+            "--cluster", self._listed(),
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def stop(self) -> None:
+        self._tool("stop", "--ports", self._listed())
+
+    def _listed(self) -> str:
+        return ",".join(map(str, self.ports))

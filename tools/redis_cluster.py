@@ -1,7 +1,8 @@
 """Start (or stop) a local Redis Cluster of three masters, for tests and for trying it out.
 
-    python tools/redis_cluster.py start --dir /tmp/tg-cluster --ports 7101,7102,7103
+    python tools/redis_cluster.py start --dir /tmp/tgc --ports 7101,7102,7103
     python tools/redis_cluster.py stop --ports 7101,7102,7103
+    python tools/redis_cluster.py restart --dir /tmp/tgc --ports 7102 --cluster 7101,7102,7103
 
 ``start`` does nothing when the cluster already answers on those ports; otherwise it starts
 one ``redis-server --cluster-enabled yes`` per port (loopback only, no persistence), joins them
@@ -59,17 +60,7 @@ def start(directory: Path, ports: list[int]) -> str:
         node_dir.mkdir(parents=True, exist_ok=True)
         for stale in ("nodes.conf", "dump.rdb"):
             (node_dir / stale).unlink(missing_ok=True)
-        subprocess.run(
-            [
-                "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "2000", "--dir", str(node_dir),
-                "--save", "", "--appendonly", "no", "--daemonize", "yes",
-                "--logfile", str(node_dir / "redis.log"),
-                "--pidfile", str(node_dir / "redis.pid"),
-            ],
-            check=True,
-        )
+        _start_node(directory, port)
     _wait(lambda: all(_cli(p, "ping", timeout=2).stdout.strip() == "PONG" for p in ports),
           "the nodes to answer")
     created = subprocess.run(
@@ -83,6 +74,28 @@ def start(directory: Path, ports: list[int]) -> str:
     return url_of(ports)
 
 
+def _start_node(directory: Path, port: int) -> None:
+    node_dir = directory / str(port)
+    subprocess.run(
+        [
+            "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", "2000", "--dir", str(node_dir),
+            "--save", "", "--appendonly", "no", "--daemonize", "yes",
+            "--logfile", str(node_dir / "redis.log"),
+            "--pidfile", str(node_dir / "redis.pid"),
+        ],
+        check=True,
+    )
+
+
+def restart_nodes(directory: Path, ports: list[int], all_ports: list[int]) -> None:
+    """Start stopped nodes again from their nodes.conf: they rejoin with the slots they had."""
+    for port in ports:
+        _start_node(directory, port)
+    _wait(lambda: cluster_ok(all_ports), "cluster_state:ok after the restart")
+
+
 def stop(ports: list[int]) -> None:
     for port in ports:
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
@@ -91,12 +104,15 @@ def stop(ports: list[int]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("action", choices=("start", "stop"))
+    parser.add_argument("action", choices=("start", "stop", "restart"))
     parser.add_argument("--dir", default="/tmp/tornagram-redis-cluster")
     parser.add_argument("--ports", default="7101,7102,7103")
+    parser.add_argument("--cluster", default="", help="restart: every node's port")
     args = parser.parse_args(argv)
     ports = [int(p) for p in args.ports.split(",")]
-    if args.action == "start":
+    if args.action == "restart":
+        restart_nodes(Path(args.dir), ports, [int(p) for p in args.cluster.split(",")])
+    elif args.action == "start":
         print(start(Path(args.dir), ports))
     else:
         stop(ports)

@@ -124,7 +124,14 @@ class ShardedPubSub:
             pubsub = self._pubsub_on(node)
             self._node_of[channel] = node.name
             self._leaving.discard(channel)
-            await pubsub.ssubscribe(channel)
+            try:
+                await pubsub.ssubscribe(channel)
+            except Exception:
+                # The node may be gone for good (failed over): ask the cluster where the slots
+                # are now, so the caller's next attempt goes to the current owner.
+                with contextlib.suppress(Exception):
+                    await self._cluster.nodes_manager.initialize()
+                raise
             self._start_reader(node.name)
 
     async def unsubscribe(self, *channels: str) -> None:

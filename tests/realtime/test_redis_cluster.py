@@ -10,8 +10,11 @@ import uuid
 import pytest
 import redis
 
+from tests.helpers import LocalRedisCluster
 from tests.realtime.rt_support import wait_until
 from tornagram.config import ConfigError, build_settings
+from tornagram.realtime import BrokerUnavailable
+from tornagram.realtime.events import REPLAY_INCOMPLETE
 from tornagram.realtime.redis_broker import RedisBroker
 from tornagram.redis_client import RedisUrlError, cluster_nodes, connect
 
@@ -111,3 +114,69 @@ async def test_a_site_on_the_cluster_starts_and_publishes(tmp_path, redis_cluste
         assert ctx.db.changes.published >= 1
     finally:
         await asyncio.wait_for(ctx.close(), 30)
+
+
+@pytest.fixture
+def own_cluster(tmp_path, redis_cluster_url):
+    """A cluster of this test's own, to stop a node of (``redis_cluster_url`` says whether
+    Redis 7 is here at all)."""
+    cluster = LocalRedisCluster(tmp_path / "cluster")
+    problem = cluster.start()
+    assert problem is None, problem
+    yield cluster
+    cluster.stop()
+
+
+async def test_a_master_that_restarts_loses_no_channel(own_cluster):
+    prefix = f"tgtest:{uuid.uuid4().hex[:12]}:"
+    watcher = RedisBroker(own_cluster.url, prefix=prefix)
+    publisher = RedisBroker(own_cluster.url, prefix=prefix)
+    await watcher.start()
+    await publisher.start()
+    heard = []
+    watcher.add_listener(heard.append)
+    try:
+        client = connect(own_cluster.url)
+        await client.initialize()
+        # Two channels on different masters.
+        owner = {}
+        for n in range(1, 50):
+            port = client.get_node_from_key(watcher._subject(f"post:{n}")).port
+            owner.setdefault(port, f"post:{n}")
+        await client.aclose()
+        (down_port, down_channel), (_up_port, up_channel) = list(owner.items())[:2]
+        for channel in (down_channel, up_channel):
+            await watcher.watch(channel)
+        await publisher.publish(down_channel, "comment.created", {"n": "before"})
+        await wait_until(lambda: len(heard) == 1, 10, "the first event")
+
+        own_cluster.stop_node(down_port)
+        await wait_until(lambda: not watcher.healthy, 10, "the watcher to notice")
+        with pytest.raises(BrokerUnavailable):
+            await publisher.publish(down_channel, "comment.created", {"n": "lost"})
+        await asyncio.to_thread(own_cluster.restart_node, down_port)
+        await wait_until(lambda: watcher.healthy, 20, "the watcher to subscribe again")
+
+        async def publish_when_taken(channel: str) -> None:
+            for _ in range(100):
+                try:
+                    await publisher.publish(channel, "comment.created", {"n": "after"})
+                    return
+                except BrokerUnavailable:
+                    await asyncio.sleep(0.1)
+            raise AssertionError(f"{channel} never took a publish again")
+
+        await publish_when_taken(down_channel)
+        await publish_when_taken(up_channel)
+        await wait_until(
+            lambda: {e.channel for e in heard if e.data.get("n") == "after"}
+            == {down_channel, up_channel},
+            10,
+            "events after the restart on both channels",
+        )
+        # The publish that failed is not silently missing: both channels were told of a gap.
+        markers = {e.channel for e in heard if e.type == REPLAY_INCOMPLETE}
+        assert markers == {down_channel, up_channel}
+    finally:
+        await watcher.close()
+        await publisher.close()
