@@ -8,6 +8,11 @@ Storage and fan-out, per channel:
   quiet). The stream id is the event id.
 * ``<prefix>ch:<channel>``: the pub/sub subject carrying ``"<id> <type> <data json>"``.
 
+On a Redis Cluster (``redis+cluster://`` URLs, tornagram/redis_client.py) the channel is a hash
+tag in both names (``tg:stream:{post:42}``, ``tg:ch:{post:42}``), so they share a slot and the
+publish script runs on the one master that owns them, and the subject is sharded pub/sub
+(SPUBLISH/SSUBSCRIBE): channels spread over the masters instead of every node carrying all.
+
 Per-channel subjects rather than one ``tg:events`` subject: Redis then sends a
 process only the channels its viewers watch, instead of every process decoding
 every comment on the site. The hub reference-counts viewers so each process
