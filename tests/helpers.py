@@ -152,14 +152,16 @@ def wait_healthy(port: int, proc, timeout_secs: float = 30) -> None:
 
 
 class LocalRedisCluster:
-    """Three Redis masters on free loopback ports, in ``directory`` (tools/redis_cluster.py)."""
+    """Three Redis masters (and ``replicas`` each) on free loopback ports, in ``directory``
+    (tools/redis_cluster.py)."""
 
     TOOL = Path(__file__).resolve().parents[1] / "tools" / "redis_cluster.py"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, replicas: int = 0) -> None:
         self.directory = directory
+        self.replicas = replicas
         self.ports: list[int] = []
-        while len(self.ports) < 3:
+        while len(self.ports) < 3 * (1 + replicas):
             port = free_port()
             # The cluster bus listens on the port plus 10000 too.
             if port not in self.ports and port + 10000 <= 65535:
@@ -173,7 +175,10 @@ class LocalRedisCluster:
 
     def start(self) -> str | None:
         """None once the cluster is up, else what went wrong."""
-        done = self._tool("start", "--dir", str(self.directory), "--ports", self._listed())
+        done = self._tool(
+            "start", "--dir", str(self.directory), "--ports", self._listed(),
+            "--replicas", str(self.replicas),
+        )
         return None if done.returncode == 0 else done.stdout + done.stderr
 
     def stop_node(self, port: int) -> None:

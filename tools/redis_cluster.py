@@ -5,7 +5,8 @@
     python tools/redis_cluster.py restart --dir /tmp/tgc --ports 7102 --cluster 7101,7102,7103
 
 ``start`` does nothing when the cluster already answers on those ports; otherwise it starts
-one ``redis-server --cluster-enabled yes`` per port (loopback only, no persistence), joins them
+one ``redis-server --cluster-enabled yes`` per port (with ``--replicas 1``, six ports make three
+masters with a replica each) (loopback only, no persistence), joins them
 with ``redis-cli --cluster create``, waits until every node says ``cluster_state:ok``, and prints
 the ``redis+cluster://`` URL that Tornagram takes. It needs Redis 7 or newer (sharded pub/sub).
 """
@@ -52,7 +53,7 @@ def _wait(predicate, what: str) -> None:
         time.sleep(0.1)
 
 
-def start(directory: Path, ports: list[int]) -> str:
+def start(directory: Path, ports: list[int], replicas: int = 0) -> str:
     if cluster_ok(ports):
         return url_of(ports)
     for port in ports:
@@ -65,13 +66,23 @@ def start(directory: Path, ports: list[int]) -> str:
           "the nodes to answer")
     created = subprocess.run(
         ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-         "--cluster-replicas", "0", "--cluster-yes"],
+         "--cluster-replicas", str(replicas), "--cluster-yes"],
         capture_output=True, text=True, timeout=60, check=False,
     )
     if created.returncode != 0:
         raise SystemExit(f"redis_cluster: cluster create failed:\n{created.stdout}{created.stderr}")
     _wait(lambda: cluster_ok(ports), "cluster_state:ok on every node")
+    if replicas:
+        _wait(lambda: _replicas_in_sync(ports), "every replica to sync with its master")
     return url_of(ports)
+
+
+def _replicas_in_sync(ports: list[int]) -> bool:
+    for port in ports:
+        info = _cli(port, "info", "replication", timeout=2).stdout
+        if "role:slave" in info and "master_link_status:up" not in info:
+            return False
+    return True
 
 
 def _start_node(directory: Path, port: int) -> None:
@@ -108,12 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="/tmp/tornagram-redis-cluster")
     parser.add_argument("--ports", default="7101,7102,7103")
     parser.add_argument("--cluster", default="", help="restart: every node's port")
+    parser.add_argument("--replicas", type=int, default=0, help="start: replicas per master")
     args = parser.parse_args(argv)
     ports = [int(p) for p in args.ports.split(",")]
     if args.action == "restart":
         restart_nodes(Path(args.dir), ports, [int(p) for p in args.cluster.split(",")])
     elif args.action == "start":
-        print(start(Path(args.dir), ports))
+        print(start(Path(args.dir), ports, args.replicas))
     else:
         stop(ports)
     return 0

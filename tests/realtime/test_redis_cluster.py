@@ -157,17 +157,8 @@ async def test_a_master_that_restarts_loses_no_channel(own_cluster):
         await asyncio.to_thread(own_cluster.restart_node, down_port)
         await wait_until(lambda: watcher.healthy, 20, "the watcher to subscribe again")
 
-        async def publish_when_taken(channel: str) -> None:
-            for _ in range(100):
-                try:
-                    await publisher.publish(channel, "comment.created", {"n": "after"})
-                    return
-                except BrokerUnavailable:
-                    await asyncio.sleep(0.1)
-            raise AssertionError(f"{channel} never took a publish again")
-
-        await publish_when_taken(down_channel)
-        await publish_when_taken(up_channel)
+        await publish_when_taken(publisher, down_channel, "after")
+        await publish_when_taken(publisher, up_channel, "after")
         await wait_until(
             lambda: {e.channel for e in heard if e.data.get("n") == "after"}
             == {down_channel, up_channel},
@@ -177,6 +168,61 @@ async def test_a_master_that_restarts_loses_no_channel(own_cluster):
         # The publish that failed is not silently missing: both channels were told of a gap.
         markers = {e.channel for e in heard if e.type == REPLAY_INCOMPLETE}
         assert markers == {down_channel, up_channel}
+    finally:
+        await watcher.close()
+        await publisher.close()
+
+
+async def publish_when_taken(broker, channel: str, n: str, *, tries: int = 300) -> None:
+    for _ in range(tries):
+        try:
+            await broker.publish(channel, "comment.created", {"n": n})
+            return
+        except BrokerUnavailable:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{channel} never took a publish again")
+
+
+@pytest.fixture
+def replicated_cluster(tmp_path, redis_cluster_url):
+    cluster = LocalRedisCluster(tmp_path / "replicated", replicas=1)
+    problem = cluster.start()
+    assert problem is None, problem
+    yield cluster
+    cluster.stop()
+
+
+async def test_a_replica_promoted_in_place_of_a_dead_master_carries_the_channel(
+    replicated_cluster,
+):
+    prefix = f"tgtest:{uuid.uuid4().hex[:12]}:"
+    watcher = RedisBroker(replicated_cluster.url, prefix=prefix)
+    publisher = RedisBroker(replicated_cluster.url, prefix=prefix)
+    await watcher.start()
+    await publisher.start()
+    heard = []
+    watcher.add_listener(heard.append)
+    try:
+        channel = "post:42"
+        client = connect(replicated_cluster.url)
+        await client.initialize()
+        master = client.get_node_from_key(watcher._subject(channel)).port
+        await client.aclose()
+        await watcher.watch(channel)
+        await publisher.publish(channel, "comment.created", {"n": "before"})
+        await wait_until(lambda: len(heard) == 1, 10, "the first event")
+
+        replicated_cluster.stop_node(master)
+        # The cluster promotes the master's replica after its node timeout (2 s here).
+        await publish_when_taken(publisher, channel, "after")
+        await wait_until(
+            lambda: any(e.data.get("n") == "after" for e in heard), 20, "the event after failover"
+        )
+        assert [e.channel for e in heard if e.type == REPLAY_INCOMPLETE] == [channel]
+        client = connect(replicated_cluster.url)
+        await client.initialize()
+        assert client.get_node_from_key(watcher._subject(channel)).port != master
+        await client.aclose()
     finally:
         await watcher.close()
         await publisher.close()
