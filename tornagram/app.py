@@ -36,6 +36,8 @@ class TornagramApplication(tornado.web.Application):
     behind_proxy = False
     # This process's Prometheus metrics, or None (tornagram/metrics.py).
     metrics = None
+    # Handler class → route name (tornagram/metrics.py: route_names).
+    route_names: dict = {}  # noqa: RUF012 - replaced per application, never mutated
 
     def find_handler(self, request, **kwargs):
         if self.behind_proxy:
@@ -141,9 +143,7 @@ def make_app(ctx) -> tornado.web.Application:
         websocket_max_message_size=live_sockets.MAX_MESSAGE_BYTES,
     )
     app.behind_proxy = settings.behind_proxy
+    # The access log and the metrics name a request by its route, never by its raw path.
+    app.route_names = route_names(routes, not_found=NotFoundHandler, static=StaticHandler)
     app.metrics = ctx.metrics
-    if ctx.metrics is not None:
-        ctx.metrics.route_names = route_names(
-            routes, not_found=NotFoundHandler, static=StaticHandler
-        )
     return app

@@ -94,8 +94,6 @@ class Metrics:
             buckets=IMAGE_BUCKETS_SECS,
             registry=self.registry,
         )
-        # Handler class → route name, filled by make_app from the route table.
-        self.route_names: dict[type, str] = {}
 
     def attach(self, ctx: AppContext) -> None:
         """Observe ``ctx``'s broker and image workers, and report its state at each scrape."""
@@ -106,7 +104,7 @@ class Metrics:
     # -- observed as it happens ------------------------------------------------------------
 
     def request_done(self, handler) -> None:
-        route = self.route_names.get(type(handler), OTHER)
+        route = route_of(handler)
         method = handler.request.method if handler.request.method in METHODS else OTHER
         self.requests.labels(route, method, str(handler.get_status())).inc()
         self.request_secs.labels(route, method).observe(handler.request.request_time())
@@ -125,6 +123,11 @@ class Metrics:
         return generate_latest(self.registry)
 
     content_type = CONTENT_TYPE_LATEST
+
+
+def route_of(handler) -> str:
+    """The name of the route that ``handler`` answered, from the application's table."""
+    return getattr(handler.application, "route_names", {}).get(type(handler), OTHER)
 
 
 def route_names(routes, *, not_found: type, static: type) -> dict[type, str]:

@@ -3,6 +3,7 @@ reads. One server for the module; each test looks only at what its own requests 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -149,6 +150,7 @@ async def test_json_log_lines_carry_the_request_id(server):
     first, second = logged()
     assert first["logger"] == "tornagram.access"
     assert (first["method"], first["path"], first["status"]) == ("GET", "/explore", 200)
+    assert first["route"] == "explore"
     assert isinstance(first["duration_ms"], float) and first["level"] == "info"
     assert second["request_id"] == given and second["path"] == "/explore"  # no query string
     # Every line of the log is one JSON object, from start-up on.
@@ -228,3 +230,45 @@ async def test_each_worker_is_scraped_on_its_own_port(two_workers):
     per_worker = await counted()
     # Each worker counts only what it answered; together, every request once.
     assert sum(per_worker) == 20
+
+
+async def test_live_connections_and_broker_lag_are_reported(server):
+    import tornado.httpclient
+    import tornado.websocket
+
+    await server.wait_healthy()
+    client = server.client()
+    ws = None
+    try:
+        await client.signup("livewatcher")
+        slug = "m" + secrets.token_hex(5)
+        r = await client.post("/rooms", {"slug": slug, "title": "Metrics", "cover": ""})
+        assert r.status_code == 303
+        before = await scrape(server)
+        ws = await tornado.websocket.websocket_connect(
+            tornado.httpclient.HTTPRequest(
+                server.base_url.replace("http", "ws") + "/ws", headers={"Origin": server.base_url}
+            )
+        )
+        await ws.write_message(json.dumps({"op": "subscribe", "channel": f"room:{slug}"}))
+        ack = json.loads(await ws.read_message())
+        assert ack["op"] == "subscribed"
+        during = await scrape(server)
+        live = ("tornagram_live_connections", (("kind", "websocket"),))
+        assert during[live] == before[live] + 1
+        r = await client.post(f"/rooms/{slug}/messages", {"body": "measured"})
+        assert r.status_code == 303
+        lag = ("tornagram_broker_delivery_lag_seconds_count", ())
+
+        async def delivered() -> bool:
+            return (await scrape(server))[lag] > before[lag]
+
+        for _ in range(100):
+            if await delivered():
+                break
+            await asyncio.sleep(0.05)
+        assert await delivered()
+    finally:
+        if ws is not None:
+            ws.close()
+        await client.aclose()

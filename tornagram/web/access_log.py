@@ -46,6 +46,7 @@ def log_request(handler) -> None:
         getattr(user, "id", "-"),
         extra={
             "request_id": request_id,
+            "route": getattr(handler.application, "route_names", {}).get(type(handler), "other"),
             "remote_ip": request.remote_ip,
             "method": request.method,
             "path": request.path,
