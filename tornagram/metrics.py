@@ -94,6 +94,9 @@ class Metrics:
             buckets=IMAGE_BUCKETS_SECS,
             registry=self.registry,
         )
+        # (handler class, method, status) → its counter and histogram: labels() takes a lock
+        # and builds a key each time, which a request should not pay for.
+        self._children: dict[tuple, tuple] = {}
 
     def attach(self, ctx: AppContext) -> None:
         """Observe ``ctx``'s broker and image workers, and report its state at each scrape."""
@@ -104,10 +107,21 @@ class Metrics:
     # -- observed as it happens ------------------------------------------------------------
 
     def request_done(self, handler) -> None:
-        route = route_of(handler)
-        method = handler.request.method if handler.request.method in METHODS else OTHER
-        self.requests.labels(route, method, str(handler.get_status())).inc()
-        self.request_secs.labels(route, method).observe(handler.request.request_time())
+        request = handler.request
+        key = (type(handler), request.method, handler.get_status())
+        children = self._children.get(key)
+        if children is None:
+            # Bounded: handler classes × methods × statuses, with unknown methods as "other".
+            route = route_of(handler)
+            method = request.method if request.method in METHODS else OTHER
+            children = (
+                self.requests.labels(route, method, str(key[2])),
+                self.request_secs.labels(route, method),
+            )
+            if request.method in METHODS:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(request.request_time())
 
     def event_delivered(self, event: Event) -> None:
         if not event.id:
