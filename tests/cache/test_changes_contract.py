@@ -17,7 +17,7 @@ from tests.helpers import require
 from tornagram.cache import Changes, LocalChanges, NoCaches, RedisChanges
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-SERVING = {"local", "redis"}  # the others never let a cache answer
+SERVING = {"local", "redis", "redis-cluster"}  # the others never let a cache answer
 
 
 def _redis_reachable() -> None:
@@ -27,13 +27,17 @@ def _redis_reachable() -> None:
         require(False, f"Redis at {REDIS_URL}", str(exc))
 
 
-@pytest.fixture(params=["local", "off", "redis", "redis-announce-only"])
+@pytest.fixture(params=["local", "off", "redis", "redis-announce-only", "redis-cluster"])
 async def changes(request) -> AsyncIterator[Changes]:
     kind = request.param
     if kind == "local":
         made: Changes = LocalChanges()
     elif kind == "off":
         made = NoCaches()
+    elif kind == "redis-cluster":
+        # Sharded pub/sub on the cluster's master for the channel's slot.
+        channel = f"tgtest:changes:{uuid.uuid4().hex}"
+        made = RedisChanges(request.getfixturevalue("redis_cluster_url"), channel=channel)
     else:
         _redis_reachable()
         channel = f"tgtest:changes:{uuid.uuid4().hex}"

@@ -12,6 +12,7 @@ import redis
 
 from tests.helpers import LocalRedisCluster
 from tests.realtime.rt_support import wait_until
+from tornagram.cache import RedisChanges
 from tornagram.config import ConfigError, build_settings
 from tornagram.realtime import BrokerUnavailable
 from tornagram.realtime.events import REPLAY_INCOMPLETE
@@ -201,13 +202,26 @@ async def test_a_replica_promoted_in_place_of_a_dead_master_carries_the_channel(
     await watcher.start()
     await publisher.start()
     heard = []
+    opened: list[RedisChanges] = []
     watcher.add_listener(heard.append)
     try:
         channel = "post:42"
         client = connect(replicated_cluster.url)
         await client.initialize()
         master = client.get_node_from_key(watcher._subject(channel)).port
+        # The cache announcements on the same master, in two processes.
+        changes_channel = next(
+            name
+            for name in (f"tgtest:changes:{uuid.uuid4().hex}" for _ in range(1000))
+            if client.get_node_from_key(name).port == master
+        )
         await client.aclose()
+        writer = RedisChanges(replicated_cluster.url, channel=changes_channel)
+        reader = RedisChanges(replicated_cluster.url, channel=changes_channel)
+        opened.extend((writer, reader))
+        await writer.start()
+        await reader.start()
+        await wait_until(lambda: writer.usable and reader.usable, 10, "cache subscriptions")
         await watcher.watch(channel)
         await publisher.publish(channel, "comment.created", {"n": "before"})
         await wait_until(lambda: len(heard) == 1, 10, "the first event")
@@ -219,6 +233,11 @@ async def test_a_replica_promoted_in_place_of_a_dead_master_carries_the_channel(
             lambda: any(e.data.get("n") == "after" for e in heard), 20, "the event after failover"
         )
         assert [e.channel for e in heard if e.type == REPLAY_INCOMPLETE] == [channel]
+        # The caches stood aside while their master was gone, and hear changes again now.
+        await wait_until(lambda: writer.usable and reader.usable, 20, "cache subscriptions back")
+        stamp = reader.stamp()
+        await writer.changed(["post:9"])
+        await wait_until(lambda: not reader.fresh(stamp, ["post:9"]), 10, "the change heard")
         client = connect(replicated_cluster.url)
         await client.initialize()
         assert client.get_node_from_key(watcher._subject(channel)).port != master
@@ -226,3 +245,5 @@ async def test_a_replica_promoted_in_place_of_a_dead_master_carries_the_channel(
     finally:
         await watcher.close()
         await publisher.close()
+        for changes in opened:
+            await changes.close()
