@@ -49,7 +49,7 @@ def serve(settings: Settings) -> None:
     sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
     # Bound before forking, so a port in use stops the start rather than each worker in turn.
     metrics_sockets = [
-        tornado.netutil.bind_sockets(settings.metrics_port + i, settings.metrics_host)
+        _bind_metrics(settings.metrics_port + i, settings.metrics_host)
         for i in range(settings.processes if settings.metrics_port else 0)
     ]
     task_id = None
@@ -71,6 +71,13 @@ def serve(settings: Settings) -> None:
             for sock in bound:  # another worker's port
                 sock.close()
     asyncio.run(run_server(settings, sockets, worker_id=worker_id, metrics_sockets=own_metrics))
+
+
+def _bind_metrics(port: int, host: str) -> list:
+    try:
+        return tornado.netutil.bind_sockets(port, host)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen for metrics on {host}:{port}: {exc.strerror}") from exc
 
 
 def start_http_server(ctx, sockets) -> DrainingHTTPServer:

@@ -130,3 +130,18 @@ def test_metrics_are_off_unless_asked_for_and_need_a_port_of_their_own(tmp_path)
         build_settings(data_dir=tmp_path, cookie_secret="s" * 40, log_format="xml")
     result = run_cli("serve", "--data-dir", str(tmp_path), "--log-format", "xml")
     assert result.returncode == 2 and "--log-format" in result.stderr
+
+
+def test_a_metrics_port_in_use_stops_the_start_with_its_name(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(
+            "serve", "--data-dir", str(tmp_path), "--port", str(free_port()),
+            "--metrics-port", str(port),
+        )
+    assert result.returncode == 2
+    assert f"cannot listen for metrics on 127.0.0.1:{port}" in result.stderr
