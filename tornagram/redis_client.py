@@ -66,6 +66,16 @@ def cluster_nodes(url: str) -> tuple[list[tuple[str, int]], str | None, str | No
     return nodes, username, password
 
 
+def safe_url(url: str) -> str:
+    """``url`` fit for a log line: any password in it replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    auth, at, hosts = rest.partition("@")
+    user, colon, _secret = auth.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}{at}{hosts}"
+
+
 def connect(url: str, **kwargs: Any) -> aioredis.Redis | Cluster:
     """A client for ``url``; ``kwargs`` (timeouts, retry, decoding) apply to every connection."""
     if not is_cluster(url):

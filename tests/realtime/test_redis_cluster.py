@@ -17,7 +17,7 @@ from tornagram.config import ConfigError, build_settings
 from tornagram.realtime import BrokerUnavailable
 from tornagram.realtime.events import REPLAY_INCOMPLETE
 from tornagram.realtime.redis_broker import RedisBroker
-from tornagram.redis_client import RedisUrlError, cluster_nodes, connect
+from tornagram.redis_client import RedisUrlError, cluster_nodes, connect, safe_url
 
 
 @pytest.fixture
@@ -93,6 +93,12 @@ def test_cluster_urls_are_checked(tmp_path):
         None,
     )
     assert cluster_nodes("redis+cluster://app:s%40cret@h:7000")[1:] == ("app", "s@cret")
+    # Log lines name the nodes, never the password.
+    assert safe_url("redis+cluster://app:s3cret@h:7000,g:7000") == (
+        "redis+cluster://app:***@h:7000,g:7000"
+    )
+    assert safe_url("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
+    assert safe_url("redis://h:6379/0") == "redis://h:6379/0"
     for bad in ("redis+cluster://h", "redis+cluster://h:0", "redis+cluster://h:7000,"):
         with pytest.raises(RedisUrlError):
             cluster_nodes(bad)

@@ -155,7 +155,10 @@ class RedisBroker:
         try:
             await asyncio.wait_for(self._connected.wait(), self._timeout * 2)
         except TimeoutError:
-            log.warning("Redis at %s not reachable yet; live events wait for it", self._url)
+            log.warning(
+                "Redis at %s not reachable yet; live events wait for it",
+                redis_client.safe_url(self._url),
+            )
 
     async def close(self) -> None:
         self._closed = True
@@ -301,7 +304,7 @@ class RedisBroker:
                     await self._resubscribe(pubsub)
                     self._pubsub = pubsub
                 if not self._healthy:
-                    log.info("Redis broker connected to %s", self._url)
+                    log.info("Redis broker connected to %s", redis_client.safe_url(self._url))
                 self._healthy = True
                 self._connected.set()
                 delay = RECONNECT_MIN_SECS
@@ -319,7 +322,7 @@ class RedisBroker:
                         await pubsub.ping()
             except (RedisError, OSError, TimeoutError) as exc:
                 if self._healthy:
-                    log.warning("Redis broker lost %s: %s", self._url, exc)
+                    log.warning("Redis broker lost %s: %s", redis_client.safe_url(self._url), exc)
             except Exception:
                 # A bug must not silence every channel of this process for good.
                 log.exception("Redis broker reader failed; reconnecting")
