@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Site, fixture_bytes, require, serving, shared_redis, site_settings
+from tests.helpers import (
+    LocalRedisCluster,
+    Site,
+    fixture_bytes,
+    require,
+    serving,
+    shared_redis,
+    site_settings,
+)
 from tornagram.config import Settings, default_database_url
 from tornagram.db import migrate
 from tornagram.db.models import metadata
@@ -129,3 +137,58 @@ def image_bytes():
 def redis_url() -> str:
     """The machine's Redis (tests keep apart by channel and key prefix)."""
     return shared_redis()
+
+
+# -- a Redis Cluster ----------------------------------------------------------------------------
+
+REDIS_CLUSTER_URL = os.environ.get("TORNAGRAM_TEST_REDIS_CLUSTER_URL", "")
+
+
+def _cluster_answers(url: str) -> str | None:
+    """None when every node of ``url`` says cluster_state:ok, else why not."""
+    import redis
+
+    from tornagram.redis_client import cluster_nodes
+
+    for host, port in cluster_nodes(url)[0]:
+        try:
+            client = redis.Redis(host=host, port=port, socket_timeout=2, socket_connect_timeout=2)
+            state = client.cluster("info").get("cluster_state")
+            client.close()
+        except (redis.RedisError, OSError) as exc:
+            return f"{host}:{port}: {exc}"
+        if state != "ok":
+            return f"{host}:{port}: cluster_state is {state}"
+    return None
+
+
+def _redis_server_version() -> tuple[int, ...] | None:
+    import re
+    import subprocess
+
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        return None
+    out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"v=(\d+)\.(\d+)", out)
+    return tuple(int(n) for n in match.groups()) if match else None
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory):
+    """A three-master Redis Cluster: the one .ci/run started (TORNAGRAM_TEST_REDIS_CLUSTER_URL),
+    else one started here on free ports, and stopped when the session ends."""
+    if REDIS_CLUSTER_URL:
+        problem = _cluster_answers(REDIS_CLUSTER_URL)
+        require(problem is None, f"Redis Cluster at {REDIS_CLUSTER_URL}", problem or "")
+        yield REDIS_CLUSTER_URL
+        return
+    version = _redis_server_version()
+    require(version is not None, "redis-server and redis-cli", "not on PATH")
+    require(version >= (7, 0), "Redis 7 (sharded pub/sub)", f"redis-server is {version}")
+    cluster = LocalRedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        problem = cluster.start()
+        require(problem is None, "a local Redis Cluster", problem or "")
+        yield cluster.url
+    finally:
+        cluster.stop()

@@ -285,3 +285,50 @@ async def wait_for_port(port: int, timeout: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
+
+
+class LocalRedisCluster:
+    """Three Redis masters (and ``replicas`` each) on free loopback ports, in ``directory``
+    (tools/redis_cluster.py)."""
+
+    TOOL = Path(__file__).resolve().parents[1] / "tools" / "redis_cluster.py"
+
+    def __init__(self, directory: Path, *, replicas: int = 0) -> None:
+        self.directory = directory
+        self.replicas = replicas
+        self.ports: list[int] = []
+        while len(self.ports) < 3 * (1 + replicas):
+            port = free_port()
+            # The cluster bus listens on the port plus 10000 too.
+            if port not in self.ports and port + 10000 <= 65535:
+                self.ports.append(port)
+        self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+
+    def _tool(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(self.TOOL), *args], capture_output=True, text=True, timeout=120
+        )
+
+    def start(self) -> str | None:
+        """None once the cluster is up, else what went wrong."""
+        done = self._tool(
+            "start", "--dir", str(self.directory), "--ports", self._listed(),
+            "--replicas", str(self.replicas),
+        )
+        return None if done.returncode == 0 else done.stdout + done.stderr
+
+    def stop_node(self, port: int) -> None:
+        self._tool("stop", "--ports", str(port))
+
+    def restart_node(self, port: int) -> None:
+        done = self._tool(
+            "restart", "--dir", str(self.directory), "--ports", str(port),
+            "--cluster", self._listed(),
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def stop(self) -> None:
+        self._tool("stop", "--ports", self._listed())
+
+    def _listed(self) -> str:
+        return ",".join(map(str, self.ports))

@@ -48,8 +48,10 @@ EXPLICIT = {
     "tornagram.errors": "base",
     "tornagram.i18n": "base",
     "tornagram.ratelimit": "base",
+    "tornagram.logs": "base",
     "tornagram.db.ids": "base",
     "tornagram.cache": "infra",
+    "tornagram.redis_client": "infra",
     # Every model imported in one place, for Alembic and the schema test.
     "tornagram.db.models": "models",
     # The visibility rule is query conditions over the graph's tables; every domain reads it.
@@ -63,6 +65,8 @@ EXPLICIT = {
     "tornagram.server": "app",
     "tornagram.cli": "app",
     "tornagram.context": "app",
+    # Reads every part of the context at scrape time.
+    "tornagram.metrics": "app",
     "tornagram.__main__": "app",
 }
 INFRA_PACKAGES = ("tornagram.db", "tornagram.storage")

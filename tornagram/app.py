@@ -11,6 +11,7 @@ from tornagram.feeds import handlers as feeds
 from tornagram.graph import handlers as graph
 from tornagram.i18n import load_translations
 from tornagram.interactions import handlers as interactions
+from tornagram.metrics import route_names
 from tornagram.notifications import handlers as notification_pages
 from tornagram.photos import handlers as photos
 from tornagram.realtime import longpoll as live_longpoll
@@ -33,6 +34,10 @@ class TornagramApplication(tornado.web.Application):
     headers that proxy sets (web/proxy.py), before any handler, log line or limit sees them."""
 
     behind_proxy = False
+    # This process's Prometheus metrics, or None (tornagram/metrics.py).
+    metrics = None
+    # Handler class → route name (tornagram/metrics.py: route_names).
+    route_names: dict = {}  # noqa: RUF012 - replaced per application, never mutated
 
     def find_handler(self, request, **kwargs):
         if self.behind_proxy:
@@ -138,4 +143,7 @@ def make_app(ctx) -> tornado.web.Application:
         websocket_max_message_size=live_sockets.MAX_MESSAGE_BYTES,
     )
     app.behind_proxy = settings.behind_proxy
+    # The access log and the metrics name a request by its route, never by its raw path.
+    app.route_names = route_names(routes, not_found=NotFoundHandler, static=StaticHandler)
+    app.metrics = ctx.metrics
     return app

@@ -261,7 +261,6 @@ class RedisChanges(LocalChanges):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
@@ -273,7 +272,10 @@ class RedisChanges(LocalChanges):
         self._max_outbox = max_outbox_topics
         # No retries inside redis-py: our loops retry with backoff, and a retry hidden in a
         # command would double how long a hung Redis holds it.
-        self._redis = aioredis.from_url(
+        # One Redis or a cluster (tornagram/redis_client.py): the same calls either way.
+        from tornagram.redis_client import connect
+
+        self._redis = connect(
             url,
             socket_connect_timeout=socket_timeout_secs,
             socket_timeout=socket_timeout_secs,

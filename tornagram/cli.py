@@ -10,11 +10,13 @@ import sys
 
 from tornagram.config import (
     DEFAULT_MAX_UPLOAD_BYTES,
+    LOG_FORMATS,
     ConfigError,
     build_settings,
     env,
     env_bool,
 )
+from tornagram.logs import configure as configure_logging
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +84,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest accepted photo file (TORNAGRAM_MAX_UPLOAD_BYTES)",
     )
 
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(env("METRICS_PORT", "0")),
+        help="serve Prometheus metrics at /metrics on this port, on --metrics-host; worker i "
+        "of --processes N on this port plus i (TORNAGRAM_METRICS_PORT; default: off)",
+    )
+    serve.add_argument(
+        "--metrics-host",
+        default=env("METRICS_HOST", "127.0.0.1"),
+        help="address of the metrics port (TORNAGRAM_METRICS_HOST; default 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=env("LOG_FORMAT", "text"),
+        help="text lines, or one JSON object a line (TORNAGRAM_LOG_FORMAT; default text)",
+    )
+
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     _common(migrate)
 
@@ -121,10 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = build_parser().parse_args(argv)
+    configure_logging(getattr(args, "log_format", "text"), level=logging.INFO)
     try:
         if args.command == "serve":
             return _serve(args)
@@ -156,6 +175,9 @@ def _serve(args) -> int:
         behind_proxy=args.behind_proxy,
         max_upload_bytes=args.max_upload_bytes,
         site_url=args.site_url,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        log_format=args.log_format,
         allow_loopback_fetch=env_bool("ALLOW_LOOPBACK_FETCH"),
         caches=env_bool("CACHES", True),
     )

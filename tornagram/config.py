@@ -19,6 +19,9 @@ COOKIE_SECRET_FILE = "cookie_secret"  # noqa: S105 - a file name, not a secret
 # A signed cookie is only as strong as its key; refuse anything a person could type from memory.
 MIN_COOKIE_SECRET_CHARS = 32
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+LOG_FORMATS = ("text", "json")
+# A single Redis (redis-py's URL forms) or a cluster (tornagram/redis_client.py).
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster")
 
 
 class ConfigError(Exception):
@@ -65,6 +68,12 @@ class Settings:
     # Where the site is reached, e.g. "https://photos.example.org" (no trailing slash): the
     # host of absolute URLs (og:url, og:image). Empty: only --debug falls back to the request.
     site_url: str = ""
+    # Prometheus /metrics on its own port (0: off), on metrics_host; worker i of --processes N
+    # listens on metrics_port + i (tornagram/metrics.py).
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    # "text" (one human-readable line a record) or "json" (one JSON object a line).
+    log_format: str = "text"
 
     @property
     def media_dir(self) -> Path:
@@ -134,6 +143,9 @@ def build_settings(
     password_hash: PasswordHashParams | None = None,
     caches: bool = True,
     site_url: str = "",
+    metrics_port: int = 0,
+    metrics_host: str = "127.0.0.1",
+    log_format: str = "text",
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -144,6 +156,24 @@ def build_settings(
         raise ConfigError(
             "--processes greater than 1 needs --redis-url: live events must reach sockets "
             "held by every process, and Redis is what carries them between processes"
+        )
+    if metrics_port and not 1 <= metrics_port <= 65535 - (processes - 1):
+        raise ConfigError(
+            f"--metrics-port must be between 1 and {65535 - (processes - 1)} "
+            f"(worker i of {processes} listens on it plus i), not {metrics_port}"
+        )
+    if metrics_port and metrics_host == host and port in range(
+        metrics_port, metrics_port + processes
+    ):
+        raise ConfigError("--metrics-port must differ from --port: metrics have their own port")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}"
+        )
+    if redis_url and redis_url.split("://", 1)[0].lower() not in REDIS_SCHEMES:
+        raise ConfigError(
+            "--redis-url must start with redis://, rediss://, unix:// or, for a Redis Cluster, "
+            "redis+cluster://host:port[,host:port…]"
         )
     if max_upload_bytes < 1024:
         raise ConfigError("--max-upload-bytes must be at least 1024")
@@ -170,6 +200,9 @@ def build_settings(
         password_hash=password_hash or PasswordHashParams(),
         caches=caches,
         site_url=site_url,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+        log_format=log_format,
     )
 
 

@@ -13,6 +13,7 @@ from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
+from tornagram.metrics import Metrics
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
 from tornagram.photos.avatars import AvatarStore
@@ -78,6 +79,8 @@ class AppContext:
     upload_pixels: PixelBudget = field(default_factory=PixelBudget)
     # True once shutdown has begun: a long-poll arriving now is answered at once.
     stopping: bool = False
+    # Prometheus metrics of this process, when --metrics-port asks for them (tornagram/metrics.py).
+    metrics: Metrics | None = None
 
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
@@ -175,4 +178,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),
         pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0),
     )
+    if settings.metrics_port:
+        ctx.metrics = Metrics()
+        ctx.metrics.attach(ctx)
     return ctx

@@ -9,6 +9,7 @@ import os
 import signal
 from pathlib import Path
 
+import tornado.httpserver
 import tornado.netutil
 import tornado.process
 
@@ -16,6 +17,7 @@ from tornagram.app import make_app
 from tornagram.config import ConfigError, Settings
 from tornagram.context import build_context
 from tornagram.db import migrate
+from tornagram.metrics import metrics_app
 from tornagram.realtime import check_tornado_internals
 from tornagram.web.draining import DrainingHTTPServer
 from tornagram.web.uploads import remove_stale_upload_parts
@@ -45,6 +47,11 @@ def prepare_database(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     prepare_database(settings)
     sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+    # Bound before forking, so a port in use stops the start rather than each worker in turn.
+    metrics_sockets = [
+        _bind_metrics(settings.metrics_port + i, settings.metrics_host)
+        for i in range(settings.processes if settings.metrics_port else 0)
+    ]
     task_id = None
     if settings.processes > 1:
         parent_pid = os.getpid()
@@ -56,7 +63,21 @@ def serve(settings: Settings) -> None:
         _die_with_parent()
     worker_base = int(os.environ.get("TORNAGRAM_WORKER_ID", os.getpid() & 0x3FF))
     worker_id = (worker_base + (task_id or 0)) & 0x3FF
-    asyncio.run(run_server(settings, sockets, worker_id=worker_id))
+    own_metrics = None
+    for i, bound in enumerate(metrics_sockets):
+        if i == (task_id or 0):
+            own_metrics = bound
+        else:
+            for sock in bound:  # another worker's port
+                sock.close()
+    asyncio.run(run_server(settings, sockets, worker_id=worker_id, metrics_sockets=own_metrics))
+
+
+def _bind_metrics(port: int, host: str) -> list:
+    try:
+        return tornado.netutil.bind_sockets(port, host)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen for metrics on {host}:{port}: {exc.strerror}") from exc
 
 
 def start_http_server(ctx, sockets) -> DrainingHTTPServer:
@@ -113,13 +134,25 @@ async def sweep_crash_debris(ctx) -> int:
     return parts + media
 
 
-async def run_server(settings: Settings, sockets, *, worker_id: int | None = None) -> None:
+def start_metrics_server(ctx, sockets) -> tornado.httpserver.HTTPServer | None:
+    """Serve ``/metrics`` on its own sockets (tornagram/metrics.py), when metrics are on."""
+    if ctx.metrics is None or not sockets:
+        return None
+    server = tornado.httpserver.HTTPServer(metrics_app(ctx.metrics))
+    server.add_sockets(sockets)
+    return server
+
+
+async def run_server(
+    settings: Settings, sockets, *, worker_id: int | None = None, metrics_sockets=None
+) -> None:
     # Refuse to serve live sockets on a Tornado whose internals no longer match frames.py.
     check_tornado_internals()
     ctx = build_context(settings, worker_id=worker_id)
     await ctx.start()
     await sweep_crash_debris(ctx)
     server = start_http_server(ctx, sockets)
+    metrics_server = start_metrics_server(ctx, metrics_sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -131,6 +164,9 @@ async def run_server(settings: Settings, sockets, *, worker_id: int | None = Non
         settings.port,
         settings.database_url.split("://", 1)[0],
     )
+    if metrics_server is not None:
+        host, port = metrics_sockets[0].getsockname()[:2]
+        log.info("metrics at http://%s:%d/metrics", host, port)
     await stop.wait()
     log.info("shutting down: no new connections, finishing requests in flight")
     ctx.ready = False
@@ -139,4 +175,6 @@ async def run_server(settings: Settings, sockets, *, worker_id: int | None = Non
     # waiting long-polls now, so their clients reconnect to a process that is staying.
     ctx.close_sockets()
     await server.drain(SHUTDOWN_GRACE_SECS)
+    if metrics_server is not None:
+        metrics_server.stop()
     await ctx.close()

@@ -15,16 +15,20 @@ from tests.cache.support import until
 from tests.helpers import REDIS_URL, shared_redis
 from tornagram.cache import Changes, LocalChanges, NoCaches, RedisChanges
 
-SERVING = {"local", "redis"}  # the others never let a cache answer
+SERVING = {"local", "redis", "redis-cluster"}  # the others never let a cache answer
 
 
-@pytest.fixture(params=["local", "off", "redis", "redis-announce-only"])
+@pytest.fixture(params=["local", "off", "redis", "redis-announce-only", "redis-cluster"])
 async def changes(request) -> AsyncIterator[Changes]:
     kind = request.param
     if kind == "local":
         made: Changes = LocalChanges()
     elif kind == "off":
         made = NoCaches()
+    elif kind == "redis-cluster":
+        # Sharded pub/sub on the cluster's master for the channel's slot.
+        channel = f"tgtest:changes:{uuid.uuid4().hex}"
+        made = RedisChanges(request.getfixturevalue("redis_cluster_url"), channel=channel)
     else:
         shared_redis()
         channel = f"tgtest:changes:{uuid.uuid4().hex}"

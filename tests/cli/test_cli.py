@@ -103,3 +103,37 @@ def test_gc_media_lists_and_removes_orphans(tmp_path):
     real = run_cli("gc-media", "--data-dir", str(data))
     assert real.returncode == 0 and "removed 1 unreferenced file(s)" in real.stdout
     assert not orphan.exists()
+
+
+def test_metrics_are_off_unless_asked_for_and_need_a_port_of_their_own(tmp_path):
+    settings = build_settings(data_dir=tmp_path, cookie_secret="s" * 40)
+    assert settings.metrics_port == 0 and settings.metrics_host == "127.0.0.1"
+    with pytest.raises(ConfigError, match="--metrics-port must differ"):
+        build_settings(data_dir=tmp_path, cookie_secret="s" * 40, port=9000, metrics_port=9000)
+    with pytest.raises(ConfigError, match="--metrics-port must differ"):
+        # Worker 1 of 2 would take 9000.
+        build_settings(
+            data_dir=tmp_path, cookie_secret="s" * 40, port=9000, metrics_port=8999,
+            processes=2, redis_url="redis://127.0.0.1:6379/0",
+        )
+    with pytest.raises(ConfigError, match="--metrics-port must be between"):
+        build_settings(data_dir=tmp_path, cookie_secret="s" * 40, metrics_port=70000)
+    with pytest.raises(ConfigError, match="--log-format"):
+        build_settings(data_dir=tmp_path, cookie_secret="s" * 40, log_format="xml")
+    result = run_cli("serve", "--data-dir", str(tmp_path), "--log-format", "xml")
+    assert result.returncode == 2 and "--log-format" in result.stderr
+
+
+def test_a_metrics_port_in_use_stops_the_start_with_its_name(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(
+            "serve", "--data-dir", str(tmp_path), "--port", str(free_port()),
+            "--metrics-port", str(port),
+        )
+    assert result.returncode == 2
+    assert f"cannot listen for metrics on 127.0.0.1:{port}" in result.stderr

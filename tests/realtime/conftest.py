@@ -54,17 +54,31 @@ async def make_redis_broker(redis_url, redis_prefix) -> AsyncIterator[Callable[.
         await broker.close()
 
 
-@pytest.fixture(params=["inprocess", "redis"])
+@pytest.fixture(params=["redis", "redis-cluster"])
+def any_redis_url(request) -> str:
+    """A single Redis, then a Redis Cluster: what runs on one must run on the other."""
+    if request.param == "redis":
+        return request.getfixturevalue("redis_url")
+    return request.getfixturevalue("redis_cluster_url")
+
+
+@pytest.fixture(params=["inprocess", "redis", "redis-cluster"])
 def broker_backend(request) -> str:
     if request.param == "redis":
         request.getfixturevalue("redis_url")  # skips, or fails under CI, without Redis
+    if request.param == "redis-cluster":
+        request.getfixturevalue("redis_cluster_url")
     return request.param
 
 
 @pytest.fixture
-async def broker(broker_backend, redis_prefix) -> AsyncIterator[InProcessBroker | RedisBroker]:
+async def broker(
+    request, broker_backend, redis_prefix
+) -> AsyncIterator[InProcessBroker | RedisBroker]:
     if broker_backend == "inprocess":
         broker: InProcessBroker | RedisBroker = InProcessBroker()
+    elif broker_backend == "redis-cluster":
+        broker = RedisBroker(request.getfixturevalue("redis_cluster_url"), prefix=redis_prefix)
     else:
         broker = RedisBroker(REDIS_URL, prefix=redis_prefix)
     await broker.start()

@@ -99,8 +99,8 @@ async def socket_on(base: str, channel: str, client: Client | None = None):
     return ws
 
 
-async def test_a_message_said_on_a_reaches_a_socket_on_b(tmp_path, redis_url):
-    async with two_servers(tmp_path, redis_url) as (base_a, base_b):
+async def test_a_message_said_on_a_reaches_a_socket_on_b(tmp_path, any_redis_url):
+    async with two_servers(tmp_path, any_redis_url) as (base_a, base_b):
         alice = Client(base_a)
         await alice.signup("alice")
         slug = "r" + uuid.uuid4().hex[:10]
@@ -120,9 +120,9 @@ async def test_a_message_said_on_a_reaches_a_socket_on_b(tmp_path, redis_url):
         await alice.aclose()
 
 
-def test_serve_with_two_forked_processes(tmp_path, redis_url):
+def test_serve_with_two_forked_processes(tmp_path, any_redis_url):
     port = free_port()
-    proc = start_server(tmp_path, port, redis_url, "--processes", "2")
+    proc = start_server(tmp_path, port, any_redis_url, "--processes", "2")
     try:
         wait_healthy(port, proc)
         workers = [
@@ -143,10 +143,10 @@ def test_serve_with_two_forked_processes(tmp_path, redis_url):
         )
 
 
-async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
+async def test_caches_on_b_hear_what_changed_on_a(tmp_path, any_redis_url):
     """Each process caches sessions, badges and feeds (tornagram/cache.py); a change made
     through one must show through the other on the very next page."""
-    async with two_servers(tmp_path, redis_url) as (base_a, base_b):
+    async with two_servers(tmp_path, any_redis_url) as (base_a, base_b):
         # One account, signed up through A and signed in again through B.
         on_a, on_b = await one_person_on_both(base_a, base_b)
         assert card_ids((await on_b.get("/")).text) == []  # B has now cached it all
@@ -166,8 +166,8 @@ async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
         await on_b.aclose()
 
 
-async def test_a_session_ended_on_a_closes_its_socket_on_b(tmp_path, redis_url):
-    async with two_servers(tmp_path, redis_url) as (base_a, base_b):
+async def test_a_session_ended_on_a_closes_its_socket_on_b(tmp_path, any_redis_url):
+    async with two_servers(tmp_path, any_redis_url) as (base_a, base_b):
         on_a, on_b = await one_person_on_both(base_a, base_b)
         slug = "r" + uuid.uuid4().hex[:10]
         r = await on_a.post("/rooms", {"slug": slug, "title": "Two", "cover": ""})

@@ -171,3 +171,8 @@ async def test_secure_cookie_over_https(site):
 )
 def test_safe_next(target, expected):
     assert safe_next(target) == expected
+
+
+async def test_no_metrics_are_kept_unless_asked_for(site):
+    assert site.ctx.metrics is None
+    assert site.ctx.images.observers == []

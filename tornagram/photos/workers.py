@@ -41,7 +41,12 @@ class ImageWorkers:
         self.max_workers = max_workers or max(1, min(4, os.cpu_count() or 1))
         self._current: _Generation | None = None
         self.in_flight = 0
+        # Of those in flight, how many are in the pool now (the rest wait their turn).
+        self.running = 0
         self.pools_started = 0
+        # Called with (task name, seconds waited for a turn, seconds run) after each piece of
+        # work, failed or not: the metrics hook (tornagram/metrics.py).
+        self.observers: list = []
         # No more tasks in the pool than workers: the rest wait here, in turns by person, so
         # nobody's backlog sits in the pool's own first-come queue ahead of everyone else.
         self.turns = FairTurns(self.max_workers)
@@ -82,16 +87,29 @@ class ImageWorkers:
     async def run_for(self, owner, fn, *args, **kwargs):
         """Run ``fn`` when it is ``owner``'s turn (a user id; None shares one line)."""
         self.in_flight += 1
+        queued_at = time.perf_counter()
+        started_at = None
         try:
             async with self.turns.turn(owner):
+                started_at = time.perf_counter()
+                self.running += 1
                 try:
                     return await self._run_once(fn, args, kwargs)
                 except BrokenProcessPool:
                     # A worker died (out of memory, killed): start a fresh pool, try once more.
                     self.close()
                     return await self._run_once(fn, args, kwargs)
+                finally:
+                    self.running -= 1
         finally:
             self.in_flight -= 1
+            if started_at is not None:
+                self._observed(fn, started_at - queued_at, time.perf_counter() - started_at)
+
+    def _observed(self, fn, wait_secs: float, run_secs: float) -> None:
+        name = getattr(fn, "__name__", "task")
+        for observer in self.observers:
+            observer(name, wait_secs, run_secs)
 
     def _retire(self, generation: _Generation) -> None:
         if self._current is generation:

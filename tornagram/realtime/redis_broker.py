@@ -8,6 +8,11 @@ Storage and fan-out, per channel:
   quiet). The stream id is the event id.
 * ``<prefix>ch:<channel>``: the pub/sub subject carrying ``"<id> <type> <data json>"``.
 
+On a Redis Cluster (``redis+cluster://`` URLs, tornagram/redis_client.py) the channel is a hash
+tag in both names (``tg:stream:{post:42}``, ``tg:ch:{post:42}``), so they share a slot and the
+publish script runs on the one master that owns them, and the subject is sharded pub/sub
+(SPUBLISH/SSUBSCRIBE): channels spread over the masters instead of every node carrying all.
+
 Per-channel subjects rather than one ``tg:events`` subject: Redis then sends a
 process only the channels its viewers watch, instead of every process decoding
 every comment on the site. The hub reference-counts viewers so each process
@@ -37,6 +42,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from tornagram import redis_client
 
 from .broker import (
     REPLAY_MAX_AGE_SECS,
@@ -69,10 +76,11 @@ IDLE_PING_SECS = 1.5
 # "nothing published for longer than the window".
 EXPIRE_MARGIN_SECS = 60
 
+# PUBLISH_COMMAND is PUBLISH on one Redis, SPUBLISH (sharded) on a cluster.
 _PUBLISH_LUA = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 't', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+redis.call('PUBLISH_COMMAND', KEYS[2], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
 return id
 """
 
@@ -108,7 +116,7 @@ class RedisBroker:
         self._max_age_ms = int(max_age_secs * 1000)
         self._ttl_ms = int((max_age_secs + EXPIRE_MARGIN_SECS) * 1000)
         self._timeout = socket_timeout_secs
-        self._redis: aioredis.Redis | None = None
+        self._redis: aioredis.Redis | redis_client.Cluster | None = None
         self._listeners: list[Listener] = []
         self._watched: set[str] = set()
         # Newest event id delivered per watched channel: where to resume after an outage.
@@ -131,20 +139,26 @@ class RedisBroker:
 
     async def start(self) -> None:
         """Connect; if Redis is down, keep trying in the background and return."""
-        self._redis = aioredis.Redis.from_url(
+        self._redis = redis_client.connect(
             self._url,
             decode_responses=True,
             socket_timeout=self._timeout,
             socket_connect_timeout=self._timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        self._publish_script = self._redis.register_script(_PUBLISH_LUA)
+        publish = "SPUBLISH" if redis_client.is_cluster(self._url) else "PUBLISH"
+        self._publish_script = self._redis.register_script(
+            _PUBLISH_LUA.replace("PUBLISH_COMMAND", publish)
+        )
         self._replay_script = self._redis.register_script(_REPLAY_LUA)
         self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
         try:
             await asyncio.wait_for(self._connected.wait(), self._timeout * 2)
         except TimeoutError:
-            log.warning("Redis at %s not reachable yet; live events wait for it", self._url)
+            log.warning(
+                "Redis at %s not reachable yet; live events wait for it",
+                redis_client.safe_url(self._url),
+            )
 
     async def close(self) -> None:
         self._closed = True
@@ -162,15 +176,24 @@ class RedisBroker:
 
     # -- keys ----------------------------------------------------------------
 
+    # On a cluster the channel is a hash tag, so its stream and subject share a slot (the
+    # publish script touches both) and channels spread over the masters.
+
     def _stream_key(self, channel: str) -> str:
-        return f"{self._prefix}stream:{channel}"
+        return f"{self._prefix}stream:{self._tag(channel)}"
 
     def _subject(self, channel: str) -> str:
-        return f"{self._prefix}ch:{channel}"
+        return f"{self._prefix}ch:{self._tag(channel)}"
+
+    def _tag(self, channel: str) -> str:
+        return f"{{{channel}}}" if redis_client.is_cluster(self._url) else channel
+
+    def _channel_of(self, subject: str) -> str:
+        return subject[len(self._prefix) + 3 :].strip("{}")
 
     # -- publishing and replay ---------------------------------------------
 
-    def _client(self) -> aioredis.Redis:
+    def _client(self) -> aioredis.Redis | redis_client.Cluster:
         if self._redis is None:
             raise BrokerUnavailable("Redis broker is not started")
         return self._redis
@@ -281,7 +304,7 @@ class RedisBroker:
                     await self._resubscribe(pubsub)
                     self._pubsub = pubsub
                 if not self._healthy:
-                    log.info("Redis broker connected to %s", self._url)
+                    log.info("Redis broker connected to %s", redis_client.safe_url(self._url))
                 self._healthy = True
                 self._connected.set()
                 delay = RECONNECT_MIN_SECS
@@ -299,7 +322,7 @@ class RedisBroker:
                         await pubsub.ping()
             except (RedisError, OSError, TimeoutError) as exc:
                 if self._healthy:
-                    log.warning("Redis broker lost %s: %s", self._url, exc)
+                    log.warning("Redis broker lost %s: %s", redis_client.safe_url(self._url), exc)
             except Exception:
                 # A bug must not silence every channel of this process for good.
                 log.exception("Redis broker reader failed; reconnecting")
@@ -370,7 +393,7 @@ class RedisBroker:
         kind = message["type"]
         if kind == "message":
             subject: str = message["channel"]
-            channel = subject[len(self._prefix) + 3 :]
+            channel = self._channel_of(subject)
             event_id, type_, data = message["data"].split(" ", 2)
             self._dispatch(Event(channel, type_, json.loads(data), event_id))
         elif kind == "subscribe":
