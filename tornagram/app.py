@@ -7,6 +7,7 @@ from pathlib import Path
 import tornado.web
 
 from tornagram.accounts import handlers as accounts
+from tornagram.accounts import recovery_handlers as recovery
 from tornagram.feeds import handlers as feeds
 from tornagram.graph import handlers as graph
 from tornagram.i18n import load_translations
@@ -50,6 +51,8 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/signup", accounts.SignupHandler, c, "signup"),
         (r"/login", accounts.LoginHandler, c, "login"),
         (r"/logout", accounts.LogoutHandler, c, "logout"),
+        (r"/forgot", recovery.ForgotPasswordHandler, c, "forgot_password"),
+        (r"/reset", recovery.ResetPasswordHandler, c, "reset_password"),
         (r"/settings/profile", accounts.ProfileSettingsHandler, c, "settings_profile"),
         (r"/settings/password", accounts.PasswordSettingsHandler, c, "settings_password"),
         (r"/settings/sessions", accounts.SessionsSettingsHandler, c, "settings_sessions"),

@@ -12,6 +12,7 @@ import re
 import secrets
 import urllib.parse
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 
 ENV_PREFIX = "TORNAGRAM_"
@@ -19,6 +20,7 @@ COOKIE_SECRET_FILE = "cookie_secret"  # noqa: S105 - a file name, not a secret
 # A signed cookie is only as strong as its key; refuse anything a person could type from memory.
 MIN_COOKIE_SECRET_CHARS = 32
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+DEFAULT_MAIL_FROM = "Tornagram <tornagram@localhost>"
 
 
 class ConfigError(Exception):
@@ -65,10 +67,24 @@ class Settings:
     # Where the site is reached, e.g. "https://photos.example.org" (no trailing slash): the
     # host of absolute URLs (og:url, og:image). Empty: only --debug falls back to the request.
     site_url: str = ""
+    # Outgoing mail (tornagram/mail): empty writes .eml files to <data-dir>/outbox instead.
+    smtp_url: str = ""
+    mail_from: str = DEFAULT_MAIL_FROM
+    # New accounts may post only once they have followed the link mailed to them.
+    require_email_confirmation: bool = False
 
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def exports_dir(self) -> Path:
+        # Not media storage: an export is private, served only to its owner.
+        return self.data_dir / "exports"
 
     @property
     def uses_default_sqlite(self) -> bool:
@@ -134,6 +150,9 @@ def build_settings(
     password_hash: PasswordHashParams | None = None,
     caches: bool = True,
     site_url: str = "",
+    smtp_url: str = "",
+    mail_from: str = DEFAULT_MAIL_FROM,
+    require_email_confirmation: bool = False,
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -154,6 +173,9 @@ def build_settings(
             "--database-url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
         )
     site_url = check_site_url(site_url)
+    mail_from = check_mail_from(mail_from)
+    if smtp_url and not (smtp_url.startswith("smtp://") or smtp_url.startswith("smtps://")):
+        raise ConfigError("--smtp-url must start with smtp:// (STARTTLS) or smtps:// (TLS)")
     secret = cookie_secret if cookie_secret is not None else load_cookie_secret(data)
     return Settings(
         data_dir=data,
@@ -170,7 +192,21 @@ def build_settings(
         password_hash=password_hash or PasswordHashParams(),
         caches=caches,
         site_url=site_url,
+        smtp_url=smtp_url,
+        mail_from=mail_from,
+        require_email_confirmation=require_email_confirmation,
     )
+
+
+def check_mail_from(raw: str) -> str:
+    """``--mail-from``: an address, or ``Name <address>``, on one line."""
+    raw = (raw or "").strip() or DEFAULT_MAIL_FROM
+    _name, address = parseaddr(raw)
+    if re.search(r"[\x00-\x1f\x7f]", raw) or not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
+        raise ConfigError(
+            f"--mail-from must be an address such as 'Tornagram <photos@example.org>', not {raw!r}"
+        )
+    return raw
 
 
 def check_site_url(raw: str) -> str:

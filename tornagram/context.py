@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from tornagram.accounts.avatars import AvatarStore
 from tornagram.accounts.passwords import PasswordHasher
+from tornagram.accounts.recovery import RecoveryService
 from tornagram.accounts.service import AccountsService
 from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
@@ -14,6 +15,7 @@ from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
+from tornagram.mail import Mailer, make_mailer
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
 from tornagram.photos.fairness import PixelBudget
@@ -48,6 +50,9 @@ class AppContext:
     storage: MediaStorage
     images: ImageWorkers
     accounts: AccountsService
+    # Outgoing mail: SMTP with --smtp-url, else .eml files in <data-dir>/outbox.
+    mailer: Mailer
+    recovery: RecoveryService
     photos: PhotosService
     notifications: NotificationWriter
     graph: GraphService
@@ -82,6 +87,7 @@ class AppContext:
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
         await self.broker.start()
+        await self.mailer.start()
         await self.live.start()
         await self.db.changes.start()
 
@@ -95,6 +101,8 @@ class AppContext:
         self.close_sockets()
         await self.db.finish_after_commit()
         await self.presence.close()
+        await self.recovery.close()
+        await self.mailer.close()
         await self.live.close()
         await self.hub.close()
         await self.broker.close()
@@ -123,6 +131,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         session_max_age_days=settings.session_max_age_days,
         avatars=AvatarStore(storage, images),
     )
+    mailer = make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir)
+    rate_limits = RateLimiter(DEFAULT_RATES)
+    recovery = RecoveryService(db, ids, hasher, accounts, mailer, settings, rate_limits)
     broker = make_broker(settings.redis_url or None)
     hub = Hub(broker)
     events = EventPublisher(broker)
@@ -140,7 +151,6 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         notifications=notifications,
     )
     graph = GraphService(db, ids, notifications)
-    rate_limits = RateLimiter(DEFAULT_RATES)
     interactions = InteractionsService(db, ids, notifications, limiter=rate_limits, events=events)
     ctx: AppContext
 
@@ -158,6 +168,8 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         storage=storage,
         images=images,
         accounts=accounts,
+        mailer=mailer,
+        recovery=recovery,
         photos=photos,
         notifications=notifications,
         graph=graph,

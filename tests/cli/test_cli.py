@@ -111,3 +111,16 @@ def test_gc_media_lists_and_removes_orphans(tmp_path):
     real = run_cli("gc-media", "--data-dir", str(data))
     assert real.returncode == 0 and "removed 1 unreferenced file(s)" in real.stdout
     assert not orphan.exists()
+
+
+def test_reset_password_prints_a_link_from_the_site_url(tmp_path):
+    data = str(tmp_path / "data")
+    r = run_cli("createuser", "fern", "--email", "fern@example.org", "--password-stdin", "--data-dir", data,
+                input="a good long password\n")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("reset-password", "Fern", "--data-dir", data, "--site-url", "https://photos.example.org/")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("https://photos.example.org/reset?token=")
+    assert r.stdout.split("token=", 1)[1].strip() not in r.stderr  # not in the log lines
+    nobody = run_cli("reset-password", "nobody", "--data-dir", data)
+    assert nobody.returncode == 2 and "No one here goes by that name." in nobody.stderr

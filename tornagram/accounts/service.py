@@ -258,6 +258,10 @@ class AccountsService:
         async with self.db.write() as session:
             await self._end_sessions(session, Session.token_hash == token_hash(token))
 
+    async def end_sessions(self, session, condition) -> int:
+        """For the other account services (a reset, a deletion): in their transaction."""
+        return await self._end_sessions(session, condition)
+
     async def _end_sessions(self, session, condition) -> int:
         """Delete the sessions matching ``condition``; after commit, announce them ended."""
         rows = (await session.execute(select(Session.id, Session.user_id).where(condition))).all()
