@@ -211,3 +211,20 @@ def mailed_link(message, path: str) -> str:
     match = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"\?[^\s]+)", mail_text(message))
     assert match, mail_text(message)
     return match.group(1)
+
+
+def photo_bytes(seed: int, size: int = 64) -> bytes:
+    """A small JPEG whose bytes differ with ``seed`` (stored files are keyed by content)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (size, size), ((seed * 67) % 256, (seed * 131) % 256, (seed * 29) % 256))
+    image.putpixel((seed % size, (seed // size) % size), (255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+async def post_photo(client, seed: int, caption: str = "") -> int:
+    return post_id_from(await upload(client, [(f"p{seed}.jpg", photo_bytes(seed))], caption=caption))

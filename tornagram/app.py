@@ -7,7 +7,9 @@ from pathlib import Path
 import tornado.web
 
 from tornagram.accounts import handlers as accounts
+from tornagram.accounts import leaving_handlers as leaving
 from tornagram.accounts import recovery_handlers as recovery
+from tornagram.accounts import twofactor_handlers as twofactor
 from tornagram.feeds import handlers as feeds
 from tornagram.graph import handlers as graph
 from tornagram.i18n import load_translations
@@ -51,6 +53,7 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/signup", accounts.SignupHandler, c, "signup"),
         (r"/login", accounts.LoginHandler, c, "login"),
         (r"/logout", accounts.LogoutHandler, c, "logout"),
+        (r"/login/code", twofactor.LoginCodeHandler, c, "login_code"),
         (r"/forgot", recovery.ForgotPasswordHandler, c, "forgot_password"),
         (r"/reset", recovery.ResetPasswordHandler, c, "reset_password"),
         (r"/settings/profile", accounts.ProfileSettingsHandler, c, "settings_profile"),
@@ -68,6 +71,12 @@ def make_app(ctx) -> tornado.web.Application:
             c,
             "revoke_other_sessions",
         ),
+        (r"/settings/security", twofactor.SecuritySettingsHandler, c, "settings_security"),
+        (r"/settings/security/setup", twofactor.TwoFactorSetupHandler, c, "twofactor_setup"),
+        (r"/settings/security/enable", twofactor.TwoFactorEnableHandler, c, "twofactor_enable"),
+        (r"/settings/security/disable", twofactor.TwoFactorDisableHandler, c, "twofactor_disable"),
+        (r"/settings/security/codes", twofactor.RecoveryCodesHandler, c, "recovery_codes"),
+        (r"/settings/delete", leaving.DeleteAccountHandler, c, "settings_delete"),
         (r"/settings/language", accounts.LanguageHandler, c, "language"),
         (r"/@" + USERNAME, feeds.ProfileHandler, c, "profile"),
         (r"/upload", photos.UploadHandler, c, "upload"),

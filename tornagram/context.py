@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tornagram.accounts.avatars import AvatarStore
+from tornagram.accounts.deletion import DeletionService
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.recovery import RecoveryService
 from tornagram.accounts.service import AccountsService
+from tornagram.accounts.twofactor import TwoFactorService
 from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
 from tornagram.db.engine import Database
@@ -53,6 +55,8 @@ class AppContext:
     # Outgoing mail: SMTP with --smtp-url, else .eml files in <data-dir>/outbox.
     mailer: Mailer
     recovery: RecoveryService
+    twofactor: TwoFactorService
+    deletion: DeletionService
     photos: PhotosService
     notifications: NotificationWriter
     graph: GraphService
@@ -158,7 +162,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         return (await authorize_subscribe(ctx, user, channel))[2]
 
     live = LiveControl(broker, authorize)
-    accounts.live = photos.live = graph.live = live
+    twofactor = TwoFactorService(db, ids, hasher, accounts)
+    deletion = DeletionService(db, hasher, accounts, twofactor, storage, settings)
+    accounts.live = photos.live = graph.live = deletion.live = live
     ctx = AppContext(
         live=live,
         settings=settings,
@@ -170,6 +176,8 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         accounts=accounts,
         mailer=mailer,
         recovery=recovery,
+        twofactor=twofactor,
+        deletion=deletion,
         photos=photos,
         notifications=notifications,
         graph=graph,
