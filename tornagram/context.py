@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from tornagram.accounts.avatars import AvatarStore
 from tornagram.accounts.deletion import DeletionService
+from tornagram.accounts.export import ExportService
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.recovery import RecoveryService
 from tornagram.accounts.service import AccountsService
@@ -57,6 +58,8 @@ class AppContext:
     recovery: RecoveryService
     twofactor: TwoFactorService
     deletion: DeletionService
+    # Zips of a person's data, built in the background (accounts/export.py).
+    exports: ExportService
     photos: PhotosService
     notifications: NotificationWriter
     graph: GraphService
@@ -106,6 +109,7 @@ class AppContext:
         await self.db.finish_after_commit()
         await self.presence.close()
         await self.recovery.close()
+        await self.exports.close()
         await self.mailer.close()
         await self.live.close()
         await self.hub.close()
@@ -178,6 +182,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         recovery=recovery,
         twofactor=twofactor,
         deletion=deletion,
+        exports=ExportService(db, ids, storage, settings),
         photos=photos,
         notifications=notifications,
         graph=graph,
