@@ -6,6 +6,7 @@ from pathlib import Path
 
 import tornado.web
 
+from tornagram.accounts import address_handlers as addresses
 from tornagram.accounts import handlers as accounts
 from tornagram.accounts import leaving_handlers as leaving
 from tornagram.accounts import recovery_handlers as recovery
@@ -76,6 +77,14 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/settings/security/enable", twofactor.TwoFactorEnableHandler, c, "twofactor_enable"),
         (r"/settings/security/disable", twofactor.TwoFactorDisableHandler, c, "twofactor_disable"),
         (r"/settings/security/codes", twofactor.RecoveryCodesHandler, c, "recovery_codes"),
+        (r"/confirm-email", addresses.ConfirmEmailHandler, c, "confirm_email"),
+        (r"/settings/email", addresses.EmailSettingsHandler, c, "settings_email"),
+        (
+            r"/settings/email/resend",
+            addresses.ResendConfirmationHandler,
+            c,
+            "resend_confirmation",
+        ),
         (r"/settings/delete", leaving.DeleteAccountHandler, c, "settings_delete"),
         (r"/settings/export", leaving.ExportHandler, c, "settings_export"),
         (r"/settings/export/([0-9]{1,20})\.json", leaving.ExportStatusHandler, c, "export_status"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tornagram.accounts.addresses import AddressService
 from tornagram.accounts.avatars import AvatarStore
 from tornagram.accounts.deletion import DeletionService
 from tornagram.accounts.export import ExportService
@@ -57,6 +58,7 @@ class AppContext:
     mailer: Mailer
     recovery: RecoveryService
     twofactor: TwoFactorService
+    addresses: AddressService
     deletion: DeletionService
     # Zips of a person's data, built in the background (accounts/export.py).
     exports: ExportService
@@ -153,6 +155,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ids,
         storage,
         images,
+        require_confirmed_email=settings.require_email_confirmation,
         fetch_policy=FetchPolicy(
             max_bytes=settings.max_upload_bytes, allow_loopback=settings.allow_loopback_fetch
         ),
@@ -181,6 +184,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         mailer=mailer,
         recovery=recovery,
         twofactor=twofactor,
+        addresses=AddressService(db, ids, hasher, mailer, settings),
         deletion=deletion,
         exports=ExportService(db, ids, storage, settings),
         photos=photos,

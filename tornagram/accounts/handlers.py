@@ -38,6 +38,7 @@ class SignupHandler(BaseHandler):
         except UserError as exc:
             self.render_form("accounts/signup.html", exc)
             return
+        await self.ctx.addresses.send_confirmation(created.user, locale=self.locale.code)
         self.start_session(created.token)
         self.see_other(self.reverse_url("home"))
 

@@ -20,9 +20,11 @@ class TokenPageMixin:
     def token_argument(self) -> str:
         return self.get_argument("token", "")
 
-    def bad_link(self, exc: BadLink, **kwargs) -> None:
+    def bad_link(self, exc: BadLink, *, again_url: str = "", again_label: str = "") -> None:
+        """``again_label``: an N_() msgid for the button that asks for a new link."""
         self.set_status(exc.status)
-        self.render("accounts/bad_link.html", message=self.error_text(exc), **kwargs)
+        self.render("accounts/bad_link.html", message=self.error_text(exc),
+                    again_url=again_url, again_label=again_label)  # fmt: skip
 
 
 class ForgotPasswordHandler(BaseHandler):
