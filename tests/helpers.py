@@ -198,6 +198,16 @@ class SmtpSink:
         return self.to(address)
 
 
+def wait_for_mail_sync(sink: SmtpSink, address: str, count: int = 1, secs: float = 15.0) -> list:
+    """``SmtpSink.wait_for`` for synchronous tests (the browser's)."""
+    deadline = time.monotonic() + secs
+    while len(sink.to(address)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} mail(s) to {address} never arrived")
+        time.sleep(0.05)
+    return sink.to(address)
+
+
 def mail_text(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
