@@ -8,6 +8,7 @@ import json
 import re
 import time
 import zipfile
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -112,7 +113,7 @@ def test_reset_two_factor_export_delete(smtp_sink, live_server, browser, screens
     with page.expect_download() as info:
         download_link.click()
     assert info.value.suggested_filename.startswith("tornagram-alice-")
-    archive = zipfile.ZipFile(io.BytesIO(open(info.value.path(), "rb").read()))
+    archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
     assert json.loads(archive.read("profile.json"))["username"] == "alice"
     assert "index.html" in archive.namelist()
 
