@@ -127,3 +127,22 @@ async def test_deleting_the_account_removes_its_exports(site):
     done = await alice.post("/settings/delete", {"username": "alice", "password": DEFAULT_PASSWORD})
     assert done.status_code == 200
     assert not any(folder.rglob("*.zip"))
+
+
+async def test_a_build_that_died_shows_as_failed_and_old_zips_are_swept(site):
+    alice = await site.user_client("alice")
+    first = await build(site, alice)
+    zips = list(site.ctx.settings.exports_dir.rglob("*.zip"))
+    assert len(zips) == 1
+    me = await site.ctx.accounts.by_username("alice")
+    stale = DataExport(id=site.ctx.ids.next_id(), user_id=me.id, status="pending", progress=10,
+                       created_at=utcnow() - timedelta(hours=2), expires_at=utcnow() + timedelta(days=5))
+    async with site.ctx.db.write() as session:
+        session.add(stale)
+    page = await alice.get("/settings/export")
+    assert "could not be prepared" in page.text
+    assert '<meta http-equiv="refresh"' not in page.text
+    second = await build(site, alice)
+    assert second != first
+    assert (await alice.get(first)).status_code == 404
+    assert [p.name for p in site.ctx.settings.exports_dir.rglob("*.zip")] == [second.split("/")[3] + ".zip"]

@@ -23,7 +23,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import DataExport, ExportStatus, User
@@ -69,7 +69,7 @@ class ExportService:
 
     async def latest(self, user: User) -> DataExport | None:
         async with self.db.read() as session:
-            return (
+            export = (
                 await session.execute(
                     select(DataExport)
                     .where(DataExport.user_id == user.id)
@@ -77,6 +77,36 @@ class ExportService:
                     .limit(1)
                 )
             ).scalar_one_or_none()
+        if (
+            export is not None
+            and export.status == ExportStatus.PENDING
+            and export.created_at <= utcnow() - BUILD_GIVEN_UP_AFTER
+        ):
+            # Its build died with a process that stopped; say so rather than wait for ever.
+            await self._set(export.id, status=ExportStatus.FAILED, finished_at=utcnow())
+            export.status = ExportStatus.FAILED
+        return export
+
+    async def _sweep(self, user_id: int) -> None:
+        """Before a new build: this person's earlier zips, and anyone's expired ones, go."""
+        now = utcnow()
+        async with self.db.write() as session:
+            old = list(
+                (
+                    await session.execute(
+                        select(DataExport).where(
+                            (DataExport.user_id == user_id) | (DataExport.expires_at <= now)
+                        )
+                    )
+                ).scalars()
+            )
+            await session.execute(
+                delete(DataExport).where(DataExport.id.in_([e.id for e in old]))
+            )
+        paths = [self.path_of(e) for e in old]
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: [p.unlink(missing_ok=True) for p in paths]
+        )
 
     async def start(self, user: User) -> DataExport:
         """A new export, unless one is being built (that one is returned)."""
@@ -93,6 +123,8 @@ class ExportService:
             ).scalar_one_or_none()
             if building is not None:
                 return building
+        await self._sweep(user.id)
+        async with self.db.write() as session:
             export = DataExport(
                 id=self.ids.next_id(),
                 user_id=user.id,
