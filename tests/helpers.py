@@ -183,19 +183,24 @@ class SmtpSink:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}?starttls=no"
 
-    def to(self, address: str) -> list:
-        return [m for rcpt, m in self.messages if address in rcpt]
+    def to(self, address: str, about: str = "") -> list:
+        """Messages to ``address`` (whose plain text holds ``about``), oldest first."""
+        return [
+            m for rcpt, m in self.messages if address in rcpt and about in mail_text(m)
+        ]
 
-    async def wait_for(self, address: str, count: int = 1, secs: float = 15.0) -> list:
+    async def wait_for(
+        self, address: str, count: int = 1, secs: float = 15.0, *, about: str = ""
+    ) -> list:
         """The messages to ``address`` once ``count`` have arrived (delivery is asynchronous)."""
         import asyncio
 
         deadline = time.monotonic() + secs
-        while len(self.to(address)) < count:
+        while len(self.to(address, about)) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{count} mail(s) to {address} never arrived: {self.messages}")
             await asyncio.sleep(0.02)
-        return self.to(address)
+        return self.to(address, about)
 
 
 def wait_for_mail_sync(sink: SmtpSink, address: str, count: int = 1, secs: float = 15.0) -> list:
