@@ -149,3 +149,33 @@ async def test_xsrf_and_sign_in_are_required(site):
     assert (await alice.post("/settings/delete", delete_form(), xsrf=False)).status_code == 403
     assert (await site.client().get("/settings/delete")).status_code == 302
     assert (await site.client().get("/@alice")).status_code == 200
+
+
+async def test_live_connections_end_with_the_account(site):
+    import asyncio
+
+    import tornado.httpclient
+    import tornado.websocket
+
+    from tornagram.realtime.control import CLOSE_SESSION_ENDED
+
+    alice = await site.user_client("alice")
+    laptop = site.client()
+    assert (await laptop.login("alice")).status_code == 303
+    sockets = []
+    for client in (alice, laptop):
+        request = tornado.httpclient.HTTPRequest(
+            site.base_url.replace("http://", "ws://") + "/ws",
+            headers={"Cookie": f"session={client.session_cookie()}", "Origin": site.base_url},
+        )
+        sockets.append(await tornado.websocket.websocket_connect(request))
+
+    assert (await alice.post("/settings/delete", delete_form())).status_code == 200
+
+    async def closed(ws):
+        while await ws.read_message() is not None:
+            pass
+        return ws.close_code
+
+    codes = await asyncio.wait_for(asyncio.gather(*(closed(ws) for ws in sockets)), 10)
+    assert codes == [CLOSE_SESSION_ENDED, CLOSE_SESSION_ENDED]
