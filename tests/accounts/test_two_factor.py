@@ -185,3 +185,21 @@ async def test_a_password_reset_ends_a_half_done_sign_in(site, smtp_sink):
     done = await site.client().post("/reset", {"token": token, "new_password": "another password", "confirm_password": "another password"})
     assert done.status_code == 303
     assert (await client.post("/login/code", {"code": code_at(secret)})).status_code == 400
+
+
+async def test_wrong_codes_in_settings_count_toward_the_throttle_too(site):
+    alice = await site.user_client("alice")
+    secret, codes = await turn_on(alice)
+    statuses = [
+        (await alice.post("/settings/security/disable",
+                          {"password": DEFAULT_PASSWORD, "code": "000000"})).status_code
+        for _ in range(MAX_FAILURES_PER_ACCOUNT)
+    ]
+    assert statuses == [400] * MAX_FAILURES_PER_ACCOUNT
+    # Now even a right code is refused for a while, here and on the delete form.
+    refused = await alice.post("/settings/security/disable", {"password": DEFAULT_PASSWORD, "code": codes[0]})
+    assert refused.status_code == 429 and "Too many" in refused.text
+    assert (await alice.post("/settings/security/codes", {"code": code_at(secret)})).status_code == 429
+    deleting = await alice.post("/settings/delete", {"username": "alice", "password": DEFAULT_PASSWORD, "code": codes[0]})
+    assert deleting.status_code == 429
+    assert (await site.client().get("/@alice")).status_code == 200

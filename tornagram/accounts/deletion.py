@@ -55,7 +55,9 @@ class DeletionService:
         # Told after commit which post channels closed (tornagram/realtime/control.py).
         self.live = None
 
-    async def delete_account(self, user: User, *, password: str, code: str, typed_name: str):
+    async def delete_account(
+        self, user: User, *, password: str, code: str, typed_name: str, ip: str = ""
+    ) -> None:
         errors: dict[str, UserError] = {}
         if (typed_name or "").strip().lstrip("@").lower() != user.username:
             errors["username"] = UserError(WRONG_CONFIRMATION_MESSAGE, "username")
@@ -64,7 +66,7 @@ class DeletionService:
             errors["password"] = UserError(WRONG_PASSWORD_MESSAGE, "password")
         if errors:
             raise InvalidInput(errors)
-        if user.two_factor_enabled and not await self.twofactor.accept_code(user, code):
+        if user.two_factor_enabled and not await self.twofactor.check_code(user, code, ip=ip):
             raise InvalidInput(UserError("That code is not right.", "code"))
         await self._delete(user)
 

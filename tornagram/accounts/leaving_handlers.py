@@ -27,6 +27,7 @@ class DeleteAccountHandler(BaseHandler):
                 password=self.get_body_argument("password", ""),
                 code=self.get_body_argument("code", ""),
                 typed_name=self.get_body_argument("username", ""),
+                ip=self.client_ip,
             )
         except UserError as exc:
             self.render_form("accounts/settings_delete.html", exc)

@@ -145,11 +145,11 @@ class TwoFactorService:
                 )
             ).scalar_one()
 
-    async def regenerate_codes(self, user: User, code: str) -> list[str]:
+    async def regenerate_codes(self, user: User, code: str, *, ip: str = "") -> list[str]:
         """New recovery codes for a code from the app; the old ones stop working."""
         if not user.two_factor_enabled:
             raise InvalidInput(UserError("Two-factor sign-in is off.", "code"))
-        if not await self._accept_totp(user, code):
+        if not await self.check_code(user, code, ip=ip, totp_only=True):
             raise InvalidInput(UserError(WRONG_CODE_MESSAGE, "code"))
         codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
         async with self.db.write() as session:
@@ -157,14 +157,14 @@ class TwoFactorService:
             self._store_codes(session, user.id, codes)
         return codes
 
-    async def disable(self, user: User, password: str, code: str) -> None:
+    async def disable(self, user: User, password: str, code: str, *, ip: str = "") -> None:
         if not user.two_factor_enabled:
             return
         errors: dict[str, UserError] = {}
         ok, _ = await self.hasher.verify(user.password_hash, (password or "")[:1024])
         if not ok:
             errors["password"] = UserError("Your password is not right.", "password")
-        elif not await self.accept_code(user, code):
+        elif not await self.check_code(user, code, ip=ip):
             errors["code"] = UserError(WRONG_CODE_MESSAGE, "code")
         if errors:
             raise InvalidInput(errors)
@@ -225,6 +225,20 @@ class TwoFactorService:
     async def accept_code(self, user: User, code: str) -> bool:
         """A TOTP code or an unused recovery code; either works once."""
         return await self._accept_totp(user, code) or await self._accept_recovery_code(user, code)
+
+    async def check_code(self, user: User, code: str, *, ip: str, totp_only: bool = False) -> bool:
+        """``accept_code`` for a signed-in person confirming an action (turning 2FA off, new
+        recovery codes, deleting the account). Wrong codes count as failed logins, as at
+        sign-in, so a stolen session cannot guess its way past the second factor; raises
+        TooManyRequests once the throttle says so."""
+        account_key = throttle.account_key(user.id, "")
+        async with self.db.read() as session:
+            await throttle.check_login_allowed(session, account_key, ip)
+        ok = await (self._accept_totp(user, code) if totp_only else self.accept_code(user, code))
+        if not ok:
+            async with self.db.write() as session:
+                await throttle.record_failure(session, self.ids, account_key, ip)
+        return ok
 
     # -- signing in ----------------------------------------------------------------------------
 

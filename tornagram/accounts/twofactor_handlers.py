@@ -123,7 +123,7 @@ class RecoveryCodesHandler(SecuritySettingsHandler):
     async def post(self) -> None:
         try:
             codes = await self.ctx.twofactor.regenerate_codes(
-                self.current_user, self.get_body_argument("code", "")
+                self.current_user, self.get_body_argument("code", ""), ip=self.client_ip
             )
         except UserError as exc:
             await self.show(exc, form_name="codes")
@@ -139,6 +139,7 @@ class TwoFactorDisableHandler(SecuritySettingsHandler):
                 self.current_user,
                 self.get_body_argument("password", ""),
                 self.get_body_argument("code", ""),
+                ip=self.client_ip,
             )
         except UserError as exc:
             await self.show(exc, form_name="disable")
