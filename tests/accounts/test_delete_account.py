@@ -80,6 +80,8 @@ async def test_delete_removes_everything_and_keeps_counts_right(site):
     assert await count(site, Follow) == 0
     assert await count(site, Comment) == 1
     assert await count(site, Notification, Notification.post_id.in_(mine)) == 0
+    assert await count(site, Notification, Notification.actor_id == alice_id) == 0
+    assert await count(site, Notification, Notification.recipient_id == alice_id) == 0
     # Nothing of hers in media storage; Bob's files are all there.
     left = await stored_keys(site)
     assert not (alice_keys & left)
