@@ -332,3 +332,100 @@ class LocalRedisCluster:
 
     def _listed(self) -> str:
         return ",".join(map(str, self.ports))
+
+
+# -- mail ----------------------------------------------------------------------------------
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.controller = None
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        import email
+        import email.policy
+
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?starttls=no"
+
+    def to(self, address: str, about: str = "") -> list:
+        """Messages to ``address`` (whose plain text holds ``about``), oldest first."""
+        return [
+            m for rcpt, m in self.messages if address in rcpt and about in mail_text(m)
+        ]
+
+    async def wait_for(
+        self, address: str, count: int = 1, secs: float = 15.0, *, about: str = ""
+    ) -> list:
+        """The messages to ``address`` once ``count`` have arrived (delivery is asynchronous)."""
+        import asyncio
+
+        deadline = time.monotonic() + secs
+        while len(self.to(address, about)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} mail(s) to {address} never arrived: {self.messages}")
+            await asyncio.sleep(0.02)
+        return self.to(address, about)
+
+
+def wait_for_mail_sync(sink: SmtpSink, address: str, count: int = 1, secs: float = 15.0) -> list:
+    """``SmtpSink.wait_for`` for synchronous tests (the browser's)."""
+    deadline = time.monotonic() + secs
+    while len(sink.to(address)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} mail(s) to {address} never arrived")
+        time.sleep(0.05)
+    return sink.to(address)
+
+
+def mail_text(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def mail_html(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def mailed_link(message, path: str) -> str:
+    """The link to ``path`` in a mail, as a path and query the test client can open."""
+    match = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"\?[^\s]+)", mail_text(message))
+    assert match, mail_text(message)
+    return match.group(1)
+
+
+def photo_bytes(seed: int, size: int = 64) -> bytes:
+    """A small JPEG whose bytes differ with ``seed`` (stored files are keyed by content)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (size, size), ((seed * 67) % 256, (seed * 131) % 256, (seed * 29) % 256))
+    image.putpixel((seed % size, (seed // size) % size), (255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+async def post_photo(client, seed: int, caption: str = "") -> int:
+    return post_id_from(await upload(client, [(f"p{seed}.jpg", photo_bytes(seed))], caption=caption))

@@ -2,9 +2,12 @@
 
 Starts a server on a throw-away SQLite data dir and a free port, seeds two people, a few posts
 (the shared fixture photos when present, generated ones otherwise), comments, a follow and a
-room, then photographs home, explore, photo, profile, upload, notifications, rooms and settings
-on a phone (390x844) and a desktop (1440x900), in English and Chinese, light and dark, into
-test-results/screens/. Run with `make screenshots`.
+room, then photographs home, explore, photo, profile, upload, notifications, rooms, the settings
+pages (profile, email, password, devices, security with a two-factor setup under way, export,
+delete) and, signed out, the landing, log-in, forgot-password and dead-link pages, on a phone
+(390x844) and a desktop (1440x900), in English and Chinese, light and dark, into
+test-results/screens/. Run with `make screenshots`; `SCREENS_ONLY=security,forgot` shoots only
+the pages named.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ LOCALES = {"en": "en_US", "zh": "zh_CN"}
 SCHEMES = ("light", "dark")
 PASSWORD = "correct horse battery"  # noqa: S105 - a throw-away account on a temp data dir
 SERVER_START_TIMEOUT_SECS = 30
+ONLY = {name for name in os.environ.get("SCREENS_ONLY", "").split(",") if name}
 
 
 def free_port() -> int:
@@ -130,6 +134,10 @@ def seed(browser, base: str, tmp: Path) -> dict:
             alice.select_option("#f-cover", index=1)
         alice.locator("#f-slug").evaluate("el => el.form.requestSubmit()")
         alice.wait_for_load_state()
+    # Two-factor sign-in half set up, so the security page shows its QR code.
+    alice.goto(base + "/settings/security")
+    alice.locator("form[action$='/settings/security/setup'] button").click()
+    alice.wait_for_load_state()
     state = alice_ctx.storage_state()
     for ctx in (alice_ctx, bob_ctx, carol_ctx):
         ctx.close()
@@ -141,7 +149,14 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
         "home": "/", "explore": "/explore", "photo": seeded["post"], "profile": "/@alice",
         "upload": "/upload", "notifications": "/notifications", "rooms": "/rooms",
         "settings": "/settings/profile", "sessions": "/settings/sessions",
+        "email": "/settings/email", "security": "/settings/security",
+        "export": "/settings/export", "delete": "/settings/delete",
     }
+    signed_out = {"landing": "/", "login": "/login", "forgot": "/forgot",
+                  "bad-link": "/reset?token=expired"}
+    if ONLY:
+        pages = {k: v for k, v in pages.items() if k in ONLY}
+        signed_out = {k: v for k, v in signed_out.items() if k in ONLY}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     shots = []
     for lang, locale_code in LOCALES.items():
@@ -162,17 +177,18 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
                     page.screenshot(path=str(out), full_page=True)
                     shots.append(out)
                 context.close()
-                # The signed-out landing, as a visitor first sees it.
+                # Signed out: the landing as a visitor first sees it, and the way back in.
                 visitor = browser.new_context(viewport={"width": width, "height": height},
                                               color_scheme=scheme, is_mobile=device == "phone",
                                               locale="zh-CN" if lang == "zh" else "en-US")
                 visitor.add_cookies([{"name": "lang", "value": locale_code, "url": base}])
                 page = visitor.new_page()
-                page.goto(base + "/")
-                page.wait_for_load_state("networkidle")
-                out = OUT_DIR / f"landing-{device}-{lang}-{scheme}.png"
-                page.screenshot(path=str(out), full_page=True)
-                shots.append(out)
+                for name, path in signed_out.items():
+                    page.goto(base + path)
+                    page.wait_for_load_state("networkidle")
+                    out = OUT_DIR / f"{name}-{device}-{lang}-{scheme}.png"
+                    page.screenshot(path=str(out), full_page=True)
+                    shots.append(out)
                 visitor.close()
     return shots
 

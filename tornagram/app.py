@@ -6,7 +6,11 @@ from pathlib import Path
 
 import tornado.web
 
+from tornagram.accounts import address_handlers as addresses
 from tornagram.accounts import handlers as accounts
+from tornagram.accounts import leaving_handlers as leaving
+from tornagram.accounts import recovery_handlers as recovery
+from tornagram.accounts import twofactor_handlers as twofactor
 from tornagram.feeds import handlers as feeds
 from tornagram.graph import handlers as graph
 from tornagram.i18n import load_translations
@@ -55,6 +59,9 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/signup", accounts.SignupHandler, c, "signup"),
         (r"/login", accounts.LoginHandler, c, "login"),
         (r"/logout", accounts.LogoutHandler, c, "logout"),
+        (r"/login/code", twofactor.LoginCodeHandler, c, "login_code"),
+        (r"/forgot", recovery.ForgotPasswordHandler, c, "forgot_password"),
+        (r"/reset", recovery.ResetPasswordHandler, c, "reset_password"),
         (r"/settings/profile", accounts.ProfileSettingsHandler, c, "settings_profile"),
         (r"/settings/password", accounts.PasswordSettingsHandler, c, "settings_password"),
         (r"/settings/sessions", accounts.SessionsSettingsHandler, c, "settings_sessions"),
@@ -69,6 +76,28 @@ def make_app(ctx) -> tornado.web.Application:
             accounts.RevokeOtherSessionsHandler,
             c,
             "revoke_other_sessions",
+        ),
+        (r"/settings/security", twofactor.SecuritySettingsHandler, c, "settings_security"),
+        (r"/settings/security/setup", twofactor.TwoFactorSetupHandler, c, "twofactor_setup"),
+        (r"/settings/security/enable", twofactor.TwoFactorEnableHandler, c, "twofactor_enable"),
+        (r"/settings/security/disable", twofactor.TwoFactorDisableHandler, c, "twofactor_disable"),
+        (r"/settings/security/codes", twofactor.RecoveryCodesHandler, c, "recovery_codes"),
+        (r"/confirm-email", addresses.ConfirmEmailHandler, c, "confirm_email"),
+        (r"/settings/email", addresses.EmailSettingsHandler, c, "settings_email"),
+        (
+            r"/settings/email/resend",
+            addresses.ResendConfirmationHandler,
+            c,
+            "resend_confirmation",
+        ),
+        (r"/settings/delete", leaving.DeleteAccountHandler, c, "settings_delete"),
+        (r"/settings/export", leaving.ExportHandler, c, "settings_export"),
+        (r"/settings/export/([0-9]{1,20})\.json", leaving.ExportStatusHandler, c, "export_status"),
+        (
+            r"/settings/export/([0-9]{1,20})/download",
+            leaving.ExportDownloadHandler,
+            c,
+            "export_download",
         ),
         (r"/settings/language", accounts.LanguageHandler, c, "language"),
         (r"/@" + USERNAME, feeds.ProfileHandler, c, "profile"),

@@ -1,4 +1,4 @@
-"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, seed."""
+"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, reset-password, seed."""
 
 from __future__ import annotations
 
@@ -78,6 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
         "absolute links such as og:url (TORNAGRAM_SITE_URL)",
     )
     serve.add_argument(
+        "--smtp-url",
+        default=env("SMTP_URL", ""),
+        help="mail server: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465 (TLS); "
+        "without it mail is written to <data-dir>/outbox (TORNAGRAM_SMTP_URL)",
+    )
+    serve.add_argument(
+        "--mail-from",
+        default=env("MAIL_FROM", ""),
+        help="sender of the site's mail, e.g. 'Tornagram <photos@example.org>' "
+        "(TORNAGRAM_MAIL_FROM)",
+    )
+    serve.add_argument(
+        "--require-email-confirmation",
+        action="store_true",
+        default=env_bool("REQUIRE_EMAIL_CONFIRMATION"),
+        help="new accounts may post only after confirming their email "
+        "(TORNAGRAM_REQUIRE_EMAIL_CONFIRMATION)",
+    )
+    serve.add_argument(
         "--max-upload-bytes",
         type=int,
         default=int(env("MAX_UPLOAD_BYTES", str(DEFAULT_MAX_UPLOAD_BYTES))),
@@ -113,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
     createuser.add_argument("--email", required=True)
     createuser.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    reset = sub.add_parser(
+        "reset-password", help="print a one-hour password-reset link for an account (no mail)"
+    )
+    _common(reset)
+    reset.add_argument("username")
+    reset.add_argument(
+        "--site-url",
+        default=env("SITE_URL", ""),
+        help="where people reach the site; the host of the link (TORNAGRAM_SITE_URL)",
     )
     gc = sub.add_parser("gc-media", help="delete stored media files that nothing refers to")
     _common(gc)
@@ -151,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             return _migrate(args)
         if args.command == "createuser":
             return _createuser(args)
+        if args.command == "reset-password":
+            return _reset_password(args)
         if args.command == "gc-media":
             return _gc_media(args)
         if args.command == "seed":
@@ -178,6 +209,9 @@ def _serve(args) -> int:
         metrics_port=args.metrics_port,
         metrics_host=args.metrics_host,
         log_format=args.log_format,
+        smtp_url=args.smtp_url,
+        mail_from=args.mail_from,
+        require_email_confirmation=args.require_email_confirmation,
         allow_loopback_fetch=env_bool("ALLOW_LOOPBACK_FETCH"),
         caches=env_bool("CACHES", True),
     )
@@ -253,6 +287,33 @@ def _createuser(args) -> int:
         return 0
 
     return asyncio.run(create())
+
+
+def _reset_password(args) -> int:
+    from tornagram.context import build_context
+    from tornagram.errors import UserError
+
+    settings = build_settings(
+        data_dir=args.data_dir, database_url=args.database_url, site_url=args.site_url
+    )
+    if settings.uses_default_sqlite:
+        from tornagram.db import migrate
+
+        migrate.upgrade(settings.database_url)
+
+    async def make_link() -> int:
+        ctx = build_context(settings)
+        try:
+            link = await ctx.recovery.reset_link_for(args.username)
+        except UserError as exc:
+            print(f"tornagram: {exc.render(lambda s: s)}", file=sys.stderr)
+            return 2
+        finally:
+            await ctx.close()
+        print(link)
+        return 0
+
+    return asyncio.run(make_link())
 
 
 def _gc_media(args) -> int:

@@ -12,6 +12,7 @@ import re
 import secrets
 import urllib.parse
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 
 ENV_PREFIX = "TORNAGRAM_"
@@ -22,6 +23,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 LOG_FORMATS = ("text", "json")
 # A single Redis (redis-py's URL forms) or a cluster (tornagram/redis_client.py).
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster")
+DEFAULT_MAIL_FROM = "Tornagram <tornagram@localhost>"
 
 
 class ConfigError(Exception):
@@ -74,10 +76,24 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # "text" (one human-readable line a record) or "json" (one JSON object a line).
     log_format: str = "text"
+    # Outgoing mail (tornagram/mail): empty writes .eml files to <data-dir>/outbox instead.
+    smtp_url: str = ""
+    mail_from: str = DEFAULT_MAIL_FROM
+    # New accounts may post only once they have followed the link mailed to them.
+    require_email_confirmation: bool = False
 
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def exports_dir(self) -> Path:
+        # Not media storage: an export is private, served only to its owner.
+        return self.data_dir / "exports"
 
     @property
     def uses_default_sqlite(self) -> bool:
@@ -146,6 +162,9 @@ def build_settings(
     metrics_port: int = 0,
     metrics_host: str = "127.0.0.1",
     log_format: str = "text",
+    smtp_url: str = "",
+    mail_from: str = DEFAULT_MAIL_FROM,
+    require_email_confirmation: bool = False,
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -184,6 +203,9 @@ def build_settings(
             "--database-url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
         )
     site_url = check_site_url(site_url)
+    mail_from = check_mail_from(mail_from)
+    if smtp_url and not (smtp_url.startswith("smtp://") or smtp_url.startswith("smtps://")):
+        raise ConfigError("--smtp-url must start with smtp:// (STARTTLS) or smtps:// (TLS)")
     secret = cookie_secret if cookie_secret is not None else load_cookie_secret(data)
     return Settings(
         data_dir=data,
@@ -203,7 +225,21 @@ def build_settings(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         log_format=log_format,
+        smtp_url=smtp_url,
+        mail_from=mail_from,
+        require_email_confirmation=require_email_confirmation,
     )
+
+
+def check_mail_from(raw: str) -> str:
+    """``--mail-from``: an address, or ``Name <address>``, on one line."""
+    raw = (raw or "").strip() or DEFAULT_MAIL_FROM
+    _name, address = parseaddr(raw)
+    if re.search(r"[\x00-\x1f\x7f]", raw) or not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
+        raise ConfigError(
+            f"--mail-from must be an address such as 'Tornagram <photos@example.org>', not {raw!r}"
+        )
+    return raw
 
 
 def check_site_url(raw: str) -> str:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tornagram.accounts.addresses import AddressService
+from tornagram.accounts.deletion import DeletionService
+from tornagram.accounts.export import ExportService
 from tornagram.accounts.passwords import PasswordHasher
+from tornagram.accounts.recovery import RecoveryService
 from tornagram.accounts.service import AccountsService
+from tornagram.accounts.twofactor import TwoFactorService
 from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
 from tornagram.db.engine import Database
@@ -13,6 +18,7 @@ from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
+from tornagram.mail import Mailer, make_mailer
 from tornagram.metrics import Metrics
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
@@ -49,6 +55,14 @@ class AppContext:
     storage: MediaStorage
     images: ImageWorkers
     accounts: AccountsService
+    # Outgoing mail: SMTP with --smtp-url, else .eml files in <data-dir>/outbox.
+    mailer: Mailer
+    recovery: RecoveryService
+    twofactor: TwoFactorService
+    addresses: AddressService
+    deletion: DeletionService
+    # Zips of a person's data, built in the background (accounts/export.py).
+    exports: ExportService
     photos: PhotosService
     notifications: NotificationWriter
     graph: GraphService
@@ -85,6 +99,7 @@ class AppContext:
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
         await self.broker.start()
+        await self.mailer.start()
         await self.live.start()
         await self.db.changes.start()
 
@@ -98,6 +113,9 @@ class AppContext:
         self.close_sockets()
         await self.db.finish_after_commit()
         await self.presence.close()
+        await self.recovery.close()
+        await self.exports.close()
+        await self.mailer.close()
         await self.live.close()
         await self.hub.close()
         await self.broker.close()
@@ -126,6 +144,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         session_max_age_days=settings.session_max_age_days,
         avatars=AvatarStore(storage, images),
     )
+    mailer = make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir)
+    rate_limits = RateLimiter(DEFAULT_RATES)
+    recovery = RecoveryService(db, ids, hasher, accounts, mailer, settings, rate_limits)
     broker = make_broker(settings.redis_url or None)
     hub = Hub(broker)
     events = EventPublisher(broker)
@@ -137,13 +158,13 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ids,
         storage,
         images,
+        require_confirmed_email=settings.require_email_confirmation,
         fetch_policy=FetchPolicy(
             max_bytes=settings.max_upload_bytes, allow_loopback=settings.allow_loopback_fetch
         ),
         notifications=notifications,
     )
     graph = GraphService(db, ids, notifications)
-    rate_limits = RateLimiter(DEFAULT_RATES)
     interactions = InteractionsService(db, ids, notifications, limiter=rate_limits, events=events)
     ctx: AppContext
 
@@ -151,7 +172,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         return (await authorize_subscribe(ctx, user, channel))[2]
 
     live = LiveControl(broker, authorize)
-    accounts.live = photos.live = graph.live = live
+    twofactor = TwoFactorService(db, ids, hasher, accounts)
+    deletion = DeletionService(db, hasher, accounts, twofactor, storage, settings)
+    accounts.live = photos.live = graph.live = deletion.live = live
     accounts.going_public = graph.let_everyone_in
     ctx = AppContext(
         live=live,
@@ -162,6 +185,12 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         storage=storage,
         images=images,
         accounts=accounts,
+        mailer=mailer,
+        recovery=recovery,
+        twofactor=twofactor,
+        addresses=AddressService(db, ids, hasher, mailer, settings),
+        deletion=deletion,
+        exports=ExportService(db, ids, storage, settings),
         photos=photos,
         notifications=notifications,
         graph=graph,

@@ -86,4 +86,8 @@ DEFAULT_RATES = {
     "like": Rate(burst=30, per_secs=1.0),
     # Saves and unsaves likewise.
     "save": Rate(burst=30, per_secs=1.0),
+    # Password-reset mail, per address asked for: 3 at once, then one every 10 minutes.
+    "reset-address": Rate(burst=3, per_secs=600.0),
+    # And per IP: 10 at once, then one a minute.
+    "reset-ip": Rate(burst=10, per_secs=60.0),
 }

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.browser.support import CHROMIUM_FLAGS
-from tests.helpers import ROOT, free_port, require, wait_healthy
+from tests.helpers import ROOT, SmtpSink, free_port, require, wait_healthy
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = ROOT / "test-results"
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def live_server(tmp_path, request):
     port = free_port()
     env = {
         **os.environ,
@@ -26,6 +26,10 @@ def live_server(tmp_path):
         "TORNAGRAM_DATA_DIR": str(tmp_path / "data"),
         "TORNAGRAM_PORT": str(port),
     }
+    # A test that reads the site's mail asks for ``smtp_sink`` first; the server sends there.
+    if "smtp_sink" in request.fixturenames:
+        env["TORNAGRAM_SMTP_URL"] = request.getfixturevalue("smtp_sink").url
+        env["TORNAGRAM_SITE_URL"] = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "tornagram", "serve"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -34,6 +38,15 @@ def live_server(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
 
 
 @pytest.fixture

@@ -137,3 +137,16 @@ def test_a_metrics_port_in_use_stops_the_start_with_its_name(tmp_path):
         )
     assert result.returncode == 2
     assert f"cannot listen for metrics on 127.0.0.1:{port}" in result.stderr
+
+
+def test_reset_password_prints_a_link_from_the_site_url(tmp_path):
+    data = str(tmp_path / "data")
+    r = run_cli("createuser", "fern", "--email", "fern@example.org", "--password-stdin", "--data-dir", data,
+                input="a good long password\n")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("reset-password", "Fern", "--data-dir", data, "--site-url", "https://photos.example.org/")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("https://photos.example.org/reset?token=")
+    assert r.stdout.split("token=", 1)[1].strip() not in r.stderr  # not in the log lines
+    nobody = run_cli("reset-password", "nobody", "--data-dir", data)
+    assert nobody.returncode == 2 and "No one here goes by that name." in nobody.stderr

@@ -54,14 +54,19 @@ async def test_one_import_map_maps_every_module_to_the_url_pages_load(site):
 
 async def test_no_inline_script_or_style_in_pages(site):
     c = await site.user_client("xena")
-    for path in ("/", "/settings/profile", "/settings/password", "/settings/sessions", "/@xena", "/nope"):
+    await c.post("/settings/security/setup")  # the page then shows its QR code
+    for path in ("/", "/settings/profile", "/settings/password", "/settings/sessions",
+                 "/settings/security", "/settings/delete", "/settings/export", "/settings/email", "/confirm-email?token=x", "/@xena", "/nope", "/forgot", "/reset?token=x"):
         html = (await c.get(path)).text
         assert not re.search(r'<script(?![^>]*\bsrc=)(?! type="importmap">)', html), path
         assert " style=" not in html and "<style" not in html, path
         assert not re.search(r"\son[a-z]+=", html), path
 
 
-@pytest.mark.parametrize("path", ["/signup", "/login", "/logout", "/settings/profile", "/settings/language"])
+@pytest.mark.parametrize("path", ["/signup", "/login", "/logout", "/settings/profile", "/settings/language",
+                                  "/forgot", "/reset", "/login/code", "/settings/security/setup",
+                                  "/settings/delete", "/settings/export", "/settings/email",
+                                  "/confirm-email"])
 async def test_post_without_xsrf_is_403(site, path):
     c = site.client()
     await c.xsrf()

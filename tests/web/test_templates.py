@@ -26,6 +26,7 @@ async def test_every_page_template_renders_for_visitor_and_member(site):
             r = await client.get(path)
             assert r.status_code in (200, 302, 404), path
             assert "{{" not in r.text and "{%" not in r.text
-    for path in ("/settings/profile", "/settings/password", "/settings/sessions"):
+    for path in ("/settings/profile", "/settings/password", "/settings/sessions",
+                 "/settings/security", "/settings/delete", "/settings/export", "/settings/email"):
         r = await member.get(path)
         assert r.status_code == 200

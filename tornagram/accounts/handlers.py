@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import tornado.web
+from tornado.escape import url_escape
 from tornado.ioloop import IOLoop
 
 from tornagram.accounts.devices import describe
+from tornagram.accounts.service import NeedsCode
+from tornagram.accounts.twofactor_handlers import remember_sign_in_step
 from tornagram.accounts.validation import check_language
 from tornagram.errors import InvalidInput, TooManyRequests, UserError
 from tornagram.web import params
@@ -35,6 +38,7 @@ class SignupHandler(BaseHandler):
         except UserError as exc:
             self.render_form("accounts/signup.html", exc)
             return
+        await self.ctx.addresses.send_confirmation(created.user, locale=self.locale.code)
         self.start_session(created.token)
         self.see_other(self.reverse_url("home"))
 
@@ -56,6 +60,12 @@ class LoginHandler(BaseHandler):
             )
         except (InvalidInput, TooManyRequests) as exc:
             self.render_form("accounts/login.html", exc, next_url=self.next_url(""))
+            return
+        if isinstance(signed, NeedsCode):
+            remember_sign_in_step(self, signed.token)
+            code_url = self.reverse_url("login_code")
+            next_url = self.next_url("")
+            self.see_other(code_url + (f"?next={url_escape(next_url)}" if next_url else ""))
             return
         # Whatever session the browser had before is ended: the id changes at sign-in.
         await self.ctx.accounts.sign_out(self.session_token())
@@ -114,6 +124,7 @@ class PasswordSettingsHandler(BaseHandler):
                 new,
                 ip=self.client_ip,
                 user_agent=self.user_agent,
+                two_factor=self.current_session.two_factor,
             )
         except UserError as exc:
             self.render_form("accounts/settings_password.html", exc, saved=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,12 +28,24 @@ class User(Base):
     # None: follow the browser's Accept-Language.
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the person followed the link mailed to this address; None: not yet.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Two-factor sign-in (accounts/twofactor.py). The TOTP secret while it is on; the one being
+    # set up until its first code is confirmed; the last time step a code was accepted for,
+    # so that no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Counters kept by the services that change them, always with an atomic UPDATE … + 1.
     post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     follower_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     following_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_secret is not None
 
     @property
     def name(self) -> str:
@@ -67,6 +80,8 @@ class Session(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+    # Signed in with a second factor (a TOTP or recovery code), shown on the sessions page.
+    two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class LoginFailure(Base):
@@ -82,3 +97,76 @@ class LoginFailure(Base):
     account_key: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TokenPurpose(StrEnum):
+    RESET = "reset"
+    CONFIRM_EMAIL = "confirm-email"
+    # The step between a right password and a right second-factor code.
+    SIGN_IN = "sign-in"
+
+
+class AccountToken(Base):
+    """A single-use link or step: a password reset, an email confirmation, the second step of
+    a sign-in. Only the SHA-256 of the random token is stored. ``binding`` ties it to what it
+    was issued for: a fingerprint of the password hash (a reset dies when the password
+    changes), or the address being confirmed."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("ix_account_tokens_user_id_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = snowflake_pk()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    binding: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RecoveryCode(Base):
+    """One of ten single-use codes for signing in without the authenticator; stored hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = snowflake_pk()
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReservedUsername(Base):
+    """The name of a deleted account, kept from new sign-ups for a while so nobody can pass
+    as the person who left."""
+
+    __tablename__ = "reserved_usernames"
+
+    username: Mapped[str] = mapped_column(String(30), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExportStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class DataExport(Base):
+    """A zip of everything a person has here, built in the background (accounts/export.py)."""
+
+    __tablename__ = "data_exports"
+
+    id: Mapped[int] = snowflake_pk()
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default=ExportStatus.PENDING)
+    # Out of 100.
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

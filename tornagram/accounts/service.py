@@ -13,8 +13,8 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tornagram.accounts import throttle
-from tornagram.accounts.models import Session, User
+from tornagram.accounts import throttle, tokens
+from tornagram.accounts.models import ReservedUsername, Session, TokenPurpose, User
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.validation import (
     check_bio,
@@ -62,6 +62,19 @@ class SignedIn:
 class NewSession:
     user: User
     token: str
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsCode:
+    """A right password for an account with two-factor sign-in: no session yet, only the
+    token of the second step (accounts/twofactor.py), which a code turns into one."""
+
+    user: User
+    token: str
+
+
+# The second step of a sign-in must follow the first promptly.
+SIGN_IN_STEP_VALID_FOR = timedelta(minutes=5)
 
 
 def token_hash(token: str) -> str:
@@ -147,7 +160,15 @@ class AccountsService:
                     )
                 )
             ).all()
+            # The name of an account deleted lately is kept from newcomers (accounts/deletion.py).
+            reserved = await session.scalar(
+                select(ReservedUsername.username).where(
+                    ReservedUsername.username == username, ReservedUsername.until > utcnow()
+                )
+            )
         errors: dict[str, UserError] = {}
+        if reserved:
+            errors["username"] = UserError("That username is taken.", "username")
         for taken_name, taken_email in rows:
             if taken_name == username:
                 errors["username"] = UserError("That username is taken.", "username")
@@ -158,9 +179,11 @@ class AccountsService:
 
     async def sign_in(
         self, login: str, password: str, *, ip: str = "", user_agent: str = ""
-    ) -> NewSession:
+    ) -> NewSession | NeedsCode:
         """Raises TooManyRequests when throttled, InvalidInput when wrong. An unknown login and
-        a wrong password get the same message and the same cost."""
+        a wrong password get the same message and the same cost. With two-factor sign-in on,
+        a right password gives NeedsCode: the failures counted so far stay until the code is
+        right too, so a known password cannot be used to reset the count of guessed codes."""
         typed = (login or "").strip().lower()
         if not typed or not password:
             raise InvalidInput(
@@ -194,16 +217,35 @@ class AccountsService:
             raise InvalidInput(UserError(WRONG_LOGIN_MESSAGE, "login"))
         new_hash = await self.hasher.hash(password) if needs_rehash else None
         async with self.db.write() as session:
-            await throttle.clear_account_failures(session, account_key)
+            if not user.two_factor_enabled:
+                await throttle.clear_account_failures(session, account_key)
             if new_hash:
                 await session.execute(
                     update(User).where(User.id == user.id).values(password_hash=new_hash)
                 )
                 user.password_hash = new_hash
+            if user.two_factor_enabled:
+                step = tokens.issue(
+                    session,
+                    self.ids,
+                    user.id,
+                    TokenPurpose.SIGN_IN,
+                    SIGN_IN_STEP_VALID_FOR,
+                    binding=tokens.password_stamp(user.password_hash),
+                )
+                return NeedsCode(user, step)
             token = self._new_session(session, user, ip, user_agent)
         return NewSession(user, token)
 
-    def _new_session(self, session, user: User, ip: str, user_agent: str) -> str:
+    def new_session(
+        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
+    ) -> str:
+        """For the other account services: a session made in their transaction."""
+        return self._new_session(session, user, ip, user_agent, two_factor=two_factor)
+
+    def _new_session(
+        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
+    ) -> str:
         # A fresh random token at every sign-in: a session id fixed before login is useless.
         token = secrets.token_urlsafe(32)
         now = utcnow()
@@ -217,6 +259,7 @@ class AccountsService:
                 expires_at=now + self.session_max_age,
                 user_agent=(user_agent or "")[:USER_AGENT_MAX_CHARS],
                 ip=ip or "",
+                two_factor=two_factor,
             )
         )
         return token
@@ -262,6 +305,10 @@ class AccountsService:
             return
         async with self.db.write() as session:
             await self._end_sessions(session, Session.token_hash == token_hash(token))
+
+    async def end_sessions(self, session, condition) -> int:
+        """For the other account services (a reset, a deletion): in their transaction."""
+        return await self._end_sessions(session, condition)
 
     async def _end_sessions(self, session, condition) -> int:
         """Delete the sessions matching ``condition``; after commit, announce them ended."""
@@ -309,7 +356,14 @@ class AccountsService:
     # -- profile and password --------------------------------------------------------------
 
     async def change_password(
-        self, user: User, current: str, new: str, *, ip: str = "", user_agent: str = ""
+        self,
+        user: User,
+        current: str,
+        new: str,
+        *,
+        ip: str = "",
+        user_agent: str = "",
+        two_factor: bool = False,
     ) -> str:
         """Every existing session ends, this device included; returns the token of its new one."""
         if len(current or "") > 1024:
@@ -324,7 +378,7 @@ class AccountsService:
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
             await self._end_sessions(session, Session.user_id == user.id)
-            token = self._new_session(session, user, ip, user_agent)
+            token = self._new_session(session, user, ip, user_agent, two_factor=two_factor)
         user.password_hash = new_hash
         return token
 

@@ -92,6 +92,12 @@ TOPICS: dict[str, TableTopics | None] = {
     ),
     "rooms": None,  # rooms and their messages are read live, never cached
     "room_messages": None,
+    # Reset, confirmation and sign-in tokens, recovery codes, reserved names and exports are
+    # read fresh by the pages that use them, never cached.
+    "account_tokens": None,
+    "recovery_codes": None,
+    "reserved_usernames": None,
+    "data_exports": None,
 }
 
 

@@ -74,6 +74,12 @@ def _photo_error(index: int, total: int, message: str, filename: str = "", **par
     )
 
 
+UNCONFIRMED_MESSAGE = (
+    "Confirm your email address before posting: follow the link we mailed you "
+    "(Settings, Email, to send it again)."
+)
+
+
 class PhotosService:
     def __init__(
         self,
@@ -85,8 +91,11 @@ class PhotosService:
         fetch_policy: remote.FetchPolicy,
         max_pixels: int = MAX_PIXELS,
         notifications=None,
+        require_confirmed_email: bool = False,
     ) -> None:
         self.db = db
+        # --require-email-confirmation: no posts until the address is confirmed.
+        self.require_confirmed_email = require_confirmed_email
         self.ids = ids
         self.storage = storage
         self.workers = workers
@@ -102,6 +111,8 @@ class PhotosService:
     async def create_post(self, author: User, uploads: list[PhotoUpload], caption: str) -> Post:
         """Decode and resize every photo off the loop, store the files, then insert the post and
         its photos in one transaction. Any failure removes what was stored: no row, no file."""
+        if self.require_confirmed_email and author.email_confirmed_at is None:
+            raise Forbidden(UNCONFIRMED_MESSAGE)
         caption = self._check_caption(caption)
         if not uploads:
             raise InvalidInput(UserError("Choose at least one photo.", "photo"))
@@ -221,6 +232,8 @@ class PhotosService:
         return post
 
     async def import_from_url(self, author: User, url: str, caption: str) -> Post:
+        if self.require_confirmed_email and author.email_confirmed_at is None:
+            raise Forbidden(UNCONFIRMED_MESSAGE)
         caption = self._check_caption(caption)
         try:
             data, _final_url = await remote.fetch_remote_image(
