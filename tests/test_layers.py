@@ -39,6 +39,7 @@ DOMAINS = (
     "feeds",
     "rooms",
     "realtime",
+    "leaving",
 )
 
 # Modules whose layer is not the one their name or folder gives.

@@ -8,7 +8,7 @@ import tornado.web
 
 from tornagram.accounts import address_handlers as addresses
 from tornagram.accounts import handlers as accounts
-from tornagram.accounts import leaving_handlers as leaving
+from tornagram.leaving import handlers as leaving
 from tornagram.accounts import recovery_handlers as recovery
 from tornagram.accounts import twofactor_handlers as twofactor
 from tornagram.feeds import handlers as feeds

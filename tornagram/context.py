@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tornagram.accounts.addresses import AddressService
-from tornagram.accounts.deletion import DeletionService
-from tornagram.accounts.export import ExportService
+from tornagram.leaving.deletion import DeletionService
+from tornagram.leaving.export import ExportService
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.recovery import RecoveryService
 from tornagram.accounts.service import AccountsService
@@ -61,7 +61,7 @@ class AppContext:
     twofactor: TwoFactorService
     addresses: AddressService
     deletion: DeletionService
-    # Zips of a person's data, built in the background (accounts/export.py).
+    # Zips of a person's data, built in the background (leaving/export.py).
     exports: ExportService
     photos: PhotosService
     notifications: NotificationWriter

@@ -155,7 +155,7 @@ class ExportStatus(StrEnum):
 
 
 class DataExport(Base):
-    """A zip of everything a person has here, built in the background (accounts/export.py)."""
+    """A zip of everything a person has here, built in the background (leaving/export.py)."""
 
     __tablename__ = "data_exports"
 

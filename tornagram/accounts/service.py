@@ -160,7 +160,7 @@ class AccountsService:
                     )
                 )
             ).all()
-            # The name of an account deleted lately is kept from newcomers (accounts/deletion.py).
+            # The name of an account deleted lately is kept from newcomers (leaving/deletion.py).
             reserved = await session.scalar(
                 select(ReservedUsername.username).where(
                     ReservedUsername.username == username, ReservedUsername.until > utcnow()

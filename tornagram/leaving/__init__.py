@@ -1,0 +1,1 @@
+"""Leaving: a person takes their data (export) or their account away (deletion)."""
