@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from tornagram.accounts.avatars import AvatarStore
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.service import AccountsService
+from tornagram.api.accounts import AccountReads
+from tornagram.api.media import MediaService
+from tornagram.api.statuses import StatusService
 from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
 from tornagram.db.engine import Database
@@ -16,11 +19,12 @@ from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
+from tornagram.oauth.service import OAuthService
 from tornagram.photos.fairness import PixelBudget
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
-from tornagram.ratelimit import DEFAULT_RATES, RateLimiter
+from tornagram.ratelimit import DEFAULT_RATES, Rate, RateLimiter
 from tornagram.realtime import Hub, make_broker
 from tornagram.realtime.access import authorize_subscribe
 from tornagram.realtime.broker import Broker
@@ -31,7 +35,13 @@ from tornagram.rooms.service import RoomsService
 from tornagram.search.service import SearchService
 from tornagram.storage.base import MediaStorage
 from tornagram.storage.local import LocalStorage
+from tornagram.web.api import WindowCounter
 
+# The app API's own limits per account, beside the site's (which apply to API actions too).
+API_RATES = {
+    "media_upload": Rate(burst=30, per_secs=60.0),  # 30 per 30 minutes
+    "status_delete": Rate(burst=30, per_secs=60.0),
+}
 # About 6 KB each.
 FRAGMENT_ENTRIES = 3_000
 # About 70 KB each (a home page of twelve cards).
@@ -78,6 +88,14 @@ class AppContext:
     upload_pixels: PixelBudget = field(default_factory=PixelBudget)
     # True once shutdown has begun: a long-poll arriving now is answered at once.
     stopping: bool = False
+    # The app API (tornagram/oauth, tornagram/api): made by build_context.
+    oauth: OAuthService | None = None
+    api_accounts: AccountReads | None = None
+    api_media: MediaService | None = None
+    api_statuses: StatusService | None = None
+    api_limits: RateLimiter = field(default_factory=lambda: RateLimiter(API_RATES))
+    # Requests per token (and per address without one) in this process.
+    api_requests: WindowCounter = field(default_factory=WindowCounter)
 
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
@@ -174,4 +192,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),
         pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0),
     )
+    ctx.oauth = OAuthService(db, ids)
+    accounts.on_password_changed.append(ctx.oauth.revoke_all_of)
+    ctx.api_accounts = AccountReads(db, graph)
+    ctx.api_media = MediaService(db, ids, photos)
+    ctx.api_statuses = StatusService(db, photos, interactions, ctx.api_media)
     return ctx

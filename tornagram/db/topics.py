@@ -92,6 +92,12 @@ TOPICS: dict[str, TableTopics | None] = {
     ),
     "rooms": None,  # rooms and their messages are read live, never cached
     "room_messages": None,
+    # The app API's tables: read per request by token, never cached.
+    "oauth_apps": None,
+    "oauth_codes": None,
+    "oauth_tokens": None,
+    "api_media_uploads": None,
+    "api_media_upload_files": None,
 }
 
 
