@@ -82,3 +82,33 @@ def bearer(site, token: str) -> httpx.AsyncClient:
         base_url=site.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     return client
+
+
+def jpeg(width: int = 64, height: int = 48, color=(200, 80, 40)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def upload_media(http, data: bytes | None = None, *, description="A red square", path="/api/v2/media"):
+    r = await http.post(
+        path,
+        files={"file": ("photo.jpg", data or jpeg(), "image/jpeg")},
+        data={"description": description} if description is not None else {},
+    )
+    return r
+
+
+async def post_photo(http, text="Hello #Cats", *, count=1) -> dict:
+    ids = []
+    for _ in range(count):
+        r = await upload_media(http)
+        assert r.status_code in (200, 202), r.text
+        ids.append(r.json()["id"])
+    r = await http.post("/api/v1/statuses", data={"status": text, "media_ids[]": ids})
+    assert r.status_code == 200, r.text
+    return r.json()
