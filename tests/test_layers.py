@@ -61,6 +61,7 @@ EXPLICIT = {
     # The app API's handlers, one module per part of the API.
     "tornagram.api.account_handlers": "web",
     "tornagram.api.status_handlers": "web",
+    "tornagram.api.notification_handlers": "web",
     "tornagram.app": "app",
     "tornagram.server": "app",
     "tornagram.cli": "app",

@@ -9,6 +9,7 @@ import tornado.web
 from tornagram.accounts import handlers as accounts
 from tornagram.api import account_handlers as api_accounts
 from tornagram.api import handlers as api
+from tornagram.api import notification_handlers as api_notifications
 from tornagram.api import status_handlers as api_statuses
 from tornagram.feeds import handlers as feeds
 from tornagram.graph import handlers as graph
@@ -99,6 +100,19 @@ API_ROUTES = [
      {"GET": public("read:statuses")}),
     (r"/api/v1/timelines/tag/([^/]{1,300})", api_statuses.TagTimelineHandler, "api_tag",
      {"GET": public("read:statuses")}),
+    # -- notifications and search
+    (r"/api/v1/notifications", api_notifications.NotificationsHandler, "api_notifications",
+     {"GET": user("read:notifications")}),
+    (r"/api/v1/notifications/unread_count", api_notifications.UnreadCountHandler,
+     "api_notifications_unread", {"GET": user("read:notifications")}),
+    (r"/api/v1/notifications/clear", api_notifications.ClearHandler, "api_notifications_clear",
+     {"POST": user("write:notifications")}),
+    (r"/api/v1/notifications/" + API_ID, api_notifications.NotificationHandler,
+     "api_notification", {"GET": user("read:notifications")}),
+    (r"/api/v1/notifications/" + API_ID + "/dismiss", api_notifications.DismissHandler,
+     "api_notification_dismiss", {"POST": user("write:notifications")}),
+    (r"/api/v2/search", api_notifications.SearchHandler, "api_search",
+     {"GET": public("read:search")}),
     # -- what Tornagram does not have: empty answers, so clients start cleanly
     *(
         (rf"/api/{path}", api.EmptyListHandler, "api_empty_" + path.replace("/", "_"),

@@ -9,6 +9,7 @@ from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.service import AccountsService
 from tornagram.api.accounts import AccountReads
 from tornagram.api.media import MediaService
+from tornagram.api.notifications import NotificationReads
 from tornagram.api.statuses import StatusService
 from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
@@ -93,6 +94,7 @@ class AppContext:
     api_accounts: AccountReads | None = None
     api_media: MediaService | None = None
     api_statuses: StatusService | None = None
+    api_notifications: NotificationReads | None = None
     api_limits: RateLimiter = field(default_factory=lambda: RateLimiter(API_RATES))
     # Requests per token (and per address without one) in this process.
     api_requests: WindowCounter = field(default_factory=WindowCounter)
@@ -197,4 +199,5 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     ctx.api_accounts = AccountReads(db, graph)
     ctx.api_media = MediaService(db, ids, photos)
     ctx.api_statuses = StatusService(db, photos, interactions, ctx.api_media)
+    ctx.api_notifications = NotificationReads(db, ctx.api_statuses)
     return ctx

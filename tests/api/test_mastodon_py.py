@@ -107,6 +107,20 @@ async def test_a_whole_session_with_mastodon_py(site):
     photo_page = await site.client().get(f"/p/{status.id}")
     assert "Lovely colours" in photo_page.text and 'alt="A red field"' in photo_page.text
 
+    # Notifications: the follow, the favourite and the comment, one each.
+    notifications = await run(alice.notifications)
+    assert [n.type for n in notifications] == ["mention", "favourite", "follow"]
+    assert notifications[0].status.id == comment.id
+    assert notifications[1].status.id == status.id
+
+    # Search: people, hashtags, caption words.
+    found = await run(bob.search_v2, "Fields", resolve=False)
+    assert [s.id for s in found.statuses] == [status.id]
+    found = await run(bob.search_v2, "#colo", resolve=False)
+    assert [t.name for t in found.hashtags] == ["colour"]
+    found = await run(bob.search_v2, "ali", resolve=False, result_type="accounts")
+    assert [a.username for a in found.accounts] == ["alice"]
+
     # The hashtag timeline (case-insensitive), public without a token.
     tagged = await run(bob.timeline_hashtag, "COLOUR")
     assert len(tagged) == 5
