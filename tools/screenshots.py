@@ -130,10 +130,40 @@ def seed(browser, base: str, tmp: Path) -> dict:
             alice.select_option("#f-cover", index=1)
         alice.locator("#f-slug").evaluate("el => el.form.requestSubmit()")
         alice.wait_for_load_state()
+    # An app alice has authorized (out of band, so nothing leaves this machine), and the
+    # consent page of another that asks.
+    consent = authorize_an_app(alice, base)
     state = alice_ctx.storage_state()
     for ctx in (alice_ctx, bob_ctx, carol_ctx):
         ctx.close()
-    return {"post": first.removeprefix(base), "state": state}
+    return {"post": first.removeprefix(base), "state": state, "consent": consent}
+
+
+def register_app(page, base: str, name: str) -> str:
+    response = page.request.post(base + "/api/v1/apps", form={
+        "client_name": name, "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+        "scopes": "read write follow", "website": "https://photos.example"})
+    return response.json()
+
+
+def authorize_an_app(page, base: str) -> str:
+    from urllib.parse import urlencode
+
+    def consent_url(client_id: str) -> str:
+        return "/oauth/authorize?" + urlencode({
+            "client_id": client_id, "redirect_uri": "urn:ietf:wg:oauth:2.0:oob",
+            "response_type": "code", "scope": "read write follow"})
+
+    page = page.context.new_page()  # the room form may still be navigating the other one
+    app = register_app(page, base, "Photos for iPhone")
+    page.goto(base + consent_url(app["client_id"]))
+    page.click("button[value=approve]")
+    page.wait_for_load_state()
+    code = page.locator("#oauth-code").input_value()
+    page.request.post(base + "/oauth/token", form={
+        "grant_type": "authorization_code", "code": code, "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "redirect_uri": "urn:ietf:wg:oauth:2.0:oob"})
+    return consent_url(register_app(page, base, "Elk")["client_id"])
 
 
 def shoot(browser, base: str, seeded: dict) -> list[Path]:
@@ -141,7 +171,13 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
         "home": "/", "explore": "/explore", "photo": seeded["post"], "profile": "/@alice",
         "upload": "/upload", "notifications": "/notifications", "rooms": "/rooms",
         "settings": "/settings/profile", "sessions": "/settings/sessions",
+        "apps": "/settings/apps", "consent": seeded["consent"],
+        "oauth-code": "/oauth/authorize/native?code=Xq3v9JmR2cLw8TnB5yHs1kPd7fGa4eZo6uWi0rVb",
     }
+    # TORNAGRAM_SCREENS=apps,consent shoots only those pages.
+    wanted = [n for n in os.environ.get("TORNAGRAM_SCREENS", "").split(",") if n]
+    if wanted:
+        pages = {name: path for name, path in pages.items() if name in wanted}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     shots = []
     for lang, locale_code in LOCALES.items():
