@@ -178,3 +178,44 @@ async def test_stubs_answer_empty(site, api):
     assert (await alice.get("/api/v1/markers")).json() == {}
     assert (await alice.get("/api/v1/preferences")).json()["posting:default:visibility"] == "public"
     assert (await upload_media(alice)).status_code == 200
+
+
+async def test_followers_blocks_and_follow_requests(site, api):
+    from sqlalchemy import update
+
+    from tornagram.accounts.models import User
+
+    alice = await api("alice")
+    bob = await api("bob")
+    carol = await api("carol")
+    ids = {}
+    for name, http in (("alice", alice), ("bob", bob), ("carol", carol)):
+        ids[name] = (await http.get("/api/v1/accounts/verify_credentials")).json()["id"]
+    await bob.post(f"/api/v1/accounts/{ids['alice']}/follow")
+    await carol.post(f"/api/v1/accounts/{ids['alice']}/follow")
+    r = await site.client().http.get(f"/api/v1/accounts/{ids['alice']}/followers", params={"limit": 1})
+    assert [a["username"] for a in r.json()] == ["carol"] and 'rel="next"' in r.headers["link"]
+    r2 = await site.client().http.get(links(r)["next"].replace(site.base_url, ""))
+    assert [a["username"] for a in r2.json()] == ["bob"]
+    following = (await alice.get(f"/api/v1/accounts/{ids['bob']}/following")).json()
+    assert [a["username"] for a in following] == ["alice"]
+    # Blocking ends the follow both ways and hides the account; unblocking finds it again.
+    r = await alice.post(f"/api/v1/accounts/{ids['bob']}/block")
+    assert r.json()["blocking"] is True and r.json()["followed_by"] is False
+    assert [a["username"] for a in (await alice.get("/api/v1/blocks")).json()] == ["bob"]
+    assert (await bob.get(f"/api/v1/accounts/{ids['alice']}")).status_code == 404
+    assert (await alice.post(f"/api/v1/accounts/{ids['alice']}/block")).status_code == 403
+    r = await alice.post(f"/api/v1/accounts/{ids['bob']}/unblock")
+    assert r.json()["blocking"] is False
+    # Follow requests, answered by the asker's account id.
+    async with site.ctx.db.write() as session:
+        await session.execute(update(User).where(User.username == "alice").values(is_private=True))
+    assert (await bob.post(f"/api/v1/accounts/{ids['alice']}/follow")).json()["requested"] is True
+    asking = (await alice.get("/api/v1/follow_requests")).json()
+    assert [a["username"] for a in asking] == ["bob"]
+    # A private account's followers are for its followers.
+    assert (await site.client().http.get(f"/api/v1/accounts/{ids['alice']}/followers")).json() == []
+    r = await alice.post(f"/api/v1/follow_requests/{ids['bob']}/authorize")
+    assert r.status_code == 200 and r.json()["followed_by"] is True
+    assert (await alice.post(f"/api/v1/follow_requests/{ids['bob']}/reject")).status_code == 404
+    assert (await alice.get("/api/v1/follow_requests")).json() == []

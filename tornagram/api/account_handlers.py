@@ -72,3 +72,57 @@ class RelationshipsHandler(ApiHandler):
             except UserError:
                 continue
         self.write_json(answers)
+
+
+class BlockHandler(ApiHandler):
+    """POST …/block and …/unblock: through the graph service, which also ends follows and
+    requests both ways."""
+
+    async def post(self, account_id: str, action: str) -> None:
+        viewer = self.current_user
+        target = await self.ctx.api_accounts.by_id_unfiltered(path_id(account_id))
+        if target.id == viewer.id:
+            raise ApiError(403, "You can't block yourself")
+        if action == "block":
+            await self.ctx.graph.block(viewer, target.username)
+        else:
+            await self.ctx.graph.unblock(viewer, target.username)
+        self.write_json(await self.ctx.api_accounts.relationship(viewer, target))
+
+
+class PeopleHandler(ApiHandler):
+    """GET …/followers and …/following, keyed by the listed person's id."""
+
+    async def get(self, account_id: str, direction: str) -> None:
+        owner = await self.ctx.api_accounts.by_id(self.current_user, path_id(account_id))
+        cursor = self.cursor(default=40, maximum=80)
+        people, keys = await self.ctx.api_accounts.people(
+            self.current_user, owner, direction, cursor
+        )
+        self.write_page([account(p, self.urls()) for p in people], keys, cursor)
+
+
+class BlocksHandler(ApiHandler):
+    async def get(self) -> None:
+        cursor = self.cursor(default=40, maximum=80)
+        people, keys = await self.ctx.api_accounts.blocked_by_me(self.current_user, cursor)
+        self.write_page([account(p, self.urls()) for p in people], keys, cursor)
+
+
+class FollowRequestsHandler(ApiHandler):
+    async def get(self) -> None:
+        cursor = self.cursor(default=40, maximum=80)
+        people, keys = await self.ctx.api_accounts.requests_to_me(self.current_user, cursor)
+        self.write_page([account(p, self.urls()) for p in people], keys, cursor)
+
+
+class AnswerRequestHandler(ApiHandler):
+    """POST /api/v1/follow_requests/:account_id/authorize or /reject: by the asker's account
+    id, as Mastodon has it; answered by the graph service as on the web page."""
+
+    async def post(self, account_id: str, answer: str) -> None:
+        viewer = self.current_user
+        requester = await self.ctx.api_accounts.by_id_unfiltered(path_id(account_id))
+        request_id = await self.ctx.api_accounts.request_from(viewer, requester.id)
+        await self.ctx.graph.answer_request(viewer, request_id, approve=answer == "authorize")
+        self.write_json(await self.ctx.api_accounts.relationship(viewer, requester))
