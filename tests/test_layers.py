@@ -62,6 +62,7 @@ EXPLICIT = {
     "tornagram.api.account_handlers": "web",
     "tornagram.api.status_handlers": "web",
     "tornagram.api.notification_handlers": "web",
+    "tornagram.api.streaming": "web",
     "tornagram.app": "app",
     "tornagram.server": "app",
     "tornagram.cli": "app",

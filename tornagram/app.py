@@ -11,6 +11,7 @@ from tornagram.api import account_handlers as api_accounts
 from tornagram.api import handlers as api
 from tornagram.api import notification_handlers as api_notifications
 from tornagram.api import status_handlers as api_statuses
+from tornagram.api import streaming as api_streaming
 from tornagram.feeds import handlers as feeds
 from tornagram.graph import handlers as graph
 from tornagram.i18n import load_translations
@@ -122,6 +123,16 @@ API_ROUTES = [
      "api_notification_dismiss", {"POST": user("write:notifications")}),
     (r"/api/v2/search", api_notifications.SearchHandler, "api_search",
      {"GET": public("read:search")}),
+    # -- streaming (a token without a reading scope is 401 here, before the upgrade)
+    (r"/api/v1/streaming", api_streaming.StreamingSocket, "api_streaming",
+     {"GET": user("read:statuses", "read:notifications")}),
+    (r"/api/v1/streaming/health", api_streaming.StreamingHealthHandler, "api_streaming_health",
+     {"GET": ANYONE}),
+    (r"/api/v1/streaming/user", api_streaming.StreamingEventsHandler, "api_streaming_user",
+     {"GET": user("read:statuses", "read:notifications")}, {"stream": "user"}),
+    (r"/api/v1/streaming/user/notification", api_streaming.StreamingEventsHandler,
+     "api_streaming_notification", {"GET": user("read:notifications")},
+     {"stream": "user:notification"}),
     # -- what Tornagram does not have: empty answers, so clients start cleanly
     *(
         (rf"/api/{path}", api.EmptyListHandler, "api_empty_" + path.replace("/", "_"),

@@ -196,6 +196,14 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     )
     ctx.oauth = OAuthService(db, ids)
     accounts.on_password_changed.append(ctx.oauth.revoke_all_of)
+
+    async def close_streams(by_user: dict[int, list[int]]) -> None:
+        # Token and session ids come from one id generator and never collide, so the live
+        # control's "session ended" closes a revoked token's streams on every process.
+        for user_id, token_ids in by_user.items():
+            await live.session_ended(user_id, token_ids)
+
+    ctx.oauth.on_revoked.append(close_streams)
     ctx.api_accounts = AccountReads(db, graph)
     ctx.api_media = MediaService(db, ids, photos)
     ctx.api_statuses = StatusService(db, photos, interactions, ctx.api_media)

@@ -140,3 +140,29 @@ async def test_a_whole_session_with_mastodon_py(site):
     with pytest.raises(mastodon.MastodonUnauthorizedError):
         await run(stale.account_verify_credentials)
     assert bob_client_id and bob_client_secret
+
+
+async def test_streaming_with_mastodon_py(site):
+    alice, _, _ = await sign_in_with_the_app(site, "alice")
+    bob, _, _ = await sign_in_with_the_app(site, "bob")
+    me = await run(alice.account_verify_credentials)
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Future = loop.create_future()
+
+    class Listener(mastodon.StreamListener):
+        def on_notification(self, notification):
+            loop.call_soon_threadsafe(
+                lambda: arrived.done() or arrived.set_result(notification)
+            )
+
+    handle = await run(alice.stream_user, Listener(), run_async=True, reconnect_async=False)
+    try:
+        for _ in range(100):  # until the stream is open
+            if handle.is_receiving():
+                break
+            await asyncio.sleep(0.05)
+        await run(bob.account_follow, me.id)
+        notification = await asyncio.wait_for(arrived, 10)
+        assert notification.type == "follow" and notification.account.username == "bob"
+    finally:
+        await run(handle.close)

@@ -82,6 +82,10 @@ async def test_a_token_without_the_scope_gets_403_first(site, api, pattern, name
     # A malformed body too: the scope check comes before any validation.
     r = await http.request(method, path, content=b"{not json",
                            headers={"Content-Type": "application/json"})
+    if name.startswith("api_streaming"):
+        # Streams answer before the upgrade, and a token that may not read is not let in.
+        assert r.status_code == 401, (path, r.status_code, r.text)
+        return
     assert r.status_code == 403, (path, r.status_code, r.text)
     assert r.json() == {"error": OUTSIDE_SCOPES}
     # And with a trailing slash.

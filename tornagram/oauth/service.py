@@ -167,8 +167,8 @@ class OAuthService:
     def __init__(self, db: Database, ids: IdGenerator) -> None:
         self.db = db
         self.ids = ids
-        # Told, after commit, of every token that stops working: callables taking the
-        # token ids (open streams close at once).
+        # Told, after commit, of every token that stops working: async callables taking
+        # {user id: [token id, ...]} (its open streams close at once, on every process).
         self.on_revoked: list = []
 
     # -- apps ---------------------------------------------------------------------------------
@@ -371,13 +371,18 @@ class OAuthService:
             await self._delete_tokens(session, AccessToken.id == row.id)
 
     async def _delete_tokens(self, session, condition) -> int:
-        ids = list((await session.execute(select(AccessToken.id).where(condition))).scalars())
-        if not ids:
+        rows = (
+            await session.execute(select(AccessToken.id, AccessToken.user_id).where(condition))
+        ).all()
+        if not rows:
             return 0
-        await session.execute(delete(AccessToken).where(AccessToken.id.in_(ids)))
+        await session.execute(delete(AccessToken).where(AccessToken.id.in_([r.id for r in rows])))
+        by_user: dict[int, list[int]] = {}
+        for row in rows:
+            by_user.setdefault(row.user_id, []).append(row.id)
         for callback in self.on_revoked:
-            after_commit(session, lambda callback=callback: callback(ids))
-        return len(ids)
+            after_commit(session, lambda callback=callback: callback(by_user))
+        return len(rows)
 
     async def revoke_all_of(self, session, user_id: int) -> int:
         """Inside the caller's transaction (a password change): every token of the person."""
