@@ -115,7 +115,8 @@ class InstanceV2Handler(InstanceMixin, ApiHandler):
                 "domain": self.request.host,
                 "title": TITLE,
                 "version": version(),
-                "source_url": "https://github.com/tornagram/tornagram",
+                # The project has no public home yet: the site itself stands for it.
+                "source_url": self.site_url("/"),
                 "description": DESCRIPTION,
                 "usage": {"users": {"active_month": users}},
                 "thumbnail": {"url": self.site_url("/static/img/header-default.png")},
@@ -137,7 +138,6 @@ class OAuthMetadataHandler(ApiHandler):
         self.write_json(
             {
                 "issuer": url("/"),
-                "service_documentation": url("/docs/api"),
                 "authorization_endpoint": url("/oauth/authorize"),
                 "token_endpoint": url("/oauth/token"),
                 "revocation_endpoint": url("/oauth/revoke"),
