@@ -40,6 +40,8 @@ DOMAINS = (
     "rooms",
     "realtime",
     "leaving",
+    "oauth",
+    "api",
 )
 
 # Modules whose layer is not the one their name or folder gives.
@@ -62,6 +64,11 @@ EXPLICIT = {
     # The live socket and long poll are the realtime domain's handlers.
     "tornagram.realtime.sockets": "web",
     "tornagram.realtime.longpoll": "web",
+    # The app API's handlers, one module per part of the API.
+    "tornagram.api.account_handlers": "web",
+    "tornagram.api.status_handlers": "web",
+    "tornagram.api.notification_handlers": "web",
+    "tornagram.api.streaming": "web",
     "tornagram.app": "app",
     "tornagram.server": "app",
     "tornagram.cli": "app",

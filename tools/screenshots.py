@@ -138,10 +138,41 @@ def seed(browser, base: str, tmp: Path) -> dict:
     alice.goto(base + "/settings/security")
     alice.locator("form[action$='/settings/security/setup'] button").click()
     alice.wait_for_load_state()
+
+    # An app alice has authorized (out of band, so nothing leaves this machine), and the
+    # consent page of another that asks.
+    consent = authorize_an_app(alice, base)
     state = alice_ctx.storage_state()
     for ctx in (alice_ctx, bob_ctx, carol_ctx):
         ctx.close()
-    return {"post": first.removeprefix(base), "state": state}
+    return {"post": first.removeprefix(base), "state": state, "consent": consent}
+
+
+def register_app(page, base: str, name: str) -> str:
+    response = page.request.post(base + "/api/v1/apps", form={
+        "client_name": name, "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+        "scopes": "read write follow", "website": "https://photos.example"})
+    return response.json()
+
+
+def authorize_an_app(page, base: str) -> str:
+    from urllib.parse import urlencode
+
+    def consent_url(client_id: str) -> str:
+        return "/oauth/authorize?" + urlencode({
+            "client_id": client_id, "redirect_uri": "urn:ietf:wg:oauth:2.0:oob",
+            "response_type": "code", "scope": "read write follow"})
+
+    page = page.context.new_page()  # the room form may still be navigating the other one
+    app = register_app(page, base, "Photos for iPhone")
+    page.goto(base + consent_url(app["client_id"]))
+    page.click("button[value=approve]")
+    page.wait_for_load_state()
+    code = page.locator("#oauth-code").input_value()
+    page.request.post(base + "/oauth/token", form={
+        "grant_type": "authorization_code", "code": code, "client_id": app["client_id"],
+        "client_secret": app["client_secret"], "redirect_uri": "urn:ietf:wg:oauth:2.0:oob"})
+    return consent_url(register_app(page, base, "Elk")["client_id"])
 
 
 def shoot(browser, base: str, seeded: dict) -> list[Path]:
@@ -151,6 +182,8 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
         "settings": "/settings/profile", "sessions": "/settings/sessions",
         "email": "/settings/email", "security": "/settings/security",
         "export": "/settings/export", "delete": "/settings/delete",
+        "apps": "/settings/apps", "consent": seeded["consent"],
+        "oauth-code": "/oauth/authorize/native?code=Xq3v9JmR2cLw8TnB5yHs1kPd7fGa4eZo6uWi0rVb",
     }
     signed_out = {"landing": "/", "login": "/login", "forgot": "/forgot",
                   "bad-link": "/reset?token=expired"}

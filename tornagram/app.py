@@ -8,15 +8,21 @@ import tornado.web
 
 from tornagram.accounts import address_handlers as addresses
 from tornagram.accounts import handlers as accounts
-from tornagram.leaving import handlers as leaving
 from tornagram.accounts import recovery_handlers as recovery
 from tornagram.accounts import twofactor_handlers as twofactor
+from tornagram.api import account_handlers as api_accounts
+from tornagram.api import handlers as api
+from tornagram.api import notification_handlers as api_notifications
+from tornagram.api import status_handlers as api_statuses
+from tornagram.api import streaming as api_streaming
 from tornagram.feeds import handlers as feeds
 from tornagram.graph import handlers as graph
 from tornagram.i18n import load_translations
 from tornagram.interactions import handlers as interactions
+from tornagram.leaving import handlers as leaving
 from tornagram.metrics import route_names
 from tornagram.notifications import handlers as notification_pages
+from tornagram.oauth import handlers as oauth
 from tornagram.photos import handlers as photos
 from tornagram.realtime import longpoll as live_longpoll
 from tornagram.realtime import sockets as live_sockets
@@ -24,6 +30,7 @@ from tornagram.rooms import handlers as rooms
 from tornagram.search import handlers as search_pages
 from tornagram.web import ui_modules
 from tornagram.web.access_log import log_request
+from tornagram.web.api import ANYONE, ApiNotFoundHandler, public, user
 from tornagram.web.base import HealthHandler, NotFoundHandler
 from tornagram.web.media import MediaHandler, StaticHandler
 from tornagram.web.proxy import apply_forwarded_headers
@@ -31,6 +38,140 @@ from tornagram.web.proxy import apply_forwarded_headers
 PACKAGE_DIR = Path(__file__).parent
 USERNAME = r"([A-Za-z0-9_.]{1,30})"
 POST_ID = r"([0-9]{1,19})"
+# API ids are matched loosely so that a malformed one is a JSON 404 from the handler.
+API_ID = r"([^/]{1,40})"
+
+# The app API: every route with the scope each of its methods needs, in one table. A token
+# without it gets 403 before anything else is looked at (web/api.py: ApiHandler.prepare);
+# tests/api/test_scopes.py walks this table and fails on a route or method left out.
+# public(...): works without a token too; user(...): needs one; ANYONE: tokens not read.
+API_ROUTES = [
+    # -- discovery
+    (r"/api/v1/instance", api.InstanceV1Handler, "api_instance_v1", {"GET": ANYONE}),
+    (r"/api/v2/instance", api.InstanceV2Handler, "api_instance_v2", {"GET": ANYONE}),
+    (r"/api/v1/custom_emojis", api.EmptyListHandler, "api_custom_emojis", {"GET": ANYONE}),
+    (r"/.well-known/oauth-authorization-server", api.OAuthMetadataHandler, "oauth_metadata",
+     {"GET": ANYONE}),
+    (r"/.well-known/nodeinfo", api.NodeInfoLinksHandler, "nodeinfo_links", {"GET": ANYONE}),
+    (r"/nodeinfo/2\.0", api.NodeInfoHandler, "nodeinfo", {"GET": ANYONE}),
+    # -- OAuth
+    (r"/api/v1/apps", api.AppsHandler, "api_apps", {"POST": ANYONE}),
+    (r"/api/v1/apps/verify_credentials", api.AppVerifyHandler, "api_app_verify", {"GET": user()}),
+    (r"/oauth/token", oauth.TokenHandler, "oauth_token", {"POST": ANYONE}),
+    (r"/oauth/revoke", oauth.RevokeHandler, "oauth_revoke", {"POST": ANYONE}),
+    # -- accounts
+    (r"/api/v1/accounts/verify_credentials", api.VerifyCredentialsHandler,
+     "api_verify_credentials", {"GET": user("read:accounts", "profile")}),
+    (r"/api/v1/accounts/lookup", api_accounts.LookupHandler, "api_lookup",
+     {"GET": public("read:accounts")}),
+    (r"/api/v1/accounts/relationships", api_accounts.RelationshipsHandler, "api_relationships",
+     {"GET": user("read:follows")}),
+    (r"/api/v1/accounts/" + API_ID, api_accounts.AccountHandler, "api_account",
+     {"GET": public("read:accounts")}),
+    (r"/api/v1/accounts/" + API_ID + "/statuses", api_accounts.AccountStatusesHandler,
+     "api_account_statuses", {"GET": public("read:statuses")}),
+    (r"/api/v1/accounts/" + API_ID + "/(follow|unfollow)", api_accounts.FollowHandler,
+     "api_follow", {"POST": user("write:follows")}),
+    (r"/api/v1/accounts/" + API_ID + "/(block|unblock)", api_accounts.BlockHandler,
+     "api_block", {"POST": user("write:blocks")}),
+    (r"/api/v1/accounts/" + API_ID + "/(followers|following)", api_accounts.PeopleHandler,
+     "api_people", {"GET": public("read:accounts")}),
+    (r"/api/v1/blocks", api_accounts.BlocksHandler, "api_blocks", {"GET": user("read:blocks")}),
+    (r"/api/v1/follow_requests", api_accounts.FollowRequestsHandler, "api_follow_requests",
+     {"GET": user("read:follows")}),
+    (r"/api/v1/follow_requests/" + API_ID + "/(authorize|reject)",
+     api_accounts.AnswerRequestHandler, "api_answer_request", {"POST": user("write:follows")}),
+    # -- statuses and media
+    (r"/api/v1/statuses", api_statuses.StatusesHandler, "api_statuses",
+     {"POST": user("write:statuses")}),
+    (r"/api/v1/statuses/" + API_ID, api_statuses.StatusHandler, "api_status",
+     {"GET": public("read:statuses"), "DELETE": user("write:statuses")}),
+    (r"/api/v1/statuses/" + API_ID + "/context", api_statuses.ContextHandler, "api_context",
+     {"GET": public("read:statuses")}),
+    (r"/api/v1/statuses/" + API_ID + "/(favourite|unfavourite)", api_statuses.MarkHandler,
+     "api_favourite", {"POST": user("write:favourites")}),
+    (r"/api/v1/statuses/" + API_ID + "/(bookmark|unbookmark)", api_statuses.MarkHandler,
+     "api_bookmark", {"POST": user("write:bookmarks")}),
+    (r"/api/v1/statuses/" + API_ID + "/(?:reblog|unreblog)", api_statuses.ReblogHandler,
+     "api_reblog", {"POST": user("write:statuses")}),
+    (r"/api/v1/statuses/" + API_ID + "/favourited_by", api_statuses.FavouritedByHandler,
+     "api_favourited_by", {"GET": public("read:accounts")}),
+    (r"/api/v1/statuses/" + API_ID + "/reblogged_by", api.EmptyListHandler, "api_reblogged_by",
+     {"GET": public("read:accounts")}),
+    (r"/api/v1/(favourites)", api_statuses.MarkedListHandler, "api_favourites",
+     {"GET": user("read:favourites")}),
+    (r"/api/v1/(bookmarks)", api_statuses.MarkedListHandler, "api_bookmarks",
+     {"GET": user("read:bookmarks")}),
+    (r"/api/v2/media", api_statuses.MediaUploadHandler, "api_media_v2",
+     {"POST": user("write:media")}),
+    (r"/api/v1/media", api_statuses.MediaUploadHandler, "api_media_v1",
+     {"POST": user("write:media")}, {"deprecated": True}),
+    (r"/api/v1/media/" + API_ID, api_statuses.MediaHandler, "api_media",
+     {"GET": user("write:media"), "PUT": user("write:media"), "DELETE": user("write:media")}),
+    # -- timelines
+    (r"/api/v1/timelines/home", api_statuses.HomeTimelineHandler, "api_home",
+     {"GET": user("read:statuses")}),
+    (r"/api/v1/timelines/public", api_statuses.PublicTimelineHandler, "api_public",
+     {"GET": public("read:statuses")}),
+    (r"/api/v1/timelines/tag/([^/]{1,300})", api_statuses.TagTimelineHandler, "api_tag",
+     {"GET": public("read:statuses")}),
+    # -- notifications and search
+    (r"/api/v1/notifications", api_notifications.NotificationsHandler, "api_notifications",
+     {"GET": user("read:notifications")}),
+    (r"/api/v1/notifications/unread_count", api_notifications.UnreadCountHandler,
+     "api_notifications_unread", {"GET": user("read:notifications")}),
+    (r"/api/v1/notifications/clear", api_notifications.ClearHandler, "api_notifications_clear",
+     {"POST": user("write:notifications")}),
+    (r"/api/v1/notifications/" + API_ID, api_notifications.NotificationHandler,
+     "api_notification", {"GET": user("read:notifications")}),
+    (r"/api/v1/notifications/" + API_ID + "/dismiss", api_notifications.DismissHandler,
+     "api_notification_dismiss", {"POST": user("write:notifications")}),
+    (r"/api/v2/search", api_notifications.SearchHandler, "api_search",
+     {"GET": public("read:search")}),
+    # -- streaming (a token without a reading scope is 401 here, before the upgrade)
+    (r"/api/v1/streaming", api_streaming.StreamingSocket, "api_streaming",
+     {"GET": user("read:statuses", "read:notifications")}),
+    (r"/api/v1/streaming/health", api_streaming.StreamingHealthHandler, "api_streaming_health",
+     {"GET": ANYONE}),
+    (r"/api/v1/streaming/user", api_streaming.StreamingEventsHandler, "api_streaming_user",
+     {"GET": user("read:statuses", "read:notifications")}, {"stream": "user"}),
+    (r"/api/v1/streaming/user/notification", api_streaming.StreamingEventsHandler,
+     "api_streaming_notification", {"GET": user("read:notifications")},
+     {"stream": "user:notification"}),
+    # -- what Tornagram does not have: empty answers, so clients start cleanly
+    *(
+        (rf"/api/{path}", api.EmptyListHandler, "api_empty_" + path.replace("/", "_"),
+         {"GET": user(scope)})
+        for path, scope in (
+            ("v1/lists", "read:lists"),
+            ("v1/filters", "read:filters"),
+            ("v2/filters", "read:filters"),
+            ("v1/announcements", "read:accounts"),
+            ("v1/followed_tags", "read:follows"),
+            ("v1/conversations", "read:statuses"),
+            ("v1/mutes", "read:mutes"),
+            ("v1/domain_blocks", "read:blocks"),
+            ("v1/endorsements", "read:accounts"),
+            ("v1/scheduled_statuses", "read:statuses"),
+        )
+    ),
+    (r"/api/v1/markers", api.EmptyObjectHandler, "api_markers", {"GET": user("read:statuses")}),
+    (r"/api/v1/preferences", api.PreferencesHandler, "api_preferences",
+     {"GET": user("read:accounts")}),
+    # Every other /api/ path: a JSON 404, never the HTML page.
+    (r"/api/.*", ApiNotFoundHandler, "api_not_found", {}),
+]  # fmt: skip
+
+
+def api_routes(ctx) -> list[tuple]:
+    """The table as Tornado routes: each path also with a trailing slash."""
+    routes = []
+    for pattern, handler, name, scopes, *extra in API_ROUTES:
+        kwargs = dict(ctx=ctx, scopes=scopes, **(extra[0] if extra else {}))
+        if pattern != r"/api/.*":
+            pattern += "/?"
+        routes.append((pattern, handler, kwargs, name))
+    return routes
 
 
 class TornagramApplication(tornado.web.Application):
@@ -100,6 +241,11 @@ def make_app(ctx) -> tornado.web.Application:
             "export_download",
         ),
         (r"/settings/language", accounts.LanguageHandler, c, "language"),
+        (r"/settings/apps", oauth.AppsSettingsHandler, c, "settings_apps"),
+        (r"/settings/apps/([0-9]{1,20})/revoke", oauth.RevokeAppHandler, c, "revoke_app"),
+        # -- apps: the consent page and the out-of-band code page (the API is below)
+        (r"/oauth/authorize", oauth.AuthorizeHandler, c, "oauth_authorize"),
+        (r"/oauth/authorize/native", oauth.NativeCodeHandler, c, "oauth_native"),
         (r"/@" + USERNAME, feeds.ProfileHandler, c, "profile"),
         (r"/upload", photos.UploadHandler, c, "upload"),
         (r"/upload/url", photos.UrlImportHandler, c, "upload_url"),
@@ -148,6 +294,7 @@ def make_app(ctx) -> tornado.web.Application:
             dict(path=str(settings.media_dir)),
             "media",
         ),
+        *api_routes(ctx),
     ]
     app = TornagramApplication(
         [tornado.web.url(*route) for route in routes],

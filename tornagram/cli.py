@@ -327,6 +327,10 @@ def _gc_media(args) -> int:
         ctx = build_context(settings)
         try:
             debris = 0 if args.dry_run else await sweep_crash_debris(ctx)
+            if not args.dry_run:
+                # Photos uploaded through the app API that no status took within a day.
+                expired = await ctx.api_media.expire_unattached()
+                print(f"removed {expired} unattached app upload(s) older than a day")
             return await ctx.photos.gc_media(dry_run=args.dry_run), debris
         finally:
             await ctx.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tornagram.accounts.addresses import AddressService
-from tornagram.leaving.deletion import DeletionService
-from tornagram.leaving.export import ExportService
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.recovery import RecoveryService
 from tornagram.accounts.service import AccountsService
 from tornagram.accounts.twofactor import TwoFactorService
+from tornagram.api.accounts import AccountReads
+from tornagram.api.media import MediaService
+from tornagram.api.notifications import NotificationReads
+from tornagram.api.statuses import StatusService
 from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
 from tornagram.db.engine import Database
@@ -18,16 +20,19 @@ from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
+from tornagram.leaving.deletion import DeletionService
+from tornagram.leaving.export import ExportService
 from tornagram.mail import Mailer, make_mailer
 from tornagram.metrics import Metrics
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
+from tornagram.oauth.service import OAuthService
 from tornagram.photos.avatars import AvatarStore
 from tornagram.photos.fairness import PixelBudget
 from tornagram.photos.remote import FetchPolicy
 from tornagram.photos.service import PhotosService
 from tornagram.photos.workers import ImageWorkers
-from tornagram.ratelimit import DEFAULT_RATES, RateLimiter
+from tornagram.ratelimit import DEFAULT_RATES, Rate, RateLimiter
 from tornagram.realtime import Hub, make_broker
 from tornagram.realtime.access import authorize_subscribe
 from tornagram.realtime.broker import Broker
@@ -38,7 +43,13 @@ from tornagram.rooms.service import RoomsService
 from tornagram.search.service import SearchService
 from tornagram.storage.base import MediaStorage
 from tornagram.storage.local import LocalStorage
+from tornagram.web.api import WindowCounter
 
+# The app API's own limits per account, beside the site's (which apply to API actions too).
+API_RATES = {
+    "media_upload": Rate(burst=30, per_secs=60.0),  # 30 per 30 minutes
+    "status_delete": Rate(burst=30, per_secs=60.0),
+}
 # About 6 KB each.
 FRAGMENT_ENTRIES = 3_000
 # About 70 KB each (a home page of twelve cards).
@@ -95,6 +106,15 @@ class AppContext:
     stopping: bool = False
     # Prometheus metrics of this process, when --metrics-port asks for them (tornagram/metrics.py).
     metrics: Metrics | None = None
+    # The app API (tornagram/oauth, tornagram/api): made by build_context.
+    oauth: OAuthService | None = None
+    api_accounts: AccountReads | None = None
+    api_media: MediaService | None = None
+    api_statuses: StatusService | None = None
+    api_notifications: NotificationReads | None = None
+    api_limits: RateLimiter = field(default_factory=lambda: RateLimiter(API_RATES))
+    # Requests per token (and per address without one) in this process.
+    api_requests: WindowCounter = field(default_factory=WindowCounter)
 
     async def start(self) -> None:
         """Connect what needs connecting; with Redis down the site still starts."""
@@ -210,4 +230,18 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     if settings.metrics_port:
         ctx.metrics = Metrics()
         ctx.metrics.attach(ctx)
+    ctx.oauth = OAuthService(db, ids)
+    accounts.on_password_changed.append(ctx.oauth.revoke_all_of)
+
+    async def close_streams(by_user: dict[int, list[int]]) -> None:
+        # Token and session ids come from one id generator and never collide, so the live
+        # control's "session ended" closes a revoked token's streams on every process.
+        for user_id, token_ids in by_user.items():
+            await live.session_ended(user_id, token_ids)
+
+    ctx.oauth.on_revoked.append(close_streams)
+    ctx.api_accounts = AccountReads(db, graph)
+    ctx.api_media = MediaService(db, ids, photos)
+    ctx.api_statuses = StatusService(db, photos, interactions, ctx.api_media)
+    ctx.api_notifications = NotificationReads(db, ctx.api_statuses)
     return ctx

@@ -153,6 +153,9 @@ class RecoveryService:
             await tokens.void_all(session, user.id, TokenPurpose.RESET)
             await tokens.void_all(session, user.id, TokenPurpose.SIGN_IN)
             await self.accounts.end_sessions(session, Session.user_id == user.id)
+            # App tokens too (tornagram/oauth registers itself here).
+            for revoke in self.accounts.on_password_changed:
+                await revoke(session, user.id)
         log.info("password reset for user %s", user.id)
         await self.mailer.send(
             emails.compose(

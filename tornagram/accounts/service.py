@@ -103,6 +103,9 @@ class AccountsService:
         # Told (after commit) of every session that ends, so each process closes the live
         # sockets and long polls opened with it: a LiveControl (tornagram/realtime/control.py).
         self.live = None
+        # Run inside a password change's transaction with (session, user id): whatever else
+        # signs in as the person (the app API's tokens) ends with the sessions.
+        self.on_password_changed: list = []
         # token hash -> (Session, User), dropped when either changes anywhere.
         self._signed_in = Store(
             db.changes,
@@ -378,6 +381,8 @@ class AccountsService:
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
             await self._end_sessions(session, Session.user_id == user.id)
+            for revoke in self.on_password_changed:
+                await revoke(session, user.id)
             token = self._new_session(session, user, ip, user_agent, two_factor=two_factor)
         user.password_hash = new_hash
         return token

@@ -98,6 +98,12 @@ TOPICS: dict[str, TableTopics | None] = {
     "recovery_codes": None,
     "reserved_usernames": None,
     "data_exports": None,
+    # The app API's tables: read per request by token, never cached.
+    "oauth_apps": None,
+    "oauth_codes": None,
+    "oauth_tokens": None,
+    "api_media_uploads": None,
+    "api_media_upload_files": None,
 }
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
@@ -154,6 +154,16 @@ class NotificationsService:
                 self.events.on_commit(
                     session, user_channel(viewer.id), "notifications.read", read_data
                 )
+        return result.rowcount
+
+    async def dismiss(self, viewer: User, notification_id: int | None = None) -> int:
+        """Remove one of the reader's notifications (or, with no id, all of them): gone from
+        every list, the badge included."""
+        query = delete(N).where(N.recipient_id == viewer.id)
+        if notification_id is not None:
+            query = query.where(N.id == notification_id)
+        async with self.db.write() as session:
+            result = await session.execute(query)
         return result.rowcount
 
     async def page(self, viewer: User, before: int | None = None) -> NotificationPage:

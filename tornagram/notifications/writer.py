@@ -91,6 +91,7 @@ class NotificationWriter:
             unread = await self.count_unread(recipient)
         locale = tornado.locale.get(recipient.locale) if recipient.locale else tornado.locale.get()
         return {
+            "id": str(notification.id),
             "kind": notification.kind,
             "actor": {
                 "username": actor.username,

@@ -17,12 +17,18 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, union
 
 from tornagram.accounts.models import User
-from tornagram.photos.models import Rendition
+from tornagram.photos.models import MediaUploadFile, Rendition
 
 log = logging.getLogger(__name__)
 
 # Every column that holds a media key.
-REFERENCE_COLUMNS = (Rendition.key, User.avatar_key, User.avatar_small_key)
+# (Photos uploaded through the app API and not yet in a post count too, until they expire.)
+REFERENCE_COLUMNS = (
+    Rendition.key,
+    User.avatar_key,
+    User.avatar_small_key,
+    MediaUploadFile.key,
+)
 # Bound parameters per query, well under every backend's limit (a sweep checks thousands).
 KEYS_PER_QUERY = 500
 

@@ -57,6 +57,22 @@ class PhotoUpload:
     filename: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPhoto:
+    """A photo processed and stored ahead of its post: its ``photos`` row, and its renditions
+    as (name, fmt, key, width, height)."""
+
+    id: int
+    width: int
+    height: int
+    blurhash: str
+    dominant_color: str
+    alt: str
+    source_format: str
+    camera: dict
+    renditions: list[tuple[str, str, str, int, int]]
+
+
 @dataclass(slots=True)
 class PostView:
     post: Post
@@ -220,15 +236,91 @@ class PhotosService:
             # Equal bytes share a key: one removed since our put (an avatar or post with the same
             # bytes deleted meanwhile) is put back before our rows point at it.
             await keep_stored(session, self.storage, files)
-            # The photos and their renditions are inserted with the post (relationship cascade).
-            session.add(post)
-            await session.flush()
-            await session.execute(
-                update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+            await self._insert_post(session, author, post)
+        return post
+
+    async def _insert_post(self, session, author: User, post: Post) -> None:
+        # The photos and their renditions are inserted with the post (relationship cascade).
+        session.add(post)
+        await session.flush()
+        await session.execute(
+            update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
+        )
+        for tag in extract_tags(post.caption):
+            session.add(PostTag(post_id=post.id, tag=tag))
+        await self._notify_mentions(session, author, post.id, post.caption)
+
+    async def process_upload(self, author: User, path: Path) -> ProcessedImage:
+        """One photo through the upload page's pipeline (decoded off the loop, checked, resized,
+        metadata and GPS dropped), for a post made later (the app API's media uploads).
+        ImageRejected says why a file is refused."""
+        return await self.workers.run_for(
+            author.id, process_photo_file, str(path), max_pixels=self.max_pixels
+        )
+
+    async def store_renditions(self, image: ProcessedImage) -> list[StoredFile]:
+        """Put every rendition in storage; the caller's rows must reference them (and call
+        ``keep_stored`` in their transaction), or ``discard`` them."""
+        stored = []
+        for rendition in image.renditions:
+            key = await self.storage.put(
+                rendition.data, ext=rendition.ext, content_type=rendition.content_type
             )
-            for tag in extract_tags(caption):
-                session.add(PostTag(post_id=post.id, tag=tag))
-            await self._notify_mentions(session, author, post.id, caption)
+            stored.append(StoredFile(key, rendition.data, rendition.ext, rendition.content_type))
+        return stored
+
+    async def discard(self, keys) -> None:
+        await self._discard(keys)
+
+    async def create_post_from_stored(
+        self, author: User, photos: list[StoredPhoto], caption: str, *, claim
+    ) -> Post:
+        """A post of photos already processed and stored (uploaded ahead through the app API),
+        in the given order. ``claim(session)`` runs first in the same transaction and takes
+        the photos over from wherever they were kept (raising if one is no longer there)."""
+        caption = self._check_caption(caption)
+        if not photos:
+            raise InvalidInput(UserError("Choose at least one photo.", "photo"))
+        if len(photos) > MAX_PHOTOS_PER_POST:
+            raise InvalidInput(
+                UserError(
+                    "A post can have at most %(max)d photos.", "photo", max=MAX_PHOTOS_PER_POST
+                )
+            )
+        for photo in photos:
+            if len(photo.alt) > ALT_MAX_CHARS:
+                raise InvalidInput(
+                    UserError(
+                        "Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS
+                    )
+                )
+        post_id = self.ids.next_id()
+        rows = []
+        for position, item in enumerate(photos):
+            photo = Photo(
+                id=item.id,
+                post_id=post_id,
+                position=position,
+                width=item.width,
+                height=item.height,
+                blurhash=item.blurhash,
+                dominant_color=item.dominant_color,
+                alt_text=item.alt.strip(),
+                source_format=item.source_format,
+                camera=item.camera,
+            )
+            photo.renditions = [
+                Rendition(photo_id=item.id, name=name, fmt=fmt, key=key, width=w, height=h)
+                for name, fmt, key, w, h in item.renditions
+            ]
+            rows.append(photo)
+        post = Post(
+            id=post_id, author_id=author.id, caption=caption, photo_count=len(rows), photos=rows
+        )
+        async with self.db.write() as session:
+            await claim(session)
+            await self._insert_post(session, author, post)
+        log.info("post %s by %s with %d stored photos", post.id, author.username, len(rows))
         return post
 
     async def import_from_url(self, author: User, url: str, caption: str) -> Post:

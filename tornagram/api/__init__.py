@@ -1,0 +1,1 @@
+"""The Mastodon-compatible client API: another front end over the existing services."""
