@@ -7,10 +7,12 @@ import re
 import socket
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from tornagram.context import AppContext
 
@@ -146,3 +148,19 @@ def wait_healthy(port: int, proc, timeout_secs: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError("server did not become healthy")
+
+
+@contextmanager
+def counting_statements(site):
+    """Every SQL statement the site's engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = site.ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -253,6 +253,22 @@ class PhotosService:
             raise NotFound("This post does not exist, or it has been deleted.")
         return PostView(post=row[0], author=row[1])
 
+    async def visible_posts(self, post_ids, viewer: User | None) -> dict[int, Post]:
+        """Post id -> post (photos and renditions loaded) for the ids ``viewer`` may see, in
+        one query however many ids; the others are simply absent, as get_post's NotFound."""
+        wanted = {post_id for post_id in post_ids if post_id is not None}
+        if not wanted:
+            return {}
+        rule = can_see_author(viewer.id if viewer else None)
+        query = (
+            select(Post)
+            .join(User, User.id == Post.author_id)
+            .where(Post.id.in_(wanted), rule)
+            .options(selectinload(Post.photos).selectinload(Photo.renditions))
+        )
+        async with self.db.read() as session:
+            return {post.id: post for post in (await session.execute(query)).scalars()}
+
     async def posts_by(
         self, author_id: int, *, max_id: int | None = None, limit: int = PROFILE_PAGE_SIZE
     ) -> tuple[list[Post], int | None]:
