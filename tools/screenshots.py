@@ -4,7 +4,8 @@ Starts a server on a throw-away SQLite data dir and a free port, seeds two peopl
 (the shared fixture photos when present, generated ones otherwise), comments, a follow and a
 room, then photographs home, explore, photo, profile, upload, notifications, rooms and settings
 on a phone (390x844) and a desktop (1440x900), in English and Chinese, light and dark, into
-test-results/screens/. Run with `make screenshots`.
+test-results/screens/. Run with `make screenshots`. The Chinese pages need a CJK font on the
+machine (Debian: fonts-noto-cjk), or every character shows as a box.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def seed(browser, base: str, tmp: Path) -> dict:
         form = page.locator("form.comment-form, form[action$='/comments']").first
         form.locator("textarea, input[name=body]").first.fill(text)
         form.locator("button[type=submit]").first.click()
-        page.wait_for_load_state()
+        # Sent by script: wait until it is on the page, or leaving would cancel it.
+        page.locator(".comment", has_text=text).first.wait_for()
     for page in (bob, carol):
         page.goto(base + "/@alice")
         follow = page.locator("form[action$='/follow'] button")
@@ -134,6 +136,15 @@ def seed(browser, base: str, tmp: Path) -> dict:
     for ctx in (alice_ctx, bob_ctx, carol_ctx):
         ctx.close()
     return {"post": first.removeprefix(base), "state": state}
+
+
+def load_every_image(page) -> None:
+    """A full-page shot is one screen tall to the browser: lazy images below it would show as
+    their placeholders, so ask for all of them first."""
+    page.wait_for_load_state("networkidle")
+    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("Promise.all([...document.images].map(img => img.decode().catch(() => null)))")
 
 
 def shoot(browser, base: str, seeded: dict) -> list[Path]:
@@ -157,7 +168,7 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
                 page = context.new_page()
                 for name, path in pages.items():
                     page.goto(base + path)
-                    page.wait_for_load_state("networkidle")
+                    load_every_image(page)
                     out = OUT_DIR / f"{name}-{device}-{lang}-{scheme}.png"
                     page.screenshot(path=str(out), full_page=True)
                     shots.append(out)
@@ -169,7 +180,7 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
                 visitor.add_cookies([{"name": "lang", "value": locale_code, "url": base}])
                 page = visitor.new_page()
                 page.goto(base + "/")
-                page.wait_for_load_state("networkidle")
+                load_every_image(page)
                 out = OUT_DIR / f"landing-{device}-{lang}-{scheme}.png"
                 page.screenshot(path=str(out), full_page=True)
                 shots.append(out)

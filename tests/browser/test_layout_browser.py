@@ -71,6 +71,17 @@ def test_every_desktop_page_is_as_wide_as_the_top_bar(live_server, browser):
       return [box.height, el.naturalHeight * scale]; }""")
     assert drawn[0] - drawn[1] <= 4, drawn
 
+    # A wide photo leaves the comments a pane to read in, not a sliver.
+    wide_url = share(page, live_server, photo(1800, 900))
+    page.fill("#comment-body", "A first comment")
+    page.locator("#comment-body").press("Enter")
+    page.locator(".comment").first.wait_for()
+    page.goto(wide_url)
+    pane = page.locator(".post-page .comment-list").bounding_box()
+    assert pane["height"] >= 150, pane
+    comment = page.locator(".post-page .comment").first.bounding_box()
+    assert comment["y"] + comment["height"] <= pane["y"] + pane["height"]
+
     # The rooms form starts at the heading's left edge.
     page.goto(live_server + "/rooms")
     heading = page.locator(".rooms h1").bounding_box()
