@@ -110,3 +110,11 @@ def test_phone_profile_and_settings_keep_their_shapes(live_server, browser):
     for part in page.locator(".session-item .nowrap").all():
         lines = part.evaluate("el => new Set([...el.getClientRects()].map(r => Math.round(r.top))).size")
         assert lines == 1, part.inner_text()
+
+
+def test_landing_danmaku_has_the_outline_of_the_real_one(live_server, browser):
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(live_server + "/")
+    shadows = page.locator(".danmaku-demo").first.evaluate("el => getComputedStyle(el).textShadow")
+    # An outline is four offset shadows; a single soft glow is lost on a light photo.
+    assert shadows.count("rgba(0, 0, 0, 0.75)") >= 4, shadows

@@ -42,3 +42,14 @@ async def test_rooms_list_reads_the_covers_in_one_query(site, image_bytes):
     # Posts, then their photos, then the renditions: the same three however many rooms.
     selects = [[q for q in run if q.lstrip().upper().startswith("SELECT")] for run in (one, four)]
     assert len(selects[0]) == len(selects[1]) == 3, four
+
+
+async def test_the_address_example_is_a_valid_address_in_every_language(site):
+    from tornagram.rooms.service import SLUG_RE
+
+    client = await site.user_client("ulla")
+    for language in ("en-US", "zh-CN"):
+        page = (await client.get("/rooms", headers={"Accept-Language": language})).text
+        help_text = re.search(r'<p class="field-help"[^>]*>([^<]*/rooms/[^<]*)</p>', page).group(1)
+        example = re.search(r"/rooms/(\S+)", help_text).group(1)
+        assert SLUG_RE.match(example), (language, example)
