@@ -142,7 +142,8 @@ def load_every_image(page) -> None:
     """A full-page shot is one screen tall to the browser: lazy images below it would show as
     their placeholders, so ask for all of them first."""
     page.wait_for_load_state("networkidle")
-    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
+    page.evaluate("document.querySelectorAll('img[loading=lazy]')"
+                  ".forEach(img => { img.loading = 'eager'; })")
     page.wait_for_load_state("networkidle")
     page.evaluate("Promise.all([...document.images].map(img => img.decode().catch(() => null)))")
 
