@@ -118,3 +118,21 @@ def test_landing_danmaku_has_the_outline_of_the_real_one(live_server, browser):
     shadows = page.locator(".danmaku-demo").first.evaluate("el => getComputedStyle(el).textShadow")
     # An outline is four offset shadows; a single soft glow is lost on a light photo.
     assert shadows.count("rgba(0, 0, 0, 0.75)") >= 4, shadows
+
+
+def test_phone_photo_page_danmaku_bar_lines_up_in_any_language(live_server, browser):
+    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.goto(live_server + "/signup")
+    page.fill("#f-username", "lan")
+    page.fill("#f-email", "lan@example.org")
+    page.fill("#f-password", "long enough password")
+    page.locator("#f-password").evaluate("el => el.form.requestSubmit()")
+    page.wait_for_url(live_server + "/")
+    page.goto(live_server + "/upload")
+    page.set_input_files("#f-photo", [photo(1200, 1200)])
+    with page.expect_navigation(url=lambda url: "/p/" in url):
+        page.locator("#upload-submit").click()
+    bar = page.locator(".danmaku-bar").bounding_box()
+    card = page.locator(".post-page > .post-card").bounding_box()
+    # A short (Chinese) hint must not shrink the bar into the middle of the page.
+    assert abs(bar["x"] - card["x"]) <= 1 and abs(bar["width"] - card["width"]) <= 1, (bar, card)
