@@ -15,23 +15,24 @@ class UserError(Exception):
         message: str | tuple[str, str],
         field: str | None = None,
         *,
-        count: int | None = None,
+        plural_count: int | None = None,
         **params: Any,
     ) -> None:
         # A counted message is a (singular, plural) pair, marked with i18n.NP_(), and says
-        # which form it needs through ``count`` ("wait 1 second", "wait 5 seconds").
-        if isinstance(message, tuple) and count is None:
-            raise ValueError("a counted message needs its count")
-        english = _pick(message, count)
+        # which form it needs through ``plural_count`` ("wait 1 second", "wait 5 seconds").
+        # (Not ``count``: that is a placeholder name messages already use.)
+        if isinstance(message, tuple) and plural_count is None:
+            raise ValueError("a counted message needs its plural_count")
+        english = _pick(message, plural_count)
         super().__init__(english % params if params else english)
         self.message = message
-        self.count = count
+        self.plural_count = plural_count
         self.field = field
         self.params = params
 
     def render(self, translate) -> str:
         if isinstance(self.message, tuple):
-            text = translate(self.message[0], self.message[1], self.count)
+            text = translate(self.message[0], self.message[1], self.plural_count)
         else:
             text = translate(self.message)
         if not self.params:
@@ -59,7 +60,9 @@ class InvalidInput(UserError):
             errors = {errors.field or "__all__": errors}
         self.errors = errors
         first = next(iter(errors.values()))
-        super().__init__(first.message, first.field, count=first.count, **first.params)
+        super().__init__(
+            first.message, first.field, plural_count=first.plural_count, **first.params
+        )
 
     def by_field(self) -> dict[str, UserError]:
         return self.errors
@@ -87,7 +90,7 @@ class RetryLater(UserError):
     ) -> None:
         # Counted messages here count the seconds to wait.
         count = params.get("secs", retry_after_secs) if isinstance(message, tuple) else None
-        super().__init__(message, count=count, **params)
+        super().__init__(message, plural_count=count, **params)
         self.retry_after_secs = max(1, int(retry_after_secs))
 
 
