@@ -13,13 +13,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import tornado.testing
+from sqlalchemy import event
 
 from tornagram.config import FAST_TEST_HASH_PARAMS, Settings, build_settings
 from tornagram.context import AppContext, build_context
@@ -429,3 +430,19 @@ def photo_bytes(seed: int, size: int = 64) -> bytes:
 
 async def post_photo(client, seed: int, caption: str = "") -> int:
     return post_id_from(await upload(client, [(f"p{seed}.jpg", photo_bytes(seed))], caption=caption))
+
+
+@contextmanager
+def counting_statements(site):
+    """Every SQL statement the site's engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = site.ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -8,6 +8,8 @@ delete) and, signed out, the landing, log-in, forgot-password and dead-link page
 (390x844) and a desktop (1440x900), in English and Chinese, light and dark, into
 test-results/screens/. Run with `make screenshots`; `SCREENS_ONLY=security,forgot` shoots only
 the pages named.
+The Chinese pages need a CJK font on the machine (Debian: fonts-noto-cjk), or every character
+shows as a box.
 """
 
 from __future__ import annotations
@@ -117,7 +119,8 @@ def seed(browser, base: str, tmp: Path) -> dict:
         form = page.locator("form.comment-form, form[action$='/comments']").first
         form.locator("textarea, input[name=body]").first.fill(text)
         form.locator("button[type=submit]").first.click()
-        page.wait_for_load_state()
+        # Sent by script: wait until it is on the page, or leaving would cancel it.
+        page.locator(".comment", has_text=text).first.wait_for()
     for page in (bob, carol):
         page.goto(base + "/@alice")
         follow = page.locator("form[action$='/follow'] button")
@@ -175,6 +178,16 @@ def authorize_an_app(page, base: str) -> str:
     return consent_url(register_app(page, base, "Elk")["client_id"])
 
 
+def load_every_image(page) -> None:
+    """A full-page shot is one screen tall to the browser: lazy images below it would show as
+    their placeholders, so ask for all of them first."""
+    page.wait_for_load_state("networkidle")
+    page.evaluate("document.querySelectorAll('img[loading=lazy]')"
+                  ".forEach(img => { img.loading = 'eager'; })")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("Promise.all([...document.images].map(img => img.decode().catch(() => null)))")
+
+
 def shoot(browser, base: str, seeded: dict) -> list[Path]:
     pages = {
         "home": "/", "explore": "/explore", "photo": seeded["post"], "profile": "/@alice",
@@ -205,7 +218,7 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
                 page = context.new_page()
                 for name, path in pages.items():
                     page.goto(base + path)
-                    page.wait_for_load_state("networkidle")
+                    load_every_image(page)
                     out = OUT_DIR / f"{name}-{device}-{lang}-{scheme}.png"
                     page.screenshot(path=str(out), full_page=True)
                     shots.append(out)
@@ -219,6 +232,7 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
                 for name, path in signed_out.items():
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
+                    load_every_image(page)
                     out = OUT_DIR / f"{name}-{device}-{lang}-{scheme}.png"
                     page.screenshot(path=str(out), full_page=True)
                     shots.append(out)

@@ -262,7 +262,7 @@ def _command_settings(args):
 
 def _createuser(args) -> int:
     from tornagram.context import build_context
-    from tornagram.errors import UserError
+    from tornagram.errors import UserError, english
 
     settings = _command_settings(args)
     if args.password_stdin:
@@ -279,7 +279,7 @@ def _createuser(args) -> int:
             user = await ctx.accounts.create_user(args.username, args.email, password)
         except UserError as exc:
             for err in exc.by_field().values():
-                print(f"tornagram: {err.render(lambda s: s)}", file=sys.stderr)
+                print(f"tornagram: {err.render(english)}", file=sys.stderr)
             return 2
         finally:
             await ctx.close()

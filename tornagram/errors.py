@@ -10,14 +10,31 @@ class UserError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, field: str | None = None, **params: Any) -> None:
-        super().__init__(message % params if params else message)
+    def __init__(
+        self,
+        message: str | tuple[str, str],
+        field: str | None = None,
+        *,
+        plural_count: int | None = None,
+        **params: Any,
+    ) -> None:
+        # A counted message is a (singular, plural) pair, marked with i18n.NP_(), and says
+        # which form it needs through ``plural_count`` ("wait 1 second", "wait 5 seconds").
+        # (Not ``count``: that is a placeholder name messages already use.)
+        if isinstance(message, tuple) and plural_count is None:
+            raise ValueError("a counted message needs its plural_count")
+        english = _pick(message, plural_count)
+        super().__init__(english % params if params else english)
         self.message = message
+        self.plural_count = plural_count
         self.field = field
         self.params = params
 
     def render(self, translate) -> str:
-        text = translate(self.message)
+        if isinstance(self.message, tuple):
+            text = translate(self.message[0], self.message[1], self.plural_count)
+        else:
+            text = translate(self.message)
         if not self.params:
             return text
         # A parameter may itself be a message ("Photo 2: <why it was refused>").
@@ -43,7 +60,9 @@ class InvalidInput(UserError):
             errors = {errors.field or "__all__": errors}
         self.errors = errors
         first = next(iter(errors.values()))
-        super().__init__(first.message, first.field, **first.params)
+        super().__init__(
+            first.message, first.field, plural_count=first.plural_count, **first.params
+        )
 
     def by_field(self) -> dict[str, UserError]:
         return self.errors
@@ -66,8 +85,12 @@ class RetryLater(UserError):
 
     status = 503
 
-    def __init__(self, message: str, retry_after_secs: int, **params: Any) -> None:
-        super().__init__(message, **params)
+    def __init__(
+        self, message: str | tuple[str, str], retry_after_secs: int, **params: Any
+    ) -> None:
+        # Counted messages here count the seconds to wait.
+        count = params.get("secs", retry_after_secs) if isinstance(message, tuple) else None
+        super().__init__(message, plural_count=count, **params)
         self.retry_after_secs = max(1, int(retry_after_secs))
 
 
@@ -97,3 +120,15 @@ DATABASE_BUSY_MESSAGE = (
 def database_busy() -> ServiceUnavailable:
     """The database could not take this write in time (busy, or locked by something else)."""
     return ServiceUnavailable(DATABASE_BUSY_MESSAGE, DATABASE_BUSY_RETRY_SECS)
+
+
+def _pick(message: str | tuple[str, str], count: int | None) -> str:
+    """The English form: the message itself, or a pair's singular or plural for ``count``."""
+    if isinstance(message, tuple):
+        return message[0] if count == 1 else message[1]
+    return message
+
+
+def english(message: str, plural: str | None = None, count: int | None = None) -> str:
+    """A stand-in for ``locale.translate`` where there is no locale (the command line)."""
+    return plural if plural is not None and count != 1 else message

@@ -3,6 +3,11 @@
 Templates call ``_()``; Python code raises ``UserError("English text")`` (translated at the
 edge) or marks a string with ``N_()``. ``msgids()`` finds all three so a test can prove that
 every language file is complete.
+
+A sentence with a number in it has two forms: templates call ``_("1 other", "%(count)d others",
+count)`` and Python marks the pair with ``NP_()``. Tornado picks the row by the CSV's third
+column ("singular" or "plural"), so ``plural_msgids()`` lists the pairs for a test to check
+that both rows are there, each marked as what it is.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ _MESSAGE_CALLS = {
     "N_",
 }
 _TEMPLATE_CALL_RE = re.compile(r"""\b_\(\s*(?P<q>["'])(?P<text>(?:(?!(?P=q)).)*)(?P=q)\s*[,)]""")
+# _("singular", "plural", count) in a template.
+_TEMPLATE_PLURAL_RE = re.compile(
+    r"""\b_\(\s*(?P<q>["'])(?P<one>(?:(?!(?P=q)).)*)(?P=q)\s*,"""
+    r"""\s*(?P<r>["'])(?P<many>(?:(?!(?P=r)).)*)(?P=r)\s*,"""
+)
 
 
 # Strings Tornado itself translates (relative times, month and day names in format_date).
@@ -79,6 +89,12 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks the two forms of a counted sentence; shown with
+    ``locale.translate(singular, plural, count)``."""
+    return (singular, plural)
+
+
 def load_translations() -> None:
     tornado.locale.load_translations(str(LOCALE_DIR))
     tornado.locale.set_default_locale(DEFAULT_LOCALE)
@@ -108,8 +124,30 @@ def _python_msgids(source: str) -> Iterator[str]:
                             yield value.value
 
 
+def _python_plurals(source: str) -> Iterator[tuple[str, str]]:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "NP_":
+            pair = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            if len(pair) != 2 or not all(isinstance(text, str) for text in pair):
+                raise ValueError("NP_() takes two plain strings: the singular and the plural")
+            yield pair[0], pair[1]
+
+
+def plural_msgids() -> set[tuple[str, str]]:
+    """Every (singular, plural) pair shown with a count, from templates and ``NP_()``."""
+    found: set[tuple[str, str]] = set()
+    for path in (PACKAGE_DIR / "templates").rglob("*.html"):
+        for match in _TEMPLATE_PLURAL_RE.finditer(path.read_text(encoding="utf-8")):
+            found.add((match.group("one"), match.group("many")))
+    for path in PACKAGE_DIR.rglob("*.py"):
+        found.update(_python_plurals(path.read_text(encoding="utf-8")))
+    return found
+
+
 def msgids() -> set[str]:
     found: set[str] = set(TORNADO_MSGIDS)
+    for singular, plural in plural_msgids():
+        found.update((singular, plural))
     for path in (PACKAGE_DIR / "templates").rglob("*.html"):
         for match in _TEMPLATE_CALL_RE.finditer(path.read_text(encoding="utf-8")):
             found.add(match.group("text"))

@@ -19,8 +19,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from tornagram.errors import TooManyRequests
+from tornagram.i18n import NP_
 
-TOO_FAST_MESSAGE = "You're doing that too fast. Please wait %(secs)d seconds and try again."
+TOO_FAST_MESSAGE = NP_(
+    "You're doing that too fast. Please wait %(secs)d second and try again.",
+    "You're doing that too fast. Please wait %(secs)d seconds and try again.",
+)
 MAX_TRACKED_KEYS = 100_000
 # Idle buckets inspected per call: enough to keep up with any arrival rate, cheap per request.
 EVICT_PER_CHECK = 4
@@ -48,9 +52,9 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def check(self, action: str, key: object, message: str = TOO_FAST_MESSAGE) -> None:
-        """Take one token, or raise TooManyRequests saying how long to wait. ``message`` is a
-        msgid with a ``%(secs)d`` placeholder."""
+    def check(self, action: str, key: object, message: tuple[str, str] = TOO_FAST_MESSAGE) -> None:
+        """Take one token, or raise TooManyRequests saying how long to wait. ``message`` is an
+        ``NP_()`` pair with a ``%(secs)d`` placeholder."""
         rate = self.rates[action]
         now = self.clock()
         bucket_key = (action, key)

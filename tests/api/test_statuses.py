@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.support import jpeg, post_photo, upload_media
-from tests.photos.conftest import fixture_bytes
+from tests.helpers import fixture_bytes
 from tornagram.photos.models import MediaUpload, Photo
 
 

@@ -4,29 +4,11 @@ photo page and in a feed (works without JavaScript, accessible, no inline script
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
-from sqlalchemy import event
-
-from tests.helpers import fixture_bytes, new_post, user
+from tests.helpers import counting_statements, fixture_bytes, new_post, user
 from tornagram.photos.service import PhotoUpload
 from tornagram.ratelimit import Rate
 from tornagram.web.base import BaseHandler
-
-
-@contextmanager
-def counting_statements(site):
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = site.ctx.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def posts_with_activity(site, count: int):

@@ -38,7 +38,11 @@ async def test_likes_burst_30_then_one_a_second(site, image_bytes, clock):
         assert r.status_code == 200, i
     r = await c.post(f"/p/{post_id}/like", headers=JSON)
     assert r.status_code == 429 and r.headers["Retry-After"] == "1"
-    assert "too fast" in r.json()["error"]["message"]
+    assert r.json()["error"]["message"] == (
+        "You're doing that too fast. Please wait 1 second and try again."  # not "1 seconds"
+    )
+    zh = await c.post(f"/p/{post_id}/like", headers={**JSON, "Accept-Language": "zh-CN"})
+    assert zh.json()["error"]["message"] == "操作太快了，请等待 1 秒后再试。"
     assert (await post_row(site, post_id)).like_count == 0  # refused before anything changed
     r = await c.post(f"/p/{post_id}/like")  # a plain form gets the error page, same status
     assert r.status_code == 429 and r.headers["Retry-After"] == "1"
@@ -59,7 +63,7 @@ async def test_comments_burst_10_then_one_every_3_seconds(site, image_bytes, clo
     # Without JavaScript the page comes back with the message, keeping the text.
     r = await c.post(f"/p/{post_id}/comments", {"body": "one too many"})
     assert r.status_code == 429 and r.headers["Retry-After"] == "3"
-    assert any("too fast" in e for e in form_error(html.unescape(r.text)))
+    assert "Please wait 3 seconds and try again." in form_error(html.unescape(r.text))[0]
     assert "one too many</textarea>" in r.text
     assert await rows(site, Comment) == 10
     assert (await post_row(site, post_id)).comment_count == 10

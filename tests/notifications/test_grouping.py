@@ -170,7 +170,7 @@ async def test_pages_never_repeat_a_group_and_count_it_whole(site, image_bytes, 
         "fan7 and 7 others liked your photo.",
         # The comments on the photo are one line, counted whole; the second name may come
         # from beyond the page.
-        "fan2, fan0 and 1 others commented: comment 2",
+        "fan2, fan0 and 1 other commented: comment 2",
     ]
     assert (await owner.get("/notifications?before=12")).status_code == 200
     # A cursor that is not one is refused with a message, not shown as the first page.
@@ -205,3 +205,24 @@ async def test_the_page_needs_a_member(site):
 def _next(page_html: str) -> str | None:
     match = re.search(r'<a class="btn" rel="next" href="([^"]+)"', page_html)
     return match.group(1).replace("&amp;", "&") if match else None
+
+
+async def test_one_more_person_is_one_other_in_both_languages(site, image_bytes):
+    owner = await site.user_client("wren")
+    post_id = await new_post(owner, image_bytes)
+    me = await user(site, "wren")
+    people = await quiet_users(site, "xavi", "yoko", "zane")
+    for person in people:
+        comment = await add_comment_row(site, post_id, person, f"from {person.username}")
+        await notify(site, me, person, "comment", post_id=post_id, comment_id=comment.id)
+    assert lines((await owner.get("/notifications")).text) == [
+        "zane, yoko and 1 other commented: from zane"
+    ]
+    zh = (await owner.get("/notifications", headers={"Accept-Language": "zh-CN"})).text
+    assert "zane</a>、<a" in zh and "和另外 1 人评论了" in zh
+    # Three people more: the plural, in English.
+    more = await quiet_users(site, "abe", "bo")
+    for person in more:
+        await notify(site, me, person, "like", post_id=post_id)
+    await notify(site, me, people[0], "like", post_id=post_id)
+    assert "xavi and 2 others liked your photo." in lines((await owner.get("/notifications")).text)

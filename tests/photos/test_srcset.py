@@ -21,7 +21,7 @@ async def test_cards_offer_every_width_and_grids_a_2x_thumbnail(site, image_byte
     assert widths == [640, 1080, 2048]  # every stored display size, no square crop
     # The photo page draws it beside the comments from 1000 px; a feed card at 614 px.
     assert attribute(img, "sizes") == (
-        "(min-width: 1000px) min(calc(100vw - 434px), 806px), "
+        "(min-width: 1000px) 566px, "
         "(max-width: 646px) calc(100vw - 2rem), 614px"
     )
     home = (await owner.get("/")).text

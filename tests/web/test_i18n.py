@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from tornagram.i18n import LOCALE_DIR, msgids
+from tornagram.i18n import LOCALE_DIR, msgids, plural_msgids
 
 
 def load(code: str) -> dict[str, str]:
@@ -72,3 +72,37 @@ async def test_bad_language_is_refused(site):
     r = await site.client().post("/settings/language", {"locale": "klingon"})
     assert r.status_code == 400
 
+
+
+def plural_rows(code: str) -> dict[str, set[str]]:
+    """Tornado's CSV: a third column of "singular" or "plural" says which count a row is for."""
+    forms: dict[str, set[str]] = {}
+    with open(LOCALE_DIR / f"{code}.csv", encoding="utf-8") as fh:
+        for row in csv.reader(fh):
+            if len(row) > 2:
+                forms.setdefault(row[2], set()).add(row[0])
+    return forms
+
+
+@pytest.mark.parametrize("code", ["en_US", "zh_CN"])
+def test_counted_sentences_have_both_forms_marked(code):
+    pairs = plural_msgids()
+    assert ("%(count)d message", "%(count)d messages") in pairs  # a template's _(one, many, n)
+    assert any("%(count)d other liked" in one for one, _ in pairs)  # an NP_() in Python
+    forms = plural_rows(code)
+    for singular, plural in pairs:
+        assert singular in forms.get("singular", set()), singular
+        assert plural in forms.get("plural", set()), plural
+
+
+def test_counted_sentences_read_right_for_one_and_many():
+    import tornado.locale
+
+    from tornagram.i18n import load_translations
+
+    load_translations()
+    en = tornado.locale.get("en_US")
+    one, many = "%(count)d message", "%(count)d messages"
+    assert en.translate(one, many, 1) % {"count": 1} == "1 message"
+    assert en.translate(one, many, 3) % {"count": 3} == "3 messages"
+    assert tornado.locale.get("zh_CN").translate(one, many, 1) % {"count": 1} == "1 条消息"

@@ -5,25 +5,38 @@ from __future__ import annotations
 import tornado.web
 from tornado.escape import xhtml_escape
 
-from tornagram.i18n import N_
+from tornagram.i18n import N_, NP_
 from tornagram.notifications.service import NotificationGroup
 from tornagram.web import params
 from tornagram.web.base import BaseHandler
 
-# Keyed by (kind, how many people): 1, 2 (both named), or 3 meaning "and %(count)d others".
+# Keyed by (kind, how many people): 1, 2 (both named), or 3 meaning "and %(count)d others",
+# whose two forms (singular, plural) are chosen by the count the sentence ends up with.
 GROUP_MESSAGES = {
     ("like", 1): N_("%(name)s liked your photo."),
     ("like", 2): N_("%(name)s and %(other)s liked your photo."),
-    ("like", 3): N_("%(name)s and %(count)d others liked your photo."),
+    ("like", 3): NP_(
+        "%(name)s and %(count)d other liked your photo.",
+        "%(name)s and %(count)d others liked your photo.",
+    ),
     ("follow", 1): N_("%(name)s started following you."),
     ("follow", 2): N_("%(name)s and %(other)s started following you."),
-    ("follow", 3): N_("%(name)s and %(count)d others started following you."),
+    ("follow", 3): NP_(
+        "%(name)s and %(count)d other started following you.",
+        "%(name)s and %(count)d others started following you.",
+    ),
     ("follow_request", 1): N_("%(name)s asked to follow you."),
     ("follow_request", 2): N_("%(name)s and %(other)s asked to follow you."),
-    ("follow_request", 3): N_("%(name)s and %(count)d others asked to follow you."),
+    ("follow_request", 3): NP_(
+        "%(name)s and %(count)d other asked to follow you.",
+        "%(name)s and %(count)d others asked to follow you.",
+    ),
     ("comment", 1): N_("%(name)s commented: %(text)s"),
     ("comment", 2): N_("%(name)s and %(other)s commented: %(text)s"),
-    ("comment", 3): N_("%(name)s, %(other)s and %(rest)d others commented: %(text)s"),
+    ("comment", 3): NP_(
+        "%(name)s, %(other)s and %(rest)d other commented: %(text)s",
+        "%(name)s, %(other)s and %(rest)d others commented: %(text)s",
+    ),
     ("reply", 1): N_("%(name)s replied to your comment: %(text)s"),
     ("mention", 1): N_("%(name)s mentioned you in a comment: %(text)s"),
     ("caption_mention", 1): N_("%(name)s mentioned you in a post: %(text)s"),
@@ -43,8 +56,15 @@ def notification_html(handler: BaseHandler, group: NotificationGroup) -> str:
     if kind == "comment" and len(group.actors) < 2:
         people = 1  # its longer sentences name two people; never leave a name blank
     elif people == 2 and len(group.actors) < 2:
-        people = 3  # the other person is beyond this page; say "and 1 others" rather than guess
-    text = xhtml_escape(handler.locale.translate(GROUP_MESSAGES[(kind, people)]))
+        people = 3  # the other person is beyond this page: "and 1 other" rather than a guess
+    message = GROUP_MESSAGES[(kind, people)]
+    if isinstance(message, tuple):
+        singular, plural = message
+        counted = group.actor_count - (2 if kind == "comment" else 1)
+        text = handler.locale.translate(singular, plural, counted)
+    else:
+        text = handler.locale.translate(message)
+    text = xhtml_escape(text)
 
     def person(user) -> str:
         href = xhtml_escape(handler.reverse_url("profile", user.username))

@@ -16,9 +16,12 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from tornagram.errors import TooManyRequests
+from tornagram.i18n import NP_
 
-PIXELS_TOO_FAST_MESSAGE = (
-    "You have uploaded a lot of photos in a short time. Please wait %(secs)d seconds and try again."
+PIXELS_TOO_FAST_MESSAGE = NP_(
+    "You have uploaded a lot of photos in a short time. Please wait %(secs)d second and try again.",
+    "You have uploaded a lot of photos in a short time. "
+    "Please wait %(secs)d seconds and try again.",
 )
 MEGAPIXEL = 1_000_000
 # Every photo costs a worker a fixed overhead (decode setup, eight encodes, a blurhash) however

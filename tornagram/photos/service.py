@@ -17,6 +17,7 @@ from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.access import decide, relationship_columns, relationship_from
+from tornagram.graph.visibility import can_see_author
 from tornagram.photos import remote
 from tornagram.photos.captions import (
     CAPTION_MAX_CHARS,
@@ -361,6 +362,22 @@ class PhotosService:
             if decide(author, relationship_from(viewer, author, values)).content:
                 return PostView(post=post, author=author)
         raise NotFound("This post does not exist, or it has been deleted.")
+
+    async def visible_posts(self, post_ids, viewer: User | None) -> dict[int, Post]:
+        """Post id -> post (photos and renditions loaded) for the ids ``viewer`` may see, in
+        one query however many ids; the others are simply absent, as get_post's NotFound."""
+        wanted = {post_id for post_id in post_ids if post_id is not None}
+        if not wanted:
+            return {}
+        rule = can_see_author(viewer.id if viewer else None)
+        query = (
+            select(Post)
+            .join(User, User.id == Post.author_id)
+            .where(Post.id.in_(wanted), rule)
+            .options(selectinload(Post.photos).selectinload(Photo.renditions))
+        )
+        async with self.db.read() as session:
+            return {post.id: post for post in (await session.execute(query)).scalars()}
 
     async def posts_by(
         self, author_id: int, *, max_id: int | None = None, limit: int = PROFILE_PAGE_SIZE

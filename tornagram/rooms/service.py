@@ -116,18 +116,15 @@ class RoomsService:
             rows = await session.execute(query.order_by(Room.id.desc()).limit(limit))
             return [(room, owner) for room, owner in rows]
 
-    async def covers(self, rooms, viewer: User | None = None) -> dict[int, object]:
+    async def covers(self, rooms, viewer: User | None = None) -> dict[int, Post]:
         """Room id -> its cover post, for the covers ``viewer`` may see (a private or deleted
-        cover leaves the room without one, as on the room page)."""
-        found = {}
-        for room, _owner in rooms:
-            if room.cover_post_id is None:
-                continue
-            try:
-                found[room.id] = (await self.photos.get_post(room.cover_post_id, viewer)).post
-            except NotFound:
-                continue
-        return found
+        cover leaves the room without one, as on the room page). One query for the page."""
+        posts = await self.photos.visible_posts([room.cover_post_id for room, _ in rooms], viewer)
+        return {
+            room.id: posts[room.cover_post_id]
+            for room, _owner in rooms
+            if room.cover_post_id in posts
+        }
 
     async def room(self, slug: str, viewer: User | None = None) -> RoomView:
         async with self.db.read() as session:

@@ -143,9 +143,9 @@ class Nav(tornado.web.UIModule):
 
 # A card is the page's width less its 1 rem margins on a phone, 614 px wide above that.
 PHOTO_SIZES = "(max-width: 646px) calc(100vw - 2rem), 614px"
-# The photo page: from 1000 px the photo takes the width beside the 400 px comments pane
-# (static/css/social.css), in a column at most 1240 px wide.
-DETAIL_PHOTO_SIZES = "(min-width: 1000px) min(calc(100vw - 434px), 806px), " + PHOTO_SIZES
+# The photo page: from 1000 px the page is the 935 px content width and the photo takes what
+# the 335 px comments pane leaves (--post-photo-width in static/css/social.css).
+DETAIL_PHOTO_SIZES = "(min-width: 1000px) 566px, " + PHOTO_SIZES
 
 
 class PhotoImage(tornado.web.UIModule):
