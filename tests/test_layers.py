@@ -36,6 +36,7 @@ DOMAINS = (
     "feeds",
     "rooms",
     "realtime",
+    "moderation",
 )
 
 # Modules whose layer is not the one their name or folder gives.

@@ -1,4 +1,4 @@
-"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, seed."""
+"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, set-role, seed."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from tornagram.config import (
     env,
     env_bool,
 )
+
+# The same three as tornagram.moderation.models.Role; written out so that parsing the command
+# line imports nothing of the application.
+ROLES = ("member", "moderator", "admin")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     createuser.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    createuser.add_argument(
+        "--role",
+        choices=ROLES,
+        default="member",
+        help="member (default), moderator or admin",
+    )
+    set_role = sub.add_parser(
+        "set-role", help="make an account a member, moderator or admin (recorded in the audit log)"
+    )
+    _common(set_role)
+    _announce(set_role)
+    set_role.add_argument("username")
+    set_role.add_argument("role", choices=ROLES)
     gc = sub.add_parser("gc-media", help="delete stored media files that nothing refers to")
     _common(gc)
     gc.add_argument(
@@ -132,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             return _migrate(args)
         if args.command == "createuser":
             return _createuser(args)
+        if args.command == "set-role":
+            return _set_role(args)
         if args.command == "gc-media":
             return _gc_media(args)
         if args.command == "seed":
@@ -221,16 +240,41 @@ def _createuser(args) -> int:
         ctx = build_context(settings)
         try:
             user = await ctx.accounts.create_user(args.username, args.email, password)
+            if args.role != "member":
+                user = await ctx.moderation.set_role(user.username, args.role)
         except UserError as exc:
             for err in exc.by_field().values():
                 print(f"tornagram: {err.render(lambda s: s)}", file=sys.stderr)
             return 2
         finally:
             await ctx.close()
-        print(f"created @{user.username} (id {user.id})")
+        role = f", {user.role}" if user.role != "member" else ""
+        print(f"created @{user.username} (id {user.id}{role})")
         return 0
 
     return asyncio.run(create())
+
+
+def _set_role(args) -> int:
+    from tornagram.context import build_context
+    from tornagram.errors import UserError
+
+    settings = _command_settings(args)
+
+    async def run() -> int:
+        ctx = build_context(settings)
+        try:
+            user = await ctx.moderation.set_role(args.username, args.role)
+        except UserError as exc:
+            for err in exc.by_field().values():
+                print(f"tornagram: {err.render(lambda s: s)}", file=sys.stderr)
+            return 2
+        finally:
+            await ctx.close()
+        print(f"@{user.username} is now {user.role}")
+        return 0
+
+    return asyncio.run(run())
 
 
 def _gc_media(args) -> int:

@@ -14,6 +14,7 @@ from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import HomeFeed
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
+from tornagram.moderation.service import ModerationService
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
 from tornagram.photos.fairness import PixelBudget
@@ -59,6 +60,7 @@ class AppContext:
     events: EventPublisher
     presence: Presence
     rooms: RoomsService
+    moderation: ModerationService
     rate_limits: RateLimiter
     home_feed: HomeFeed
     # Closes live connections whose session ended and cuts subscriptions whose access did.
@@ -148,7 +150,16 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         return (await authorize_subscribe(ctx, user, channel))[2]
 
     live = LiveControl(broker, authorize)
-    accounts.live = photos.live = graph.live = live
+    moderation = ModerationService(
+        db,
+        ids,
+        accounts=accounts,
+        photos=photos,
+        interactions=interactions,
+        notifications=notifications,
+        limiter=rate_limits,
+    )
+    accounts.live = photos.live = graph.live = moderation.live = live
     ctx = AppContext(
         live=live,
         settings=settings,
@@ -169,6 +180,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         events=events,
         presence=Presence(hub, events),
         rooms=RoomsService(db, ids, events, photos),
+        moderation=moderation,
         rate_limits=rate_limits,
         home_feed=HomeFeed(db, interactions),
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),

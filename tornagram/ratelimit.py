@@ -86,4 +86,6 @@ DEFAULT_RATES = {
     "like": Rate(burst=30, per_secs=1.0),
     # Saves and unsaves likewise.
     "save": Rate(burst=30, per_secs=1.0),
+    # Reports: a burst of 5, then one a minute.
+    "report": Rate(burst=5, per_secs=60.0),
 }

@@ -90,6 +90,10 @@ TOPICS: dict[str, TableTopics | None] = {
     "notifications": TableTopics(
         ("recipient_id",), lambda row: (unread_topic(row["recipient_id"]),)
     ),
+    # Read by the moderators' pages, never cached; what a suspension hides is said by the
+    # service with ``changed(session, VISIBILITY)``.
+    "reports": None,
+    "moderation_log": None,
     "rooms": None,  # rooms and their messages are read live, never cached
     "room_messages": None,
 }

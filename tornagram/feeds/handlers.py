@@ -144,7 +144,8 @@ class ProfileHandler(FeedHandler):
     async def get(self, username: str) -> None:
         profile = await self.ctx.accounts.by_username(username)
         relationship = await self.ctx.graph.relationship(self.current_user, profile)
-        if relationship.blocked_by:
+        # Blocked, or suspended by the moderators (seen by no one but itself).
+        if relationship.blocked_by or (profile.suspended_at and not relationship.is_self):
             raise NotFound("No one here goes by that name.")
         hidden = relationship.blocking or (
             profile.is_private and not relationship.can_see_posts_of_private

@@ -53,7 +53,7 @@ class _PeopleList(BaseHandler):
     async def get(self, username: str) -> None:
         profile = await self.ctx.accounts.by_username(username)
         rel = await self.ctx.graph.relationship(self.current_user, profile)
-        if rel.blocked_by or rel.blocking:
+        if rel.blocked_by or rel.blocking or (profile.suspended_at and not rel.is_self):
             raise tornado.web.HTTPError(404)
         # A private account's lists are part of what only its followers see.
         if profile.is_private and not rel.can_see_posts_of_private:

@@ -12,7 +12,10 @@ from tornagram.i18n import N_
 from tornagram.realtime.channels import user_channel
 from tornagram.storage.urls import media_url
 
-KINDS = ("like", "comment", "reply", "mention", "follow", "follow_request")
+# report_handled and warning come from moderators (tornagram/moderation/service.py).
+KINDS = (
+    "like", "comment", "reply", "mention", "follow", "follow_request", "report_handled", "warning",
+)  # fmt: skip
 # A toast quotes the comment behind it, cut to about two lines.
 TOAST_EXCERPT_CHARS = 120
 
@@ -25,6 +28,8 @@ TOAST_MESSAGES = {
     "mention": N_("%(name)s mentioned you."),
     "follow": N_("%(name)s started following you."),
     "follow_request": N_("%(name)s asked to follow you."),
+    "report_handled": N_("The moderators have handled your report. Thank you."),
+    "warning": N_("The moderators have warned you about something you posted."),
 }
 
 
