@@ -35,15 +35,15 @@ REASON_MESSAGES = {
     Reason.OTHER: "Something else",
 }
 RESOLUTION_MESSAGES = {
-    Resolution.DISMISS: "Dismiss",
+    Resolution.DISMISS: "Dismiss the report",
     Resolution.REMOVE: "Remove the content",
     Resolution.WARN: "Warn the author",
     Resolution.SUSPEND: "Suspend the account",
 }
 KIND_MESSAGES = {
-    TargetKind.POST: "Post",
-    TargetKind.COMMENT: "Comment",
-    TargetKind.ACCOUNT: "Account",
+    TargetKind.POST: "Reported post",
+    TargetKind.COMMENT: "Reported comment",
+    TargetKind.ACCOUNT: "Reported account",
 }
 ACTION_MESSAGES = {
     "report.dismiss": "%(actor)s dismissed a report about %(subject)s.",
