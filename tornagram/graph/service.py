@@ -1,4 +1,4 @@
-"""Following, follow requests for private accounts, and blocking."""
+"""Following, follow requests for private accounts, blocking and muting."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tornagram.accounts.service import user_named
 from tornagram.db.engine import Database, after_commit
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
-from tornagram.graph.models import Block, Follow, FollowRequest
+from tornagram.graph.models import Block, Follow, FollowRequest, Mute
 from tornagram.notifications.writer import NotificationWriter
 
 LIST_PAGE_SIZE = 30
@@ -29,6 +29,7 @@ class Relationship:
     followed_by: bool = False
     blocking: bool = False
     blocked_by: bool = False
+    muting: bool = False
 
     @property
     def can_see_posts_of_private(self) -> bool:
@@ -67,6 +68,7 @@ class GraphService:
                         exists().where(Follow.follower_id == o, Follow.followee_id == v),
                         exists().where(Block.blocker_id == v, Block.blocked_id == o),
                         exists().where(Block.blocker_id == o, Block.blocked_id == v),
+                        exists().where(Mute.muter_id == v, Mute.muted_id == o),
                     )
                 )
             ).one()
@@ -272,6 +274,37 @@ class GraphService:
         async with self.db.write() as session:
             await session.execute(
                 delete(Block).where(Block.blocker_id == viewer.id, Block.blocked_id == target.id)
+            )
+
+    async def mute(self, viewer: User, username: str) -> None:
+        """Quietly: the muted person is not told, and muting twice is muting once."""
+        target = await self._target(viewer, username)
+        if target.id == viewer.id:
+            raise InvalidInput(UserError("You can't mute yourself.", "mute"))
+        async with self.db.write() as session:
+            await session.execute(
+                insert_ignore(session, Mute, muter_id=viewer.id, muted_id=target.id)
+            )
+
+    async def unmute(self, viewer: User, username: str) -> None:
+        target = await self._target(viewer, username)
+        async with self.db.write() as session:
+            await session.execute(
+                delete(Mute).where(Mute.muter_id == viewer.id, Mute.muted_id == target.id)
+            )
+
+    async def muted(self, viewer: User) -> list[User]:
+        """Everyone the viewer muted, most recent first."""
+        async with self.db.read() as session:
+            return list(
+                (
+                    await session.execute(
+                        select(User)
+                        .join(Mute, Mute.muted_id == User.id)
+                        .where(Mute.muter_id == viewer.id)
+                        .order_by(Mute.created_at.desc())
+                    )
+                ).scalars()
             )
 
     async def is_blocked_either_way(self, a_id: int, b_id: int) -> bool:

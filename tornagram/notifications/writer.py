@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 
 from tornagram.accounts.models import User
 from tornagram.db.ids import IdGenerator
-from tornagram.graph.models import Comment, Notification
+from tornagram.graph.models import Comment, Mute, Notification
 from tornagram.i18n import N_
 from tornagram.realtime.channels import user_channel
 from tornagram.storage.urls import media_url
@@ -83,6 +83,13 @@ class NotificationWriter:
             actor = await session.get(User, notification.actor_id)
             if recipient is None or actor is None:
                 return None
+            muted = await session.scalar(
+                select(Mute.muted_id).where(
+                    Mute.muter_id == recipient.id, Mute.muted_id == actor.id
+                )
+            )
+            if muted is not None:
+                return None  # the list leaves it out; no toast either
             if self.count_unread is None:
                 unread = await self.unread_count(session, recipient.id)
             body = (

@@ -1,4 +1,4 @@
-"""moderation: roles, suspensions, reports and the audit log
+"""moderation: roles, suspensions, reports, the audit log, mutes
 
 Revision ID: 0008
 Revises: 0006
@@ -88,9 +88,23 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_moderation_log_subject_id"), ["subject_id"], unique=False
         )
+    op.create_table(
+        "mutes",
+        sa.Column("muter_id", sa.BigInteger(), nullable=False),
+        sa.Column("muted_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", tornagram.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["muted_id"], ["users.id"], name=op.f("fk_mutes_muted_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["muter_id"], ["users.id"], name=op.f("fk_mutes_muter_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("muter_id", "muted_id", name=op.f("pk_mutes")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("mutes")
     op.drop_table("moderation_log")
     op.drop_table("reports")
     with op.batch_alter_table("users", schema=None) as batch_op:
