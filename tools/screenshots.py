@@ -116,6 +116,9 @@ def moderate(browser, base: str, env: dict, alice, carol, bob_post: str) -> tupl
         carol.locator("#report-note").evaluate("el => el.form.requestSubmit()")
     dave_ctx, dave = sign_up(browser, base, "dave")
     dave.wait_for_url(base + "/")
+    alice.goto(base + "/@dave")  # muted, so /settings/muted lists someone
+    with alice.expect_navigation():
+        alice.locator("form[action='/@dave/mute'] button").evaluate("b => b.form.requestSubmit()")
     alice.goto(base + "/admin/users?q=dave")
     with alice.expect_navigation():
         alice.locator(".admin-row-main").first.click()
@@ -185,6 +188,7 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
         "home": "/", "explore": "/explore", "photo": seeded["post"], "profile": "/@alice",
         "upload": "/upload", "notifications": "/notifications", "rooms": "/rooms",
         "settings": "/settings/profile", "sessions": "/settings/sessions",
+        "muted": "/settings/muted",
         "report": seeded["report_form"], "admin-reports": "/admin/reports",
         "admin-report": seeded["report"], "admin-users": "/admin/users", "admin-log": "/admin/log",
     }
