@@ -42,6 +42,7 @@ DOMAINS = (
     "leaving",
     "oauth",
     "api",
+    "moderation",
 )
 
 # Modules whose layer is not the one their name or folder gives.

@@ -2,9 +2,11 @@
 
 Starts a server on a throw-away SQLite data dir and a free port, seeds two people, a few posts
 (the shared fixture photos when present, generated ones otherwise), comments, a follow and a
-room, then photographs home, explore, photo, profile, upload, notifications, rooms, the settings
-pages (profile, email, password, devices, security with a two-factor setup under way, export,
-delete) and, signed out, the landing, log-in, forgot-password and dead-link pages, on a phone
+room, a report and a suspension (alice is made an admin from the command line), then
+photographs home, explore, photo, profile, upload, notifications, rooms, the settings
+pages (profile, email, password, devices, security with a two-factor setup under way, apps,
+export, delete, muted), the report form, the moderators' pages (/admin), the suspended
+notice and, signed out, the landing, log-in, forgot-password and dead-link pages, on a phone
 (390x844) and a desktop (1440x900), in English and Chinese, light and dark, into
 test-results/screens/. Run with `make screenshots`; `SCREENS_ONLY=security,forgot` shoots only
 the pages named.
@@ -95,6 +97,48 @@ def sign_up(browser, base: str, username: str):
     return context, page
 
 
+def log_in(page, base: str, username: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#f-login", username)
+    page.fill("#f-password", PASSWORD)
+    with page.expect_navigation():
+        page.locator("#f-password").evaluate("el => el.form.requestSubmit()")
+
+
+def moderate(browser, base: str, env: dict, alice, carol, bob_post: str) -> tuple[str, dict]:
+    """alice becomes an admin; carol reports bob's post; dave is suspended and signs in again.
+    The report's admin page and dave's browser state, for the shots."""
+    subprocess.run([sys.executable, "-m", "tornagram", "set-role", "alice", "admin"], cwd=ROOT,
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A new sign-in reads the new role (the running server never heard of the change).
+    with alice.expect_navigation():
+        alice.locator("form[action='/logout'] button").first.click()
+    log_in(alice, base, "alice")
+    post_id = bob_post.rsplit("/", 1)[1]
+    carol.goto(f"{base}/report?kind=post&id={post_id}")
+    carol.check("input[name=reason][value=spam]")
+    carol.fill("#report-note", "The same photo is posted under every tag.")
+    with carol.expect_navigation():
+        carol.locator("#report-note").evaluate("el => el.form.requestSubmit()")
+    dave_ctx, dave = sign_up(browser, base, "dave")
+    dave.wait_for_url(base + "/")
+    alice.goto(base + "/@dave")  # muted, so /settings/muted lists someone
+    with alice.expect_navigation():
+        alice.locator("form[action='/@dave/mute'] button").evaluate("b => b.form.requestSubmit()")
+    alice.goto(base + "/admin/users?q=dave")
+    with alice.expect_navigation():
+        alice.locator(".admin-row-main").first.click()
+    alice.fill("#note-suspend", "Sent the same link to fifty people")
+    with alice.expect_navigation():
+        alice.locator("#note-suspend").evaluate("el => el.form.requestSubmit()")
+    log_in(dave, base, "dave")
+    state = dave_ctx.storage_state()
+    dave_ctx.close()
+    alice.goto(base + "/admin/reports")
+    report = alice.locator("[data-report] a").first.get_attribute("href")
+    return report, state
+
+
 def post_photos(page, base: str, files: list[Path], caption: str) -> str:
     page.goto(base + "/upload")
     page.set_input_files("#f-photo", [str(f) for f in files])
@@ -104,12 +148,12 @@ def post_photos(page, base: str, files: list[Path], caption: str) -> str:
     return page.url
 
 
-def seed(browser, base: str, tmp: Path) -> dict:
+def seed(browser, base: str, tmp: Path, env: dict) -> dict:
     files = photo_files(tmp)
     alice_ctx, alice = sign_up(browser, base, "alice")
     bob_ctx, bob = sign_up(browser, base, "bob")
     carol_ctx, carol = sign_up(browser, base, "carol")
-    post_photos(bob, base, files[1:2], "Evening light over the river #上海 #sunset")
+    bob_post = post_photos(bob, base, files[1:2], "Evening light over the river #上海 #sunset")
     first = post_photos(alice, base, files[:3], "A walk by the Bund #上海 #travel with @bob")
     for path in files[3:]:
         post_photos(alice, base, [path], "Another one from the trip #travel")
@@ -145,10 +189,14 @@ def seed(browser, base: str, tmp: Path) -> dict:
     # An app alice has authorized (out of band, so nothing leaves this machine), and the
     # consent page of another that asks.
     consent = authorize_an_app(alice, base)
+    report, suspended = moderate(browser, base, env, alice, carol, bob_post)
     state = alice_ctx.storage_state()
     for ctx in (alice_ctx, bob_ctx, carol_ctx):
         ctx.close()
-    return {"post": first.removeprefix(base), "state": state, "consent": consent}
+    return {"post": first.removeprefix(base), "state": state, "consent": consent,
+            "report": report,
+            "report_form": "/report?kind=post&id=" + bob_post.rsplit("/", 1)[1],
+            "suspended_state": suspended}
 
 
 def register_app(page, base: str, name: str) -> str:
@@ -197,6 +245,9 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
         "export": "/settings/export", "delete": "/settings/delete",
         "apps": "/settings/apps", "consent": seeded["consent"],
         "oauth-code": "/oauth/authorize/native?code=Xq3v9JmR2cLw8TnB5yHs1kPd7fGa4eZo6uWi0rVb",
+        "muted": "/settings/muted",
+        "report": seeded["report_form"], "admin-reports": "/admin/reports",
+        "admin-report": seeded["report"], "admin-users": "/admin/users", "admin-log": "/admin/log",
     }
     signed_out = {"landing": "/", "login": "/login", "forgot": "/forgot",
                   "bad-link": "/reset?token=expired"}
@@ -223,6 +274,20 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
                     page.screenshot(path=str(out), full_page=True)
                     shots.append(out)
                 context.close()
+                # What a suspended account sees, whatever it opens.
+                suspended = browser.new_context(
+                    viewport={"width": width, "height": height}, color_scheme=scheme,
+                    storage_state=seeded["suspended_state"], is_mobile=device == "phone",
+                    locale="zh-CN" if lang == "zh" else "en-US",
+                )
+                suspended.add_cookies([{"name": "lang", "value": locale_code, "url": base}])
+                page = suspended.new_page()
+                page.goto(base + "/")
+                page.wait_for_load_state("networkidle")
+                out = OUT_DIR / f"suspended-{device}-{lang}-{scheme}.png"
+                page.screenshot(path=str(out), full_page=True)
+                shots.append(out)
+                suspended.close()
                 # Signed out: the landing as a visitor first sees it, and the way back in.
                 visitor = browser.new_context(viewport={"width": width, "height": height},
                                               color_scheme=scheme, is_mobile=device == "phone",
@@ -260,7 +325,7 @@ def main() -> None:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
                 try:
-                    seeded = seed(browser, base, tmp)
+                    seeded = seed(browser, base, tmp, env)
                     shots = shoot(browser, base, seeded)
                 finally:
                     browser.close()

@@ -21,6 +21,7 @@ from tornagram.i18n import load_translations
 from tornagram.interactions import handlers as interactions
 from tornagram.leaving import handlers as leaving
 from tornagram.metrics import route_names
+from tornagram.moderation import handlers as moderation
 from tornagram.notifications import handlers as notification_pages
 from tornagram.oauth import handlers as oauth
 from tornagram.photos import handlers as photos
@@ -257,6 +258,9 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/@" + USERNAME + "/unfollow", graph.UnfollowHandler, c, "unfollow"),
         (r"/@" + USERNAME + "/block", graph.BlockHandler, c, "block"),
         (r"/@" + USERNAME + "/unblock", graph.UnblockHandler, c, "unblock"),
+        (r"/@" + USERNAME + "/mute", graph.MuteHandler, c, "mute"),
+        (r"/@" + USERNAME + "/unmute", graph.UnmuteHandler, c, "unmute"),
+        (r"/settings/muted", graph.MutedHandler, c, "settings_muted"),
         (r"/@" + USERNAME + "/followers", graph.FollowersHandler, c, "followers"),
         (r"/@" + USERNAME + "/following", graph.FollowingHandler, c, "following"),
         (r"/follow-requests", graph.FollowRequestsHandler, c, "follow_requests"),
@@ -288,6 +292,27 @@ def make_app(ctx) -> tornado.web.Application:
         (r"/rooms", rooms.RoomsHandler, c, "rooms"),
         (r"/rooms/([a-z0-9-]{1,40})", rooms.RoomHandler, c, "room"),
         (r"/rooms/([a-z0-9-]{1,40})/messages", rooms.RoomMessageHandler, c, "room_messages"),
+        # -- moderation: reports, the suspended notice, and the moderators' pages
+        (r"/report", moderation.ReportHandler, c, "report"),
+        (r"/suspended", moderation.SuspendedHandler, c, "suspended"),
+        (r"/admin", moderation.AdminHomeHandler, c, "admin"),
+        (r"/admin/reports", moderation.AdminReportsHandler, c, "admin_reports"),
+        (r"/admin/reports/([0-9]{1,19})", moderation.AdminReportHandler, c, "admin_report"),
+        (
+            r"/admin/reports/([0-9]{1,19})/resolve",
+            moderation.AdminResolveHandler,
+            c,
+            "admin_resolve",
+        ),
+        (r"/admin/users", moderation.AdminUsersHandler, c, "admin_users"),
+        (r"/admin/users/([0-9]{1,19})", moderation.AdminUserHandler, c, "admin_user"),
+        (
+            r"/admin/users/([0-9]{1,19})/(suspend|unsuspend|reset-password|delete)",
+            moderation.AdminUserActionHandler,
+            c,
+            "admin_user_action",
+        ),
+        (r"/admin/log", moderation.AdminLogHandler, c, "admin_log"),
         (
             r"/media/(.+)",
             MediaHandler,

@@ -1,4 +1,5 @@
-"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, reset-password, seed."""
+"""``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, set-role, reset-password,
+seed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from tornagram.config import (
     env_bool,
 )
 from tornagram.logs import configure as configure_logging
+
+# The same three as tornagram.moderation.models.Role; written out so that parsing the command
+# line imports nothing of the application.
+ROLES = ("member", "moderator", "admin")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     createuser.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    createuser.add_argument(
+        "--role",
+        choices=ROLES,
+        default="member",
+        help="member (default), moderator or admin",
+    )
+    set_role = sub.add_parser(
+        "set-role", help="make an account a member, moderator or admin (recorded in the audit log)"
+    )
+    _common(set_role)
+    _announce(set_role)
+    set_role.add_argument("username")
+    set_role.add_argument("role", choices=ROLES)
     reset = sub.add_parser(
         "reset-password", help="print a one-hour password-reset link for an account (no mail)"
     )
@@ -182,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             return _createuser(args)
         if args.command == "reset-password":
             return _reset_password(args)
+        if args.command == "set-role":
+            return _set_role(args)
         if args.command == "gc-media":
             return _gc_media(args)
         if args.command == "seed":
@@ -277,13 +297,16 @@ def _createuser(args) -> int:
         ctx = build_context(settings)
         try:
             user = await ctx.accounts.create_user(args.username, args.email, password)
+            if args.role != "member":
+                user = await ctx.moderation.set_role(user.username, args.role)
         except UserError as exc:
             for err in exc.by_field().values():
                 print(f"tornagram: {err.render(english)}", file=sys.stderr)
             return 2
         finally:
             await ctx.close()
-        print(f"created @{user.username} (id {user.id})")
+        role = f", {user.role}" if user.role != "member" else ""
+        print(f"created @{user.username} (id {user.id}{role})")
         return 0
 
     return asyncio.run(create())
@@ -314,6 +337,28 @@ def _reset_password(args) -> int:
         return 0
 
     return asyncio.run(make_link())
+
+
+def _set_role(args) -> int:
+    from tornagram.context import build_context
+    from tornagram.errors import UserError
+
+    settings = _command_settings(args)
+
+    async def run() -> int:
+        ctx = build_context(settings)
+        try:
+            user = await ctx.moderation.set_role(args.username, args.role)
+        except UserError as exc:
+            for err in exc.by_field().values():
+                print(f"tornagram: {err.render(lambda s: s)}", file=sys.stderr)
+            return 2
+        finally:
+            await ctx.close()
+        print(f"@{user.username} is now {user.role}")
+        return 0
+
+    return asyncio.run(run())
 
 
 def _gc_media(args) -> int:

@@ -24,6 +24,7 @@ from tornagram.leaving.deletion import DeletionService
 from tornagram.leaving.export import ExportService
 from tornagram.mail import Mailer, make_mailer
 from tornagram.metrics import Metrics
+from tornagram.moderation.service import ModerationService
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
 from tornagram.oauth.service import OAuthService
@@ -85,6 +86,7 @@ class AppContext:
     events: EventPublisher
     presence: Presence
     rooms: RoomsService
+    moderation: ModerationService
     rate_limits: RateLimiter
     home_feed: HomeFeed
     # Closes live connections whose session ended and cuts subscriptions whose access did.
@@ -194,7 +196,16 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     live = LiveControl(broker, authorize)
     twofactor = TwoFactorService(db, ids, hasher, accounts)
     deletion = DeletionService(db, hasher, accounts, twofactor, storage, settings)
-    accounts.live = photos.live = graph.live = deletion.live = live
+    moderation = ModerationService(
+        db,
+        ids,
+        accounts=accounts,
+        photos=photos,
+        interactions=interactions,
+        notifications=notifications,
+        limiter=rate_limits,
+    )
+    accounts.live = photos.live = graph.live = deletion.live = moderation.live = live
     accounts.going_public = graph.let_everyone_in
     ctx = AppContext(
         live=live,
@@ -222,6 +233,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         events=events,
         presence=Presence(hub, events),
         rooms=RoomsService(db, ids, events, photos, limiter=rate_limits),
+        moderation=moderation,
         rate_limits=rate_limits,
         home_feed=HomeFeed(db, interactions),
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),

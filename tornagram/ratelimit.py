@@ -94,4 +94,6 @@ DEFAULT_RATES = {
     "reset-address": Rate(burst=3, per_secs=600.0),
     # And per IP: 10 at once, then one a minute.
     "reset-ip": Rate(burst=10, per_secs=60.0),
+    # Reports: a burst of 5, then one a minute.
+    "report": Rate(burst=5, per_secs=60.0),
 }

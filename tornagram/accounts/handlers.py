@@ -44,6 +44,8 @@ class SignupHandler(BaseHandler):
 
 
 class LoginHandler(BaseHandler):
+    open_while_restricted = True
+
     def get(self) -> None:
         if self.current_user:
             self.redirect(self.next_url())
@@ -74,6 +76,8 @@ class LoginHandler(BaseHandler):
 
 
 class LogoutHandler(BaseHandler):
+    open_while_restricted = True
+
     async def post(self) -> None:
         await self.ctx.accounts.sign_out(self.session_token())
         self.end_session()
@@ -106,6 +110,8 @@ class ProfileSettingsHandler(BaseHandler):
 
 
 class PasswordSettingsHandler(BaseHandler):
+    open_while_restricted = True
+
     @tornado.web.authenticated
     def get(self) -> None:
         self.render("accounts/settings_password.html", saved=bool(self.get_argument("saved", "")))
@@ -171,6 +177,8 @@ class RevokeOtherSessionsHandler(BaseHandler):
 
 class LanguageHandler(BaseHandler):
     """The language picker in the footer: works signed out (a cookie) and signed in (saved)."""
+
+    open_while_restricted = True
 
     async def post(self) -> None:
         code = check_language(self.get_body_argument("locale", "")) or ""

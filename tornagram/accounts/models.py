@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tornagram.db.base import Base, UTCDateTime, snowflake_pk, utcnow
@@ -36,6 +36,15 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # member | moderator | admin (tornagram/moderation/roles.py says what each may do).
+    role: Mapped[str] = mapped_column(String(20), default="member", server_default="member")
+    # Set while the account is suspended: no one else sees it (graph/visibility.py), and it may
+    # only sign in to read why.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A moderator asked for a new password: every page leads to the password form until then.
+    password_reset_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # Counters kept by the services that change them, always with an atomic UPDATE … + 1.
     post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     follower_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -46,6 +55,8 @@ class User(Base):
     @property
     def two_factor_enabled(self) -> bool:
         return self.totp_secret is not None
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def name(self) -> str:

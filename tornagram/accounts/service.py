@@ -331,6 +331,11 @@ class AccountsService:
                 after_commit(session, announce)
         return len(rows)
 
+    async def end_sessions_of(self, session, user_id: int) -> int:
+        """Within the caller's write transaction: every session of ``user_id`` ends, and after
+        the commit its live connections close (a suspension, a required new password)."""
+        return await self._end_sessions(session, Session.user_id == user_id)
+
     # -- devices --------------------------------------------------------------------------
 
     async def sessions_of(self, user: User) -> list[Session]:
@@ -377,14 +382,18 @@ class AccountsService:
             raise InvalidInput(UserError("Your current password is not right.", "current_password"))
         new_hash = await self.hasher.hash(new)
         async with self.db.write() as session:
+            # A new password answers a moderator's request for one.
             await session.execute(
-                update(User).where(User.id == user.id).values(password_hash=new_hash)
+                update(User)
+                .where(User.id == user.id)
+                .values(password_hash=new_hash, password_reset_required=False)
             )
             await self._end_sessions(session, Session.user_id == user.id)
             for revoke in self.on_password_changed:
                 await revoke(session, user.id)
             token = self._new_session(session, user, ip, user_agent, two_factor=two_factor)
         user.password_hash = new_hash
+        user.password_reset_required = False
         return token
 
     async def update_profile(
@@ -454,6 +463,11 @@ class AccountsService:
     async def by_username(self, username: str) -> User:
         async with self.db.read() as session:
             return await user_named(session, username)
+
+    @staticmethod
+    async def named(session, username: str) -> User:
+        """``user_named`` within the caller's session."""
+        return await user_named(session, username)
 
     async def create_user(self, username: str, email: str, password: str) -> User:
         """For the command line: an account with no session."""

@@ -24,8 +24,8 @@ RESERVED_USERNAMES = frozenset(
     contact dashboard dev docs download edit explore favicon.ico feed feeds follow
     follow-requests followers following healthz help home login logout mail media me
     messages moderator new notifications null official p password poll post posts privacy
-    profile register robots.txt root rooms saved search security settings signin signout
-    signup static staff status support system tags terms test tornagram undefined upload
+    profile register report robots.txt root rooms saved search security settings signin signout
+    signup static staff status support suspended system tags terms test tornagram undefined upload
     user users webmaster ws www
     """.split()
 )

@@ -74,6 +74,8 @@ TOPICS: dict[str, TableTopics | None] = {
     "follows": _both("follower_id", "followee_id"),
     "follow_requests": _both("requester_id", "target_id"),
     "blocks": _both("blocker_id", "blocked_id"),
+    # What the muter reads changes; the muted person sees nothing different.
+    "mutes": TableTopics(("muter_id",), lambda row: (graph_topic(row["muter_id"]),)),
     "posts": TableTopics(
         ("id", "author_id"),
         lambda row: (post_topic(row["id"]), posts_by_topic(row["author_id"])),
@@ -90,6 +92,10 @@ TOPICS: dict[str, TableTopics | None] = {
     "notifications": TableTopics(
         ("recipient_id",), lambda row: (unread_topic(row["recipient_id"]),)
     ),
+    # Read by the moderators' pages, never cached; what a suspension hides is said by the
+    # service with ``changed(session, VISIBILITY)``.
+    "reports": None,
+    "moderation_log": None,
     "rooms": None,  # rooms and their messages are read live, never cached
     "room_messages": None,
     # Reset, confirmation and sign-in tokens, recovery codes, reserved names and exports are

@@ -21,7 +21,7 @@ from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.db.ids import lowest_id_at
 from tornagram.errors import UserError
-from tornagram.graph.models import Follow
+from tornagram.graph.models import Follow, not_muted
 from tornagram.graph.visibility import can_see_author, can_see_user_id, not_blocked
 from tornagram.photos.models import THUMB_NAMES, Photo, Post, PostTag, Rendition
 
@@ -85,7 +85,9 @@ def feed_authors(viewer_id: int) -> Select:
     per followee, which for someone following thousands is most of the query."""
     follow = aliased(Follow)
     followees = select(follow.followee_id.label("author_id")).where(
-        follow.follower_id == viewer_id, not_blocked(viewer_id, follow.followee_id)
+        follow.follower_id == viewer_id,
+        not_blocked(viewer_id, follow.followee_id),
+        not_muted(viewer_id, follow.followee_id),
     )
     return followees.union_all(select(literal(viewer_id, BigInteger).label("author_id")))
 

@@ -2,7 +2,8 @@
 the live channels of posts.
 
     Someone who blocked the viewer does not exist for them: every surface answers as for a
-    name nobody has (404), so a block cannot be probed.
+    name nobody has (404), so a block cannot be probed. Nor does an account the moderators
+    suspended, for anyone but itself.
     Otherwise the person's page is there. What is on it (posts, who follows them and whom they
     follow, a post's page and its live channel) is for the viewer when neither has blocked the
     other, and the person is public, or is the viewer, or is followed (accepted) by the viewer.
@@ -20,13 +21,14 @@ from sqlalchemy import exists
 
 from tornagram.accounts.models import User
 from tornagram.errors import NotFound
-from tornagram.graph.models import Block, Follow, FollowRequest
+from tornagram.graph.models import Block, Follow, FollowRequest, Mute
 
 NO_SUCH_PERSON = "No one here goes by that name."
 
 # Why the person's posts and lists are not shown: "blocked" (by the person: they are not there
-# at all for the viewer), "blocking" (the viewer blocked them) or "private".
-Hidden = Literal["blocked", "blocking", "private"]
+# at all for the viewer), "suspended" (by the moderators: not there for anyone else either),
+# "blocking" (the viewer blocked them) or "private".
+Hidden = Literal["blocked", "suspended", "blocking", "private"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Relationship:
     followed_by: bool = False
     blocking: bool = False
     blocked_by: bool = False
+    muting: bool = False  # the viewer muted them: hidden from the viewer's feeds, not a wall
 
     @property
     def can_see_posts_of_private(self) -> bool:
@@ -46,7 +49,7 @@ class Relationship:
 
 
 def relationship_columns(viewer_id: int, other_id) -> tuple:
-    """Five yes/no columns, in ``Relationship``'s order after ``is_self``, for one select:
+    """Six yes/no columns, in ``Relationship``'s order after ``is_self``, for one select:
     ``other_id`` is a number or a column (the author of the post being read)."""
     v, o = viewer_id, other_id
     return (
@@ -55,6 +58,7 @@ def relationship_columns(viewer_id: int, other_id) -> tuple:
         exists().where(Follow.follower_id == o, Follow.followee_id == v),
         exists().where(Block.blocker_id == v, Block.blocked_id == o),
         exists().where(Block.blocker_id == o, Block.blocked_id == v),
+        exists().where(Mute.muter_id == v, Mute.muted_id == o),
     )
 
 
@@ -79,7 +83,7 @@ class Access:
     @property
     def found(self) -> bool:
         """False: answer as for a name nobody has."""
-        return self.hidden != "blocked"
+        return self.hidden not in ("blocked", "suspended")
 
     @property
     def content(self) -> bool:
@@ -97,6 +101,8 @@ def decide(person: User, relationship: Relationship) -> Access:
     hidden: Hidden | None = None
     if relationship.blocked_by:
         hidden = "blocked"
+    elif person.suspended_at is not None and not relationship.is_self:
+        hidden = "suspended"
     elif relationship.blocking:
         hidden = "blocking"
     elif person.is_private and not relationship.can_see_posts_of_private:

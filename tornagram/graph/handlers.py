@@ -1,4 +1,4 @@
-"""Follow, unfollow, block; follower lists; answering follow requests."""
+"""Follow, unfollow, block, mute; follower lists; answering follow requests; the muted list."""
 
 from __future__ import annotations
 
@@ -44,6 +44,26 @@ class UnblockHandler(_GraphAction):
     async def act(self, username: str) -> str:
         await self.ctx.graph.unblock(self.current_user, username)
         return "none"
+
+
+class MuteHandler(_GraphAction):
+    async def act(self, username: str) -> str:
+        await self.ctx.graph.mute(self.current_user, username)
+        return "muted"
+
+
+class UnmuteHandler(_GraphAction):
+    async def act(self, username: str) -> str:
+        await self.ctx.graph.unmute(self.current_user, username)
+        return "none"
+
+
+class MutedHandler(BaseHandler):
+    """/settings/muted: who you muted, each with a way back."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.render("graph/muted.html", people=await self.ctx.graph.muted(self.current_user))
 
 
 class _PeopleList(BaseHandler):

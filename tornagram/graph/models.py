@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    exists,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tornagram.db.base import Base, UTCDateTime, snowflake_pk, utcnow
@@ -54,6 +65,26 @@ class Block(Base):
     blocker_id: Mapped[int] = _user_fk(primary_key=True)
     blocked_id: Mapped[int] = _user_fk(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Mute(Base):
+    """The muter no longer sees the muted person's posts in the home feed, their comments, or
+    notices of what they do. The muted person is not told and nothing else changes: they may
+    still follow, see and comment (that is what a block is for)."""
+
+    __tablename__ = "mutes"
+
+    muter_id: Mapped[int] = _user_fk(primary_key=True)
+    muted_id: Mapped[int] = _user_fk(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def not_muted(viewer_id: int | None, author_id_column) -> ColumnElement[bool]:
+    """A condition on an author for what the viewer reads: not someone the viewer muted. A
+    viewer's own choice, so it sits apart from the visibility rule that binds everyone."""
+    if viewer_id is None:
+        return true()
+    return ~exists().where(Mute.muter_id == viewer_id, Mute.muted_id == author_id_column)
 
 
 class Like(Base):

@@ -1,4 +1,4 @@
-"""Following, follow requests for private accounts, and blocking."""
+"""Following, follow requests for private accounts, blocking and muting."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tornagram.graph.access import (
     relationship_columns,
     relationship_from,
 )
-from tornagram.graph.models import Block, Follow, FollowRequest
+from tornagram.graph.models import Block, Follow, FollowRequest, Mute
 
 LIST_PAGE_SIZE = 30
 
@@ -277,6 +277,37 @@ class GraphService:
         async with self.db.write() as session:
             await session.execute(
                 delete(Block).where(Block.blocker_id == viewer.id, Block.blocked_id == target.id)
+            )
+
+    async def mute(self, viewer: User, username: str) -> None:
+        """Quietly: the muted person is not told, and muting twice is muting once."""
+        target = await self._target(viewer, username)
+        if target.id == viewer.id:
+            raise InvalidInput(UserError("You can't mute yourself.", "mute"))
+        async with self.db.write() as session:
+            await session.execute(
+                insert_ignore(session, Mute, muter_id=viewer.id, muted_id=target.id)
+            )
+
+    async def unmute(self, viewer: User, username: str) -> None:
+        target = await self._target(viewer, username)
+        async with self.db.write() as session:
+            await session.execute(
+                delete(Mute).where(Mute.muter_id == viewer.id, Mute.muted_id == target.id)
+            )
+
+    async def muted(self, viewer: User) -> list[User]:
+        """Everyone the viewer muted, most recent first."""
+        async with self.db.read() as session:
+            return list(
+                (
+                    await session.execute(
+                        select(User)
+                        .join(Mute, Mute.muted_id == User.id)
+                        .where(Mute.muter_id == viewer.id)
+                        .order_by(Mute.created_at.desc())
+                    )
+                ).scalars()
             )
 
     async def is_blocked_either_way(self, a_id: int, b_id: int) -> bool:

@@ -15,7 +15,7 @@ from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.errors import NotFound
 from tornagram.feeds.items import PostItem
-from tornagram.graph.models import Comment, Like, Save
+from tornagram.graph.models import Comment, Like, Save, not_muted
 from tornagram.graph.visibility import can_see_author, not_blocked
 from tornagram.photos.models import Photo, Post
 
@@ -229,7 +229,11 @@ class InteractionReads:
         if not group_ids:
             return {}
         rank = func.row_number().over(partition_by=group_column, order_by=Comment.id.desc())
-        conditions = [group_column.in_(group_ids), not_blocked(viewer_id, Comment.author_id)]
+        conditions = [
+            group_column.in_(group_ids),
+            not_blocked(viewer_id, Comment.author_id),
+            not_muted(viewer_id, Comment.author_id),
+        ]
         if extra is not None:
             conditions.append(extra)
         ranked = select(Comment.id.label("id"), rank.label("rank")).where(*conditions).subquery()
@@ -252,7 +256,11 @@ def _with_authors(viewer_id: int | None, *conditions):
     return (
         select(Comment, User)
         .join(User, User.id == Comment.author_id)
-        .where(*conditions, not_blocked(viewer_id, Comment.author_id))
+        .where(
+            *conditions,
+            not_blocked(viewer_id, Comment.author_id),
+            not_muted(viewer_id, Comment.author_id),
+        )
     )
 
 

@@ -40,6 +40,11 @@ GROUP_MESSAGES = {
     ("reply", 1): N_("%(name)s replied to your comment: %(text)s"),
     ("mention", 1): N_("%(name)s mentioned you in a comment: %(text)s"),
     ("caption_mention", 1): N_("%(name)s mentioned you in a post: %(text)s"),
+    # From a moderator, who is not named: the notice speaks for the site.
+    ("report_handled", 1): N_("The moderators have handled your report. Thank you."),
+    ("warning", 1): N_(
+        "The moderators have warned you about something you posted. Please read the rules."
+    ),
 }
 
 

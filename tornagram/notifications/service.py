@@ -27,7 +27,7 @@ from tornagram.cache import NOTICES_GONE, VISIBILITY, Store, graph_topic, unread
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database
 from tornagram.db.ids import id_time_ms, lowest_id_at
-from tornagram.graph.models import Comment, Notification
+from tornagram.graph.models import Comment, Notification, not_muted
 from tornagram.graph.visibility import can_see_user_id, not_blocked
 from tornagram.photos.models import Photo, Post
 from tornagram.realtime.channels import user_channel
@@ -85,10 +85,14 @@ def shorten(text: str, limit: int = SNIPPET_MAX_CHARS) -> str:
 
 
 def visible_to(viewer_id: int):
-    """The visibility rule for a notification row: no block either way with its actor, and a
-    post (if any) that the reader may see."""
+    """The visibility rule for a notification row: no block either way with its actor, an actor
+    the reader has not muted, and a post (if any) that the reader may see."""
     post_visible = exists().where(Post.id == N.post_id, can_see_user_id(viewer_id, Post.author_id))
-    return and_(not_blocked(viewer_id, N.actor_id), or_(N.post_id.is_(None), post_visible))
+    return and_(
+        not_blocked(viewer_id, N.actor_id),
+        not_muted(viewer_id, N.actor_id),
+        or_(N.post_id.is_(None), post_visible),
+    )
 
 
 def _day_window(notification_id: int) -> tuple[int, int]:

@@ -7,12 +7,15 @@ from sqlalchemy import delete, func, select
 
 from tornagram.accounts.models import User
 from tornagram.db.ids import IdGenerator
-from tornagram.graph.models import Comment, Notification
+from tornagram.graph.models import Comment, Mute, Notification
 from tornagram.i18n import N_
 from tornagram.realtime.channels import user_channel
 from tornagram.storage.urls import media_url
 
-KINDS = ("like", "comment", "reply", "mention", "follow", "follow_request")
+# report_handled and warning come from moderators (tornagram/moderation/service.py).
+KINDS = (
+    "like", "comment", "reply", "mention", "follow", "follow_request", "report_handled", "warning",
+)  # fmt: skip
 # A toast quotes the comment behind it, cut to about two lines.
 TOAST_EXCERPT_CHARS = 120
 
@@ -25,6 +28,8 @@ TOAST_MESSAGES = {
     "mention": N_("%(name)s mentioned you."),
     "follow": N_("%(name)s started following you."),
     "follow_request": N_("%(name)s asked to follow you."),
+    "report_handled": N_("The moderators have handled your report. Thank you."),
+    "warning": N_("The moderators have warned you about something you posted."),
 }
 
 
@@ -78,6 +83,13 @@ class NotificationWriter:
             actor = await session.get(User, notification.actor_id)
             if recipient is None or actor is None:
                 return None
+            muted = await session.scalar(
+                select(Mute.muted_id).where(
+                    Mute.muter_id == recipient.id, Mute.muted_id == actor.id
+                )
+            )
+            if muted is not None:
+                return None  # the list leaves it out; no toast either
             if self.count_unread is None:
                 unread = await self.unread_count(session, recipient.id)
             body = (

@@ -39,6 +39,10 @@ VERIFIED_COOKIE_SECS = 60.0
 class BaseHandler(tornado.web.RequestHandler):
     """Loads the signed-in user in ``prepare`` (``get_current_user`` cannot await)."""
 
+    # A suspended account, or one a moderator asked for a new password, reaches only the pages
+    # that say so (and signing in and out, the language): everything else leads there.
+    open_while_restricted = False
+
     def initialize(self, ctx) -> None:
         self.ctx = ctx
         # Given out here rather than in prepare so that errors raised before prepare (a failed
@@ -69,6 +73,8 @@ class BaseHandler(tornado.web.RequestHandler):
         else:
             self.current_user = signed_in.user
             self.current_session = signed_in.session
+            if not self.open_while_restricted and self._restricted(signed_in.user):
+                return
         # The badge in the navigation: one more query, for members, on responses that are
         # pages (JSON answers, long polls included, and sockets have no navigation).
         is_page = not self.wants_json() and "Upgrade" not in self.request.headers
@@ -77,6 +83,20 @@ class BaseHandler(tornado.web.RequestHandler):
             if self.current_user is not None and is_page
             else 0
         )
+
+    def _restricted(self, user) -> bool:
+        """Send a restricted account to its notice; True when the request is answered."""
+        if user.suspended_at is not None:
+            page = "suspended"
+        elif user.password_reset_required:
+            page = "settings_password"
+        else:
+            return False
+        is_page = not self.wants_json() and "Upgrade" not in self.request.headers
+        if self.request.method in ("GET", "HEAD") and is_page:
+            self.redirect(self.reverse_url(page))
+            return True
+        raise tornado.web.HTTPError(403)
 
     def get_current_user(self) -> Any:
         # Only reached when prepare did not run (an error before it): nobody is signed in.

@@ -1,0 +1,1 @@
+"""Running a community: roles, reports and the moderators' queue, suspensions, the audit log."""
