@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TEST_COOKIE_SECRET
-from tests.helpers import SmtpSink
+from tests.helpers import TEST_COOKIE_SECRET, SmtpSink
 from tornagram.config import FAST_TEST_HASH_PARAMS, build_settings
 
 

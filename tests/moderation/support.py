@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import post_id_from, upload
-from tests.photos.conftest import fixture_bytes
+from tests.helpers import fixture_bytes, post_id_from, upload
 
 
 async def share(client, caption: str = "") -> int:

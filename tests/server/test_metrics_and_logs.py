@@ -14,8 +14,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import DEFAULT_PASSWORD, fixture_bytes, require, upload
-from tests.realtime.rt_support import free_port
+from tests.helpers import DEFAULT_PASSWORD, fixture_bytes, free_port, require, upload
 from tests.server.support import ServerProcess, wait_until
 
 
