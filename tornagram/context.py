@@ -204,6 +204,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         interactions=interactions,
         notifications=notifications,
         limiter=rate_limits,
+        deletion=deletion,
     )
     accounts.live = photos.live = graph.live = deletion.live = moderation.live = live
     accounts.going_public = graph.let_everyone_in

@@ -100,6 +100,10 @@ async def test_suspension_ends_sessions_and_sockets_and_leaves_only_the_notice(s
     assert notice.status_code == 200 and "suspended" in notice.text
     assert (await bo.post(f"/p/{spam}/comments", {"body": "still here"})).status_code == 403
     assert (await bo.post("/@ana/follow")).status_code == 403
+    # It may still take its data away: the notice links the export, which is open to it.
+    assert 'href="/settings/export"' in notice.text
+    assert (await bo.get("/settings/export")).status_code == 200
+    assert (await bo.post("/settings/export")).status_code == 303
     assert (await bo.post("/logout")).status_code == 303
     # Everyone else is not affected by the gate.
     assert (await ana.get("/suspended")).headers["location"] == "/"

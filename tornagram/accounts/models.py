@@ -55,6 +55,8 @@ class User(Base):
     @property
     def two_factor_enabled(self) -> bool:
         return self.totp_secret is not None
+
+    @property
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
 

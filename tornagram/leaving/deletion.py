@@ -68,11 +68,15 @@ class DeletionService:
             raise InvalidInput(errors)
         if user.two_factor_enabled and not await self.twofactor.check_code(user, code, ip=ip):
             raise InvalidInput(UserError("That code is not right.", "code"))
-        await self._delete(user)
+        await self.remove(user)
 
-    async def _delete(self, user: User) -> None:
+    async def remove(self, user: User, *, also=None) -> None:
+        """Delete the account and everything of it; ``also(session)`` runs in the same
+        transaction (a moderator's audit entry)."""
         uid = user.id
         async with self.db.write() as session:
+            if also is not None:
+                also(session)
             post_ids = list(
                 (await session.execute(select(Post.id).where(Post.author_id == uid))).scalars()
             )

@@ -38,6 +38,9 @@ class DeleteAccountHandler(BaseHandler):
 
 
 class ExportHandler(BaseHandler):
+    # A suspended account may still take its data away.
+    open_while_restricted = True
+
     @tornado.web.authenticated
     async def get(self) -> None:
         export = await self.ctx.exports.latest(self.current_user)
@@ -52,6 +55,9 @@ class ExportHandler(BaseHandler):
 class ExportStatusHandler(BaseHandler):
     """What the page's script polls while the zip is built."""
 
+    # A suspended account may still take its data away.
+    open_while_restricted = True
+
     @tornado.web.authenticated
     async def get(self, export_id: str) -> None:
         export = await self.ctx.exports.owned(self.current_user, params.path_id(export_id))
@@ -60,6 +66,9 @@ class ExportStatusHandler(BaseHandler):
 
 
 class ExportDownloadHandler(BaseHandler):
+    # A suspended account may still take its data away.
+    open_while_restricted = True
+
     @tornado.web.authenticated
     async def get(self, export_id: str) -> None:
         path = await self.ctx.exports.download_path(self.current_user, params.path_id(export_id))

@@ -17,16 +17,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tornagram.accounts.models import Session, User
-from tornagram.cache import NOTICES_GONE, VISIBILITY
+from tornagram.cache import VISIBILITY
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Conflict, Forbidden, InvalidInput, NotFound, UserError
-from tornagram.graph.models import Comment, Follow, Like
+from tornagram.graph.models import Comment
 from tornagram.moderation.models import (
     AuditEntry,
     Reason,
@@ -38,8 +38,7 @@ from tornagram.moderation.models import (
     is_admin,
     rank,
 )
-from tornagram.photos.media_refs import delete_unreferenced
-from tornagram.photos.models import Photo, Post, Rendition
+from tornagram.photos.models import Photo, Post
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +104,7 @@ class ModerationService:
         interactions,
         notifications,
         limiter,
+        deletion,
     ) -> None:
         self.db = db
         self.ids = ids
@@ -113,6 +113,8 @@ class ModerationService:
         self.interactions = interactions
         self.notifications = notifications
         self.limiter = limiter
+        # Deleting an account is one thing wherever it is asked for (leaving/deletion.py).
+        self.deletion = deletion
         # A LiveControl: viewers of a suspended account's posts lose them at once.
         self.live = None
 
@@ -427,77 +429,16 @@ class ModerationService:
             self._audit(session, moderator, "user.password_reset", user, note)
 
     async def delete_account(self, admin: User, user: User, note: str) -> None:
-        """Admins only. The rows go with the account (foreign keys cascade); counts on other
-        people and posts are recounted; files nothing else uses are deleted."""
+        """Admins only. The same deletion a person asks for themselves (leaving/deletion.py:
+        rows, counts, files, live channels, the reserved name), with the audit entry in its
+        transaction."""
         if not is_admin(admin):
             raise Forbidden("Only an admin can delete an account.")
         self._may_act_on(admin, user)
         note = clean_note(note)
-        async with self.db.write() as session:
-            followees = list(
-                (
-                    await session.execute(
-                        select(Follow.followee_id).where(Follow.follower_id == user.id)
-                    )
-                ).scalars()
-            )
-            followers = list(
-                (
-                    await session.execute(
-                        select(Follow.follower_id).where(Follow.followee_id == user.id)
-                    )
-                ).scalars()
-            )
-            touched_posts = set(
-                (
-                    await session.execute(select(Like.post_id).where(Like.user_id == user.id))
-                ).scalars()
-            ) | set(
-                (
-                    await session.execute(
-                        select(Comment.post_id).where(Comment.author_id == user.id)
-                    )
-                ).scalars()
-            )
-            keys = set(
-                (
-                    await session.execute(
-                        select(Rendition.key)
-                        .join(Photo, Photo.id == Rendition.photo_id)
-                        .join(Post, Post.id == Photo.post_id)
-                        .where(Post.author_id == user.id)
-                    )
-                ).scalars()
-            ) | {k for k in (user.avatar_key, user.avatar_small_key) if k}
-            await self.accounts.end_sessions_of(session, user.id)
-            self._audit(session, admin, "user.delete", user, note)
-            await session.execute(delete(User).where(User.id == user.id))
-            # Their notices to others, and others' rows about their posts, went by cascade.
-            changed(session, NOTICES_GONE, VISIBILITY)
-            if followees:
-                await session.execute(
-                    update(User).where(User.id.in_(followees))
-                    .values(follower_count=User.follower_count - 1)
-                )  # fmt: skip
-            if followers:
-                await session.execute(
-                    update(User).where(User.id.in_(followers))
-                    .values(following_count=User.following_count - 1)
-                )  # fmt: skip
-            for post_id in touched_posts:
-                await session.execute(
-                    update(Post)
-                    .where(Post.id == post_id)
-                    .values(
-                        like_count=select(func.count())
-                        .where(Like.post_id == post_id)
-                        .scalar_subquery(),
-                        comment_count=select(func.count())
-                        .where(Comment.post_id == post_id)
-                        .scalar_subquery(),
-                    )
-                )
-            await delete_unreferenced(session, self.photos.storage, keys)
+        await self.deletion.remove(
+            user, also=lambda session: self._audit(session, admin, "user.delete", user, note)
+        )
         log.info("@%s deleted by @%s", user.username, admin.username)
 
     async def set_role(self, username: str, role: str, *, by: User | None = None) -> User:
