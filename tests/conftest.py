@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import tornado.testing
 
-from tests.helpers import Site, require
+from tests.helpers import Site, require, start_s3_server
 from tornagram.config import FAST_TEST_HASH_PARAMS, Settings, build_settings, default_database_url
 from tornagram.context import build_context
 from tornagram.db import migrate
@@ -118,6 +118,25 @@ def settings(tmp_path, database_url) -> Settings:
         password_hash=FAST_TEST_HASH_PARAMS,
         allow_loopback_fetch=True,
     )
+
+
+# -- an S3 server ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server for the whole run; each test makes its own bucket."""
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_s3_server():
+    """A server of this test's own, which the test may stop (an outage mid-upload)."""
+    server = start_s3_server()
+    yield server
+    server.stop()
 
 
 # -- a live site ---------------------------------------------------------------------------------

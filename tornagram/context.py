@@ -29,8 +29,9 @@ from tornagram.realtime.presence import Presence
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.service import RoomsService
 from tornagram.search.service import SearchService
+from tornagram.storage import media_urls, open_storage
 from tornagram.storage.base import MediaStorage
-from tornagram.storage.local import LocalStorage
+from tornagram.storage.urls import MediaUrls
 
 # About 6 KB each.
 FRAGMENT_ENTRIES = 3_000
@@ -46,6 +47,8 @@ class AppContext:
     hasher: PasswordHasher
     # Typed by the protocol: services must not depend on the media being on this disk.
     storage: MediaStorage
+    # The URL each page uses for a stored key: plain for public media, signed for private.
+    media_urls: MediaUrls
     images: ImageWorkers
     accounts: AccountsService
     photos: PhotosService
@@ -101,12 +104,12 @@ class AppContext:
         await self.db.changes.close()
         self.hasher.close()
         self.images.close()
+        await self.storage.close()
         await self.db.dispose()
 
 
 def build_context(settings: Settings, *, worker_id: int | None = None) -> AppContext:
     """Makes engines and pools but opens no connection: call inside the running loop."""
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Every cache made below hears of changes through the database's ``changes``.
     db = Database(
         settings.database_url,
@@ -114,7 +117,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     )
     ids = IdGenerator(worker_id)
     hasher = PasswordHasher(settings.password_hash, max_threads=settings.password_hash_threads)
-    storage = LocalStorage(settings.media_dir)
+    storage = open_storage(settings)
     images = ImageWorkers()
     accounts = AccountsService(
         db,
@@ -156,6 +159,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ids=ids,
         hasher=hasher,
         storage=storage,
+        media_urls=media_urls(settings),
         images=images,
         accounts=accounts,
         photos=photos,

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
@@ -334,6 +334,28 @@ class PhotosService:
         """Delete files that no row points at any more (equal bytes share one key)."""
         async with self.db.write() as session:
             await delete_unreferenced(session, self.storage, keys)
+
+    async def media_is_public(self, key: str) -> bool:
+        """Whether anyone may fetch ``key`` without a signed URL: an avatar (public on every
+        photo site), or a rendition of a post everyone may see. Asked on each unsigned media
+        request, so making an account private closes its unsigned URLs at once."""
+        avatar = (
+            select(User.id)
+            .where(or_(User.avatar_key == key, User.avatar_small_key == key))
+            .limit(1)
+        )
+        photo = (
+            select(Rendition.photo_id)
+            .join(Photo, Photo.id == Rendition.photo_id)
+            .join(Post, Post.id == Photo.post_id)
+            .join(User, User.id == Post.author_id)
+            .where(Rendition.key == key, can_see_author(None))
+            .limit(1)
+        )
+        async with self.db.read() as session:
+            if await session.scalar(photo) is not None:
+                return True
+            return await session.scalar(avatar) is not None
 
     async def key_in_use(self, key: str) -> bool:
         async with self.db.read() as session:
