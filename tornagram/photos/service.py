@@ -39,6 +39,8 @@ from tornagram.realtime.channels import post_channel
 from tornagram.storage.base import MediaStorage
 
 log = logging.getLogger(__name__)
+# Keys gc-media checks and deletes per transaction.
+GC_BATCH = 500
 
 MAX_PHOTOS_PER_POST = 10
 ALT_MAX_CHARS = 1000
@@ -365,14 +367,26 @@ class PhotosService:
         async with self.db.read() as session:
             return await all_referenced_keys(session)
 
-    async def gc_media(self, *, dry_run: bool = False) -> list[str]:
-        """Remove stored files that no row references; returns their keys."""
-        referenced = await self.referenced_keys()
-        candidates = [key async for key in self.storage.iter_keys() if key not in referenced]
+    async def gc_media(self, *, dry_run: bool = False, batch: int = GC_BATCH) -> list[str]:
+        """Remove stored files that no row references, ``batch`` keys per transaction (the
+        listing streams from the backend, so memory stays flat however much is stored);
+        returns their keys. A dry run deletes nothing and returns what it would delete."""
+        removed: list[str] = []
+        chunk: list[str] = []
+        async for key in self.storage.iter_keys():
+            chunk.append(key)
+            if len(chunk) >= batch:
+                removed += await self._gc_batch(chunk, dry_run)
+                chunk = []
+        if chunk:
+            removed += await self._gc_batch(chunk, dry_run)
+        return sorted(removed)
+
+    async def _gc_batch(self, keys: list[str], dry_run: bool) -> list[str]:
         if dry_run:
             async with self.db.read() as session:
-                return sorted(set(candidates) - await keys_in_use(session, candidates))
-        # Checked again inside a write transaction: a post or avatar saved since the listing
-        # keeps its file.
+                return sorted(set(keys) - await keys_in_use(session, keys))
+        # Checked inside a write transaction: a post or avatar saved since the listing keeps
+        # its file (and one saved after it puts its file back: media_refs.keep_stored).
         async with self.db.write() as session:
-            return await delete_unreferenced(session, self.storage, candidates)
+            return await delete_unreferenced(session, self.storage, keys)

@@ -44,6 +44,7 @@ class MediaHandler(tornado.web.RequestHandler):
 
     def initialize(self, ctx) -> None:
         self.ctx = ctx
+        self._size_for_416 = 0
 
     def set_default_headers(self) -> None:
         apply_security_headers(self)
@@ -135,7 +136,7 @@ class MediaHandler(tornado.web.RequestHandler):
         return start, end
 
     def _unsatisfiable(self, size: int) -> None:
-        self.set_header("Content-Range", f"bytes */{size}")
+        self._size_for_416 = size  # send_error clears the headers set so far
         raise tornado.web.HTTPError(416)
 
     def write_error(self, status_code: int, **kwargs) -> None:
@@ -144,4 +145,6 @@ class MediaHandler(tornado.web.RequestHandler):
         self.clear_header("ETag")
         self.clear_header("Accept-Ranges")
         self.set_header("Content-Type", "text/plain; charset=utf-8")
+        if status_code == 416:
+            self.set_header("Content-Range", f"bytes */{self._size_for_416}")
         self.finish(f"{status_code}: {self._reason}\n")
