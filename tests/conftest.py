@@ -143,6 +143,30 @@ def own_s3_server():
 
 
 @pytest.fixture
+async def start_site():
+    """start(settings) -> Site: more live sites in one test (two servers on one bucket, say),
+    each stopped at the end."""
+    started: list[tuple] = []
+
+    async def start(settings: Settings) -> Site:
+        ctx = build_context(settings)
+        sock, port = tornado.testing.bind_unused_port()
+        server = start_http_server(ctx, [sock])
+        ctx.ready = True
+        result = Site(ctx, f"http://127.0.0.1:{port}", [], server.request_callback)
+        started.append((result, server))
+        return result
+
+    yield start
+    for result, server in reversed(started):
+        for client in result.clients:
+            await client.aclose()
+        server.stop()
+        await server.close_all_connections()
+        await result.ctx.close()
+
+
+@pytest.fixture
 async def site(settings) -> AsyncIterator[Site]:
     ctx = build_context(settings)
     sock, port = tornado.testing.bind_unused_port()

@@ -161,15 +161,17 @@ class S3Server:
     """moto's S3 server in a thread of this process, on 127.0.0.1 only."""
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server = None
         self._buckets = 0
         self.running = False
 
     def start(self) -> None:
+        """Start, or start again after ``stop`` (moto keeps its buckets in this process)."""
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self.running = True
 

@@ -86,7 +86,7 @@ async def test_a_signed_url_stops_working_after_its_expiry_and_cannot_be_altered
 ):
     owner = await site.user_client("sol")
     await make_private(owner)
-    post_id, keys = await post_with_photo(site, owner, image_bytes)
+    _post_id, keys = await post_with_photo(site, owner, image_bytes)
     urls = site.ctx.media_urls
     now = 1_900_000_000
     urls.clock = lambda: now
@@ -183,7 +183,7 @@ async def test_a_missing_object_is_404_and_traversal_is_refused(site, image_byte
 async def test_cached_cards_never_hold_a_signed_url_past_its_window(site, image_bytes):
     owner = await site.user_client("xena")
     await make_private(owner)
-    _post_id, keys = await post_with_photo(site, owner, image_bytes)
+    _post_id, _keys = await post_with_photo(site, owner, image_bytes)
     urls = site.ctx.media_urls
     now = 1_900_000_000
     urls.clock = lambda: now

@@ -28,15 +28,17 @@ from tornagram.photos.media_refs import (
     StoredFile,
     all_referenced_keys,
     delete_unreferenced,
+    discard_after_failure,
     keep_stored,
     keys_in_use,
+    storage_down,
 )
 from tornagram.photos.mentions import notify_caption_mentions, retract_dropped_mentions
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
 from tornagram.realtime.channels import post_channel
-from tornagram.storage.base import MediaStorage
+from tornagram.storage.base import MediaStorage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 # Keys gc-media checks and deletes per transaction.
@@ -124,8 +126,10 @@ class PhotosService:
         stored: list[str] = []
         try:
             post = await self._store_and_insert(author, uploads, processed, caption, stored)
-        except BaseException:
-            await self._discard(stored)
+        except BaseException as exc:
+            await discard_after_failure(self.db, self.storage, stored)
+            if isinstance(exc, StorageUnavailable):
+                raise storage_down(exc) from None
             raise
         log.info("post %s by %s with %d photos", post.id, author.username, len(uploads))
         return post
