@@ -117,7 +117,12 @@ async def test_gc_media_on_s3_in_batches_with_a_dry_run(
     r = await upload(author, [("photo.jpg", fixture_bytes(PHOTO))])
     kept = await rendition_keys(site, post_id_from(r))
     storage = site.ctx.storage
-    orphans = sorted([await storage.put(f"orphan {n}".encode(), ext="jpg", content_type="image/jpeg") for n in range(3)])
+    orphans = sorted(
+        [
+            await storage.put(f"orphan {n}".encode(), ext="jpg", content_type="image/jpeg")
+            for n in range(3)
+        ]
+    )
 
     assert await site.ctx.photos.gc_media(dry_run=True, batch=2) == orphans
     assert all([await storage.exists(key) for key in orphans])

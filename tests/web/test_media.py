@@ -81,9 +81,7 @@ async def test_an_anonymous_client_cannot_fetch_a_private_photos_media(site, ima
     assert int(cache.rsplit("=", 1)[1]) <= site.ctx.media_urls.ttl_secs
 
 
-async def test_a_signed_url_stops_working_after_its_expiry_and_cannot_be_altered(
-    site, image_bytes
-):
+async def test_a_signed_url_stops_working_after_its_expiry_and_cannot_be_altered(site, image_bytes):
     owner = await site.user_client("sol")
     await make_private(owner)
     _post_id, keys = await post_with_photo(site, owner, image_bytes)
@@ -119,9 +117,7 @@ async def test_turning_private_closes_the_unsigned_urls_at_once(site, image_byte
     assert (await client.get(f"/media/{keys[0]}")).status_code == 200
 
 
-async def test_a_key_computed_on_another_site_with_the_same_photo_finds_nothing(
-    site, image_bytes
-):
+async def test_a_key_computed_on_another_site_with_the_same_photo_finds_nothing(site, image_bytes):
     owner = await site.user_client("ulla")
     _post_id, keys = await post_with_photo(site, owner, image_bytes)
     client = site.client()
@@ -145,7 +141,9 @@ async def test_etag_ranges_and_head(site, image_bytes):
     assert whole.headers["accept-ranges"] == "bytes"
     assert int(whole.headers["content-length"]) == size
 
-    assert (await client.get(f"/media/{keys[0]}", headers={"If-None-Match": etag})).status_code == 304
+    assert (
+        await client.get(f"/media/{keys[0]}", headers={"If-None-Match": etag})
+    ).status_code == 304
     tail = await client.get(f"/media/{keys[0]}", headers={"Range": "bytes=-10"})
     assert tail.status_code == 206 and tail.content == whole.content[-10:]
     assert tail.headers["content-range"] == f"bytes {size - 10}-{size - 1}/{size}"

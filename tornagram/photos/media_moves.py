@@ -87,12 +87,12 @@ async def migrate_media(db, storage, *, batch: int = DEFAULT_BATCH, progress=Non
         after = old_keys[-1]
         files = []
         moves: dict[str, str] = {}
-        for old in old_keys:
-            stored = await _restore_under_new_key(storage, old, report)
-            if stored is not None:
-                files.append(stored)
-                moves[old] = stored.key
         try:
+            for old in old_keys:
+                stored = await _restore_under_new_key(storage, old, report)
+                if stored is not None:
+                    files.append(stored)
+                    moves[old] = stored.key
             await _repoint(db, storage, moves, files)
         except BaseException:
             # Stopped (or failed) before the commit: the rows still point at the old files,

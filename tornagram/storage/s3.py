@@ -171,9 +171,7 @@ class S3Storage:
     def _unavailable(self, doing: str, exc: BaseException) -> StorageUnavailable:
         detail = _error_code(exc) or type(exc).__name__
         message = str(exc).splitlines()[0] if str(exc) else detail
-        return StorageUnavailable(
-            f"media storage {self!r} failed to {doing}: {message} ({detail})"
-        )
+        return StorageUnavailable(f"media storage {self!r} failed to {doing}: {message} ({detail})")
 
     # -- MediaStorage ----------------------------------------------------------------------
 
