@@ -87,6 +87,14 @@ class AppContext:
         await self.broker.start()
         await self.live.start()
         await self.db.changes.start()
+        await self.start_media()
+
+    async def start_media(self) -> None:
+        """Media fetched from the bucket or a CDN: private photos by the bucket's presigned
+        URLs, when the backend can make them."""
+        presigner = getattr(self.storage, "presigner", None)
+        if self.settings.media_public_url and presigner is not None:
+            self.media_urls.presign = await presigner()
 
     def close_sockets(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for socket in list(self.sockets):

@@ -3,6 +3,8 @@ the middle of an upload (the moto server stopped): a clear answer, no row, no ob
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 
 from sqlalchemy import func, select
@@ -11,6 +13,7 @@ from tests.helpers import make_bucket, post_id_from, s3_environment, upload
 from tests.photos.conftest import fixture_bytes
 from tornagram.photos.models import Post
 from tornagram.storage.base import StorageUnavailable
+from tornagram.web.ui_modules import TEMPLATE_AVATAR_KEY
 
 PHOTO = "camera-gps.jpg"
 
@@ -18,6 +21,32 @@ PHOTO = "camera-gps.jpg"
 async def s3_settings(settings, server, monkeypatch):
     s3_environment(monkeypatch)  # credentials from the standard AWS variables
     return replace(settings, media_url=server.media_url(await make_bucket(server)))
+
+
+async def allow_public_reads(server, bucket: str) -> None:
+    """The policy a bucket serving media straight to browsers has (docs/deployment.md)."""
+    from tests.helpers import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
+    from tornagram.storage.s3 import shared_session
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/media/*",
+            }
+        ],
+    }
+    async with shared_session().create_client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+    ) as client:
+        await client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
 async def rendition_keys(site, post_id: int) -> list[str]:
@@ -128,3 +157,48 @@ async def test_gc_media_on_s3_in_batches_with_a_dry_run(
     assert all([await storage.exists(key) for key in orphans])
     assert await site.ctx.photos.gc_media(batch=2) == orphans
     assert sorted([key async for key in storage.iter_keys()]) == sorted(set(kept))
+
+
+async def test_media_public_url_serves_public_photos_from_the_bucket_and_private_presigned(
+    settings, s3_server, monkeypatch, start_site
+):
+    import httpx
+
+    s3_environment(monkeypatch)
+    bucket = await make_bucket(s3_server)
+    public_base = f"{s3_server.endpoint}/{bucket}/media/"  # the bucket's own address, as a CDN
+    await allow_public_reads(s3_server, bucket)
+    site = await start_site(
+        replace(settings, media_url=s3_server.media_url(bucket), media_public_url=public_base)
+    )
+    await site.ctx.start_media()
+    public_author = await site.user_client("eli")
+    r = await upload(public_author, [("photo.jpg", fixture_bytes(PHOTO))])
+    public_post = post_id_from(r)
+    private_author = await site.user_client("fay")
+    await private_author.post(
+        "/settings/profile", {"display_name": "", "bio": "", "locale": "", "private": "on"}
+    )
+    r = await upload(private_author, [("photo.jpg", fixture_bytes("icc-srgb.jpg"))])
+    private_post = post_id_from(r)
+
+    async with httpx.AsyncClient() as bucket_client:
+        page = (await site.client().get(f"/p/{public_post}")).text
+        key = (await rendition_keys(site, public_post))[0]
+        assert f"{public_base}{key}" in page
+        direct = await bucket_client.get(public_base + key)
+        assert direct.status_code == 200 and "immutable" in direct.headers["cache-control"]
+
+        page = (await private_author.get(f"/p/{private_post}")).text.replace("&amp;", "&")
+        found = re.findall(r'(http://127\.0\.0\.1:[0-9]+/[^"\s,]+)', page)
+        presigned = sorted({url for url in found if "X-Amz-Signature=" in url})
+        assert presigned, "a private photo is shown by presigned URL"
+        got = await bucket_client.get(presigned[0])
+        assert got.status_code == 200
+        assert got.headers["cache-control"].startswith("private, max-age=")
+        # Nothing of the private post is handed out unsigned (the live-comment template's
+        # stand-in avatar is no stored file).
+        unsigned = [
+            u for u in found if "X-Amz-Signature=" not in u and TEMPLATE_AVATAR_KEY not in u
+        ]
+        assert not unsigned

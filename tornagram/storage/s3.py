@@ -306,15 +306,52 @@ class S3Storage:
         except _client_errors() as exc:
             raise self._unavailable("list the stored media", exc) from exc
 
-    async def presigned_url(self, key: str, expires_secs: int, cache_control: str) -> str:
-        """A GET URL the bucket itself honours until ``expires_secs`` from now."""
-        client = await self.client()
-        return await client.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": self.bucket,
-                "Key": self._object(key),
-                "ResponseCacheControl": cache_control,
-            },
-            ExpiresIn=expires_secs,
-        )
+    async def presigner(self):
+        """``presign(key, expires_secs, cache_control) -> url``: GET URLs the bucket itself
+        honours until they expire, made without a network call (pages are drawn synchronously).
+        None when the credentials are temporary (an instance role, SSO): a URL signed with them
+        dies with them, however long it says it lives, so private media stays on /media/."""
+        import botocore.config
+        import botocore.credentials
+        import botocore.session
+
+        if self._access_key and self._secret_key:
+            access, secret, token = self._access_key, self._secret_key, None
+        else:
+            credentials = await shared_session().get_credentials()
+            if credentials is None or isinstance(
+                credentials, botocore.credentials.RefreshableCredentials
+            ):
+                log.info("no long-lived S3 credentials: private media is served via /media/")
+                return None
+            frozen = await credentials.get_frozen_credentials()
+            access, secret, token = frozen.access_key, frozen.secret_key, frozen.token
+
+        def make_client():
+            return botocore.session.get_session().create_client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=self.region or None,
+                aws_access_key_id=access,
+                aws_secret_access_key=secret,
+                aws_session_token=token,
+                config=botocore.config.Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "path" if self.endpoint_url else "auto"},
+                ),
+            )
+
+        signer = await asyncio.to_thread(make_client)
+
+        def presign(key: str, expires_secs: int, cache_control: str) -> str:
+            return signer.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self._object(key),
+                    "ResponseCacheControl": cache_control,
+                },
+                ExpiresIn=expires_secs,
+            )
+
+        return presign

@@ -10,6 +10,9 @@ works for anyone holding it until the expiry and then never again; a new page ge
 so making an account private, blocking someone or deleting a post takes effect for every URL
 handed out after it.
 
+With ``--media-public-url`` on S3 and long-lived credentials, a private photo's URL is instead
+the bucket's own presigned GET for the same expiry, so private media skips this site too.
+
 Expiries are rounded to a window (a quarter of the lifetime), so the URLs in pages drawn
 within one window are equal: browsers reuse what they fetched, and a rendered card may be
 cached for the window (its cache key holds ``window()``) without ever holding a URL that has
@@ -27,6 +30,7 @@ DEFAULT_SIGNED_URL_TTL_SECS = 3600
 MIN_SIGNED_URL_TTL_SECS = 60
 # 128 bits of HMAC-SHA256, hex: out of reach of guessing, short enough for srcset.
 SIGNATURE_HEX_CHARS = 32
+PRESIGNED_MEMO_ENTRIES = 50_000
 
 
 def signing_secret(site_secret: str) -> bytes:
@@ -49,6 +53,10 @@ class MediaUrls:
         self.window_secs = max(ttl_secs // 4, 1)
         self.public_base = public_base.rstrip("/") + "/" if public_base else ""
         self.clock = clock
+        # With media served from the bucket (--media-public-url on S3): the backend's own
+        # presigned GET, presign(key, expires_secs, cache_control) -> url (storage/s3.py).
+        self.presign: Callable[[str, int, str], str] | None = None
+        self._presigned: dict[tuple[str, int], str] = {}
 
     # -- building --------------------------------------------------------------------------
 
@@ -66,7 +74,20 @@ class MediaUrls:
 
     def signed(self, key: str) -> str:
         expires = self.expiry()
+        if self.presign is not None:
+            return self._presigned_url(key, expires)
         return f"/media/{key}?e={expires}&s={self.signature(key, expires)}"
+
+    def _presigned_url(self, key: str, expires: int) -> str:
+        # One URL per key and window, like ours, so browsers reuse what they fetched.
+        url = self._presigned.get((key, expires))
+        if url is None:
+            if len(self._presigned) >= PRESIGNED_MEMO_ENTRIES:
+                self._presigned.clear()
+            remaining = max(expires - int(self.clock()), 1)
+            url = self.presign(key, remaining, f"private, max-age={remaining}")
+            self._presigned[(key, expires)] = url
+        return url
 
     def for_media(self, key: str | None, *, private: bool) -> str | None:
         if not key:
