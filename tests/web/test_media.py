@@ -197,3 +197,16 @@ async def test_cached_cards_never_hold_a_signed_url_past_its_window(site, image_
     # Every URL a page hands out holds for at least three quarters of its lifetime.
     for url in second:
         assert int(re.search(r"e=([0-9]+)", url)[1]) - urls.clock() >= urls.ttl_secs * 3 // 4
+
+
+async def test_deleting_a_post_ends_its_signed_urls_too(site, image_bytes):
+    owner = await site.user_client("yoko")
+    await make_private(owner)
+    post_id, keys = await post_with_photo(site, owner, image_bytes)
+    signed = site.ctx.media_urls.signed(keys[0])
+    client = site.client()
+    assert (await client.get(signed)).status_code == 200
+
+    r = await owner.post(f"/p/{post_id}/delete")
+    assert r.status_code in (200, 303), r.text
+    assert (await client.get(signed)).status_code == 404
