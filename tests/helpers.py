@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
@@ -157,6 +158,9 @@ S3_SECRET_KEY = "test-secret-key"  # moto accepts any credentials
 S3_REGION = "us-east-1"
 
 
+_BUCKET_NUMBERS = itertools.count(1)
+
+
 class S3Server:
     """moto's S3 server in a thread of this process, on 127.0.0.1 only."""
 
@@ -164,7 +168,6 @@ class S3Server:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._server = None
-        self._buckets = 0
         self.running = False
 
     def start(self) -> None:
@@ -181,8 +184,8 @@ class S3Server:
             self.running = False
 
     def next_bucket(self) -> str:
-        self._buckets += 1
-        return f"tornagram-test-{os.getpid()}-{self._buckets}"
+        # Unique across servers: moto keeps every server's buckets in one in-process store.
+        return f"tornagram-test-{os.getpid()}-{next(_BUCKET_NUMBERS)}"
 
     def media_url(self, bucket: str, prefix: str = "media") -> str:
         return f"s3://{bucket}/{prefix}?endpoint={self.endpoint}&region={S3_REGION}"
