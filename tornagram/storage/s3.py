@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import os
 import urllib.parse
 from collections.abc import AsyncIterator
 
@@ -144,7 +145,7 @@ class S3Storage:
                     connect_timeout=CONNECT_TIMEOUT_SECS,
                     read_timeout=READ_TIMEOUT_SECS,
                     # MinIO, Garage, Ceph and moto are addressed by path; AWS takes both.
-                    s3={"addressing_style": "path" if self.endpoint_url else "auto"},
+                    s3={"addressing_style": self._addressing_style()},
                 )
                 stack = contextlib.AsyncExitStack()
                 self._client = await stack.enter_async_context(
@@ -159,6 +160,15 @@ class S3Storage:
                 )
                 self._stack = stack
         return self._client
+
+    def _addressing_style(self) -> str:
+        """By path wherever the endpoint is not AWS's own (in the URL or the AWS variables)."""
+        custom = (
+            self.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        return "path" if custom else "auto"
 
     async def close(self) -> None:
         if self._stack is not None:
@@ -337,7 +347,7 @@ class S3Storage:
                 aws_session_token=token,
                 config=botocore.config.Config(
                     signature_version="s3v4",
-                    s3={"addressing_style": "path" if self.endpoint_url else "auto"},
+                    s3={"addressing_style": self._addressing_style()},
                 ),
             )
 
