@@ -4,6 +4,7 @@ Tornagram on a free port, and an HTTP client that keeps cookies and knows about 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from tests.helpers import (
     serving,
     shared_redis,
     site_settings,
+    start_s3_server,
 )
 from tornagram.config import Settings, default_database_url
 from tornagram.db import migrate
@@ -118,7 +120,38 @@ def settings(tmp_path, database_url) -> Settings:
     return site_settings(tmp_path, database_url)
 
 
+# -- an S3 server ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server for the whole run; each test makes its own bucket."""
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_s3_server():
+    """A server of this test's own, which the test may stop (an outage mid-upload)."""
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
 # -- a live site ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def start_site():
+    """start(settings) -> Site: more live sites in one test (two servers on one bucket, say),
+    each stopped at the end."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(settings: Settings) -> Site:
+            return await stack.enter_async_context(serving(settings))
+
+        yield start
 
 
 @pytest.fixture

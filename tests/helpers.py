@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import itertools
 import os
 import re
 import socket
@@ -54,6 +55,8 @@ DEFAULT_PASSWORD = "correct horse battery"
 TEST_COOKIE_SECRET = "test-cookie-secret-" + "x" * 40
 # The machine's Redis, for tests that share one (each under its own channel or key prefix).
 REDIS_URL = os.environ.get("TORNAGRAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The key-derivation secret of storages made outside a site (tornagram.storage.base).
+TEST_MEDIA_SECRET = b"test media secret, not a site's"
 
 
 def require(available: bool, what: str, why: str) -> None:
@@ -446,3 +449,94 @@ def counting_statements(site):
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+# -- an S3 server: moto's, on a free loopback port -------------------------------------------
+
+S3_ACCESS_KEY = "test-access-key"
+S3_SECRET_KEY = "test-secret-key"  # moto accepts any credentials
+S3_REGION = "us-east-1"
+
+
+_BUCKET_NUMBERS = itertools.count(1)
+
+
+class S3Server:
+    """moto's S3 server in a thread of this process, on 127.0.0.1 only."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = None
+        self.running = False
+
+    def start(self) -> None:
+        """Start, or start again after ``stop`` (moto keeps its buckets in this process)."""
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        self.running = True
+
+    def stop(self) -> None:
+        if self.running:
+            self._server.stop()
+            self.running = False
+
+    def next_bucket(self) -> str:
+        # Unique across servers: moto keeps every server's buckets in one in-process store.
+        return f"tornagram-test-{os.getpid()}-{next(_BUCKET_NUMBERS)}"
+
+    def media_url(self, bucket: str, prefix: str = "media") -> str:
+        return f"s3://{bucket}/{prefix}?endpoint={self.endpoint}&region={S3_REGION}"
+
+
+def start_s3_server() -> S3Server:
+    """A running server, or a skip (a failure in CI) saying why there is none."""
+    try:
+        server = S3Server()
+        server.start()
+    except Exception as exc:  # ImportError (moto[server] missing), a port taken, …
+        require(False, "an S3 server (moto[server])", f"{type(exc).__name__}: {exc}")
+    return server
+
+
+def s3_environment(monkeypatch) -> None:
+    """The standard AWS variables, as an operator would set them for --media-url s3://…"""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", S3_REGION)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def make_bucket(server: S3Server, bucket: str | None = None) -> str:
+    from tornagram.storage.s3 import shared_session
+
+    bucket = bucket or server.next_bucket()
+    async with shared_session().create_client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+    ) as client:
+        await client.create_bucket(Bucket=bucket)
+    return bucket
+
+
+async def s3_bucket_storage(server: S3Server, *, secret: bytes = TEST_MEDIA_SECRET, **kwargs):
+    """An S3Storage on a new, empty bucket of ``server``."""
+    from tornagram.storage.s3 import S3Storage
+
+    bucket = await make_bucket(server)
+    return S3Storage(
+        bucket,
+        "media",
+        secret=secret,
+        endpoint_url=server.endpoint,
+        region=S3_REGION,
+        access_key=S3_ACCESS_KEY,
+        secret_key=S3_SECRET_KEY,
+        **kwargs,
+    )

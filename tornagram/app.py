@@ -316,7 +316,7 @@ def make_app(ctx) -> tornado.web.Application:
         (
             r"/media/(.+)",
             MediaHandler,
-            dict(path=str(settings.media_dir)),
+            c,
             "media",
         ),
         *api_routes(ctx),

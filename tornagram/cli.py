@@ -1,5 +1,5 @@
 """``tornagram`` / ``python -m tornagram``: serve, migrate, createuser, set-role, reset-password,
-seed."""
+seed, gc-media, migrate-media, media copy."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tornagram.config import (
     env_bool,
 )
 from tornagram.logs import configure as configure_logging
+from tornagram.storage.base import StorageUnavailable
 
 # The same three as tornagram.moderation.models.Role; written out so that parsing the command
 # line imports nothing of the application.
@@ -36,6 +37,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=env("DATABASE_URL", ""),
         help="sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db "
         "(TORNAGRAM_DATABASE_URL; default: SQLite in the data dir)",
+    )
+
+
+def _media(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--media-url",
+        default=env("MEDIA_URL", ""),
+        help="where media is stored: s3://bucket/prefix (endpoint, region and credentials "
+        "from the AWS_* variables, or ?endpoint=…&region=…); default: the data dir "
+        "(TORNAGRAM_MEDIA_URL)",
     )
 
 
@@ -81,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("SITE_URL", ""),
         help="where people reach the site, e.g. https://photos.example.org; the host of "
         "absolute links such as og:url (TORNAGRAM_SITE_URL)",
+    )
+    _media(serve)
+    serve.add_argument(
+        "--media-public-url",
+        default=env("MEDIA_PUBLIC_URL", ""),
+        help="serve public media from here (a CDN or the bucket) instead of through /media/ "
+        "(TORNAGRAM_MEDIA_PUBLIC_URL)",
+    )
+    serve.add_argument(
+        "--signed-url-ttl-secs",
+        type=int,
+        default=int(env("SIGNED_URL_TTL_SECS", "3600")),
+        help="how long a private photo's signed URL works (TORNAGRAM_SIGNED_URL_TTL_SECS)",
     )
     serve.add_argument(
         "--smtp-url",
@@ -163,13 +187,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gc = sub.add_parser("gc-media", help="delete stored media files that nothing refers to")
     _common(gc)
+    _media(gc)
     gc.add_argument(
         "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
+    )
+    gc.add_argument(
+        "--batch", type=int, default=500, help="keys checked and deleted per transaction"
+    )
+    move = sub.add_parser(
+        "migrate-media",
+        help="rewrite media stored under plain content-hash keys to the site's secret keys",
+    )
+    _common(move)
+    _media(move)
+    _announce(move)
+    move.add_argument("--batch", type=int, default=200, help="files moved per transaction")
+    media = sub.add_parser("media", help="copy media between backends")
+    media_sub = media.add_subparsers(dest="media_command", required=True)
+    copy = media_sub.add_parser(
+        "copy", help="copy every stored object to another backend, verifying each (re-runnable)"
+    )
+    _common(copy)
+    _media(copy)
+    copy.add_argument(
+        "--to", required=True, help="the backend to copy to: s3://bucket/prefix, or a folder"
     )
     seed = sub.add_parser(
         "seed", help="fill an empty database with realistic demo users, follows, posts, likes"
     )
     _common(seed)
+    _media(seed)
     _announce(seed)
     seed.add_argument("--users", type=int, default=200, help="accounts to create (default 200)")
     seed.add_argument("--posts", type=int, default=2000, help="posts to create (default 2000)")
@@ -204,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
             return _set_role(args)
         if args.command == "gc-media":
             return _gc_media(args)
+        if args.command == "migrate-media":
+            return _migrate_media(args)
+        if args.command == "media":
+            return _media_copy(args)
         if args.command == "seed":
             return _seed(args)
     except ConfigError as exc:
@@ -232,6 +283,9 @@ def _serve(args) -> int:
         smtp_url=args.smtp_url,
         mail_from=args.mail_from,
         require_email_confirmation=args.require_email_confirmation,
+        media_url=args.media_url,
+        media_public_url=args.media_public_url,
+        signed_url_ttl_secs=args.signed_url_ttl_secs,
         allow_loopback_fetch=env_bool("ALLOW_LOOPBACK_FETCH"),
         caches=env_bool("CACHES", True),
     )
@@ -247,7 +301,11 @@ def _settings(args, *, migrate_default_sqlite: bool = False):
     """The settings a command names, and, for commands that work on the site's own SQLite file,
     that file brought up to the current schema first (a named database is migrated on purpose,
     with ``tornagram migrate``)."""
-    settings = build_settings(data_dir=args.data_dir, database_url=args.database_url)
+    settings = build_settings(
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        media_url=getattr(args, "media_url", ""),
+    )
     if migrate_default_sqlite and settings.uses_default_sqlite:
         from tornagram.db import migrate
 
@@ -272,6 +330,7 @@ def _command_settings(args):
         database_url=args.database_url,
         redis_url=args.redis_url,
         caches=False,
+        media_url=getattr(args, "media_url", ""),
     )
     if settings.uses_default_sqlite:
         from tornagram.db import migrate
@@ -376,11 +435,18 @@ def _gc_media(args) -> int:
                 # Photos uploaded through the app API that no status took within a day.
                 expired = await ctx.api_media.expire_unattached()
                 print(f"removed {expired} unattached app upload(s) older than a day")
-            return await ctx.photos.gc_media(dry_run=args.dry_run), debris
+            removed = await ctx.photos.gc_media(dry_run=args.dry_run, batch=args.batch)
+            return removed, debris
         finally:
             await ctx.close()
 
-    removed, debris = asyncio.run(sweep())
+    if args.batch < 1:
+        raise ConfigError("--batch must be at least 1")
+    try:
+        removed, debris = asyncio.run(sweep())
+    except StorageUnavailable as exc:
+        print(f"tornagram: {exc}", file=sys.stderr)
+        return 1
     verb = "would remove" if args.dry_run else "removed"
     for key in removed:
         print(f"{verb} {key}")
@@ -388,6 +454,85 @@ def _gc_media(args) -> int:
     if not args.dry_run:
         print(f"removed {debris} temp file(s) left by interrupted uploads and writes")
     return 0
+
+
+def _migrate_media(args) -> int:
+    from tornagram.context import build_context
+    from tornagram.feeds.seed import Progress
+    from tornagram.photos.media_moves import migrate_media
+
+    if args.batch < 1:
+        raise ConfigError("--batch must be at least 1")
+    settings = _command_settings(args)
+
+    async def run():
+        ctx = build_context(settings)
+        try:
+            return await migrate_media(ctx.db, ctx.storage, batch=args.batch, progress=Progress())
+        finally:
+            await ctx.close()
+
+    try:
+        report = asyncio.run(run())
+    except KeyboardInterrupt:
+        print("tornagram: stopped; run migrate-media again to carry on", file=sys.stderr)
+        return 130
+    except StorageUnavailable as exc:
+        print(f"tornagram: {exc}; run migrate-media again to carry on", file=sys.stderr)
+        return 1
+    print(f"moved {report.moved} file(s) to secret-derived keys")
+    for key in report.missing:
+        print(f"missing (rows left as they are): {key}")
+    for key in report.damaged:
+        print(f"damaged (not what its key names, left as it is): {key}")
+    return 0 if not (report.missing or report.damaged) else 1
+
+
+def _media_copy(args) -> int:
+    from tornagram.feeds.seed import Progress
+    from tornagram.storage import open_storage
+    from tornagram.storage.base import media_secret
+    from tornagram.storage.copy import copy_media
+
+    settings = _settings(args)
+    target_url = args.to.strip()
+    if target_url.startswith("s3://"):
+        target_settings = build_settings(
+            data_dir=args.data_dir, database_url=settings.database_url, media_url=target_url
+        )
+        target_factory = lambda: open_storage(target_settings)  # noqa: E731
+    else:
+        from pathlib import Path
+
+        from tornagram.storage.local import LocalStorage
+
+        folder = Path(target_url.removeprefix("file://")).expanduser().resolve()
+        if folder == settings.media_dir.resolve() and not settings.media_url:
+            raise ConfigError("--to names the folder media is copied from")
+        secret = media_secret(settings.cookie_secret)
+        target_factory = lambda: LocalStorage(folder, secret=secret)  # noqa: E731
+
+    async def run():
+        source, target = open_storage(settings), target_factory()
+        try:
+            return await copy_media(
+                source, target, secret=media_secret(settings.cookie_secret), progress=Progress()
+            )
+        finally:
+            await source.close()
+            await target.close()
+
+    try:
+        report = asyncio.run(run())
+    except StorageUnavailable as exc:
+        print(f"tornagram: {exc}; run media copy again to carry on", file=sys.stderr)
+        return 1
+    print(f"copied {report.copied} object(s); {report.already_there} already there and intact")
+    for key in report.damaged:
+        print(f"damaged in the source, not copied: {key}")
+    for key in report.failed:
+        print(f"did not read back right from the target: {key}")
+    return 0 if not (report.damaged or report.failed) else 1
 
 
 def _seed(args) -> int:

@@ -81,9 +81,16 @@ class Settings:
     mail_from: str = DEFAULT_MAIL_FROM
     # New accounts may post only once they have followed the link mailed to them.
     require_email_confirmation: bool = False
+    # Where media is stored: "" for files in the data dir, or s3://bucket/prefix (storage/).
+    media_url: str = ""
+    # Where public media is fetched from when not through this site's /media/, e.g. a CDN.
+    media_public_url: str = ""
+    # How long a private photo's signed URL works (storage/urls.py).
+    signed_url_ttl_secs: int = 3600
 
     @property
     def media_dir(self) -> Path:
+        """The local backend's folder; only tornagram/storage/ reads it."""
         return self.data_dir / "media"
 
     @property
@@ -165,6 +172,9 @@ def build_settings(
     smtp_url: str = "",
     mail_from: str = DEFAULT_MAIL_FROM,
     require_email_confirmation: bool = False,
+    media_url: str = "",
+    media_public_url: str = "",
+    signed_url_ttl_secs: int = 3600,
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -206,6 +216,10 @@ def build_settings(
     mail_from = check_mail_from(mail_from)
     if smtp_url and not (smtp_url.startswith("smtp://") or smtp_url.startswith("smtps://")):
         raise ConfigError("--smtp-url must start with smtp:// (STARTTLS) or smtps:// (TLS)")
+    media_url = check_media_url(media_url)
+    media_public_url = check_media_public_url(media_public_url)
+    if signed_url_ttl_secs < 60:
+        raise ConfigError("--signed-url-ttl-secs must be at least 60")
     secret = cookie_secret if cookie_secret is not None else load_cookie_secret(data)
     return Settings(
         data_dir=data,
@@ -228,6 +242,9 @@ def build_settings(
         smtp_url=smtp_url,
         mail_from=mail_from,
         require_email_confirmation=require_email_confirmation,
+        media_url=media_url,
+        media_public_url=media_public_url,
+        signed_url_ttl_secs=signed_url_ttl_secs,
     )
 
 
@@ -240,6 +257,45 @@ def check_mail_from(raw: str) -> str:
             f"--mail-from must be an address such as 'Tornagram <photos@example.org>', not {raw!r}"
         )
     return raw
+
+
+def check_media_url(raw: str) -> str:
+    """``--media-url``: "" (files in the data dir) or ``s3://bucket[/prefix]`` with optional
+    ``?endpoint=…&region=…`` (docs/media.md)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    parts = urllib.parse.urlsplit(raw)
+    if (
+        parts.scheme != "s3"
+        or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", parts.hostname or "")
+        or parts.fragment
+        or re.search(r"[\x00-\x20\x7f]", raw)
+        or ".." in parts.path.split("/")
+    ):
+        raise ConfigError(
+            f"--media-url must look like s3://bucket/prefix (a lower-case bucket name), "
+            f"not {raw!r}"
+        )
+    return raw
+
+
+def check_media_public_url(raw: str) -> str:
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    parts = urllib.parse.urlsplit(raw)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or re.search(r"[\x00-\x20\x7f]", raw)
+    ):
+        raise ConfigError(
+            f"--media-public-url must look like https://cdn.example.org/media/, not {raw!r}"
+        )
+    return raw.rstrip("/") + "/"
 
 
 def check_site_url(raw: str) -> str:

@@ -42,8 +42,9 @@ from tornagram.realtime.presence import Presence
 from tornagram.realtime.publish import EventPublisher
 from tornagram.rooms.service import RoomsService
 from tornagram.search.service import SearchService
+from tornagram.storage import media_urls, open_storage
 from tornagram.storage.base import MediaStorage
-from tornagram.storage.local import LocalStorage
+from tornagram.storage.urls import MediaUrls
 from tornagram.web.api import WindowCounter
 
 # The app API's own limits per account, beside the site's (which apply to API actions too).
@@ -65,6 +66,8 @@ class AppContext:
     hasher: PasswordHasher
     # Typed by the protocol: services must not depend on the media being on this disk.
     storage: MediaStorage
+    # The URL each page uses for a stored key: plain for public media, signed for private.
+    media_urls: MediaUrls
     images: ImageWorkers
     accounts: AccountsService
     # Outgoing mail: SMTP with --smtp-url, else .eml files in <data-dir>/outbox.
@@ -124,6 +127,14 @@ class AppContext:
         await self.mailer.start()
         await self.live.start()
         await self.db.changes.start()
+        await self.start_media()
+
+    async def start_media(self) -> None:
+        """Media fetched from the bucket or a CDN: private photos by the bucket's presigned
+        URLs, when the backend can make them."""
+        presigner = getattr(self.storage, "presigner", None)
+        if self.settings.media_public_url and presigner is not None:
+            self.media_urls.presign = await presigner()
 
     def close_sockets(self, code: int = 1001, reason: str = "server shutting down") -> None:
         for socket in list(self.sockets):
@@ -144,12 +155,12 @@ class AppContext:
         await self.db.changes.close()
         self.hasher.close()
         self.images.close()
+        await self.storage.close()
         await self.db.dispose()
 
 
 def build_context(settings: Settings, *, worker_id: int | None = None) -> AppContext:
     """Makes engines and pools but opens no connection: call inside the running loop."""
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Every cache made below hears of changes through the database's ``changes``.
     db = Database(
         settings.database_url,
@@ -157,7 +168,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     )
     ids = IdGenerator(worker_id)
     hasher = PasswordHasher(settings.password_hash, max_threads=settings.password_hash_threads)
-    storage = LocalStorage(settings.media_dir)
+    storage = open_storage(settings)
     images = ImageWorkers()
     accounts = AccountsService(
         db,
@@ -215,6 +226,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ids=ids,
         hasher=hasher,
         storage=storage,
+        media_urls=media_urls(settings),
         images=images,
         accounts=accounts,
         mailer=mailer,

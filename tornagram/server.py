@@ -128,7 +128,9 @@ async def sweep_crash_debris(ctx) -> int:
     """Remove temp files a crash left: upload parts in <data-dir>/tmp and half-written media
     (``.tmp-*``). Only old ones: another process on the same data dir may be writing its own."""
     parts = await asyncio.to_thread(remove_stale_upload_parts, ctx.settings.data_dir / "tmp")
-    media = await ctx.storage.remove_stale_temp_files()
+    # Only a backend that writes through temporary files has any (S3 uploads are atomic).
+    sweep = getattr(ctx.storage, "remove_stale_temp_files", None)
+    media = await sweep() if sweep is not None else 0
     if parts or media:
         log.info("removed %d stale upload and %d stale media temp files", parts, media)
     return parts + media

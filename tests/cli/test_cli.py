@@ -150,3 +150,34 @@ def test_reset_password_prints_a_link_from_the_site_url(tmp_path):
     assert r.stdout.split("token=", 1)[1].strip() not in r.stderr  # not in the log lines
     nobody = run_cli("reset-password", "nobody", "--data-dir", data)
     assert nobody.returncode == 2 and "No one here goes by that name." in nobody.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--media-url", "https://bucket.example/"),
+        ("--media-url", "s3://Bad_Bucket/x"),
+        ("--media-url", "s3://bucket/../x"),
+        ("--media-public-url", "javascript:alert(1)"),
+        ("--media-public-url", "https://cdn.example/?q=1"),
+        ("--signed-url-ttl-secs", "5"),
+    ],
+)
+def test_bad_media_settings_are_clear_errors(tmp_path, flag, value):
+    r = run_cli("serve", "--data-dir", str(tmp_path / "data"), flag, value)
+    assert r.returncode == 2 and flag in r.stderr and "Traceback" not in r.stderr
+
+
+def test_media_copy_and_migrate_media_commands(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli("migrate", "--data-dir", str(data)).returncode == 0
+    plain = data / "media" / "ab" / "cd" / ("abcd" + "0" * 60 + ".jpg")
+    plain.parent.mkdir(parents=True)
+    plain.write_bytes(b"not what the key names")
+    moved = run_cli("migrate-media", "--data-dir", str(data))
+    assert moved.returncode == 0 and "moved 0 file(s)" in moved.stdout
+
+    copy = run_cli("media", "copy", "--data-dir", str(data), "--to", str(tmp_path / "copy"))
+    assert copy.returncode == 1 and "damaged in the source, not copied: ab/cd/abcd" in copy.stdout
+    same = run_cli("media", "copy", "--data-dir", str(data), "--to", str(data / "media"))
+    assert same.returncode == 2 and "--to names the folder" in same.stderr

@@ -32,7 +32,7 @@ async def seeded(database_url, tmp_path):
     plan = SeedPlan(users=300, posts=4000, follows=40, images=2, seed=7)
     await seed(
         db,
-        LocalStorage(tmp_path / "media"),
+        LocalStorage(tmp_path / "media", secret=b"test media secret"),
         plan,
         hash_params=FAST_TEST_HASH_PARAMS,
         progress=Progress(io.StringIO()),

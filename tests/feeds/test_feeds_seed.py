@@ -103,7 +103,7 @@ def test_seed_makes_consistent_skewed_data(database_url, tmp_path):
     # A few generated images, processed once, shared by every post; every file exists.
     keys = {r.key for r in rows["Rendition"]}
     assert 4 <= len({p.blurhash for p in rows["Photo"]}) <= 30
-    storage = LocalStorage(data_dir / "media")
+    storage = LocalStorage(data_dir / "media", secret=b"test media secret")
     assert all(asyncio.run(storage.exists(key)) for key in keys)
     assert {r.photo_id for r in rows["Rendition"]} == {p.id for p in rows["Photo"]}
 

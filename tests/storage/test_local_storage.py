@@ -11,8 +11,9 @@ import time
 
 import pytest
 
+from tests.helpers import TEST_MEDIA_SECRET
 from tornagram.storage import local as local_module
-from tornagram.storage.base import content_key
+from tornagram.storage.base import keyed_key
 from tornagram.storage.local import TEMP_PREFIX, LocalStorage
 
 JPEG_TYPE = "image/jpeg"
@@ -66,7 +67,7 @@ async def test_a_failure_mid_write_leaves_neither_the_file_nor_debris(local_stor
     monkeypatch.undo()
 
     assert files_under(local_storage.root) == [kept]
-    assert not await local_storage.exists(content_key(data, "jpg"))
+    assert not await local_storage.exists(keyed_key(TEST_MEDIA_SECRET, data, "jpg"))
     assert await local_storage.get(kept) == b"kept"
 
 
@@ -179,6 +180,6 @@ async def test_a_truncated_file_at_the_key_is_rewritten(local_storage):
 
 
 async def test_root_is_created_on_first_put(tmp_path):
-    storage = LocalStorage(tmp_path / "not" / "yet" / "there")
+    storage = LocalStorage(tmp_path / "not" / "yet" / "there", secret=TEST_MEDIA_SECRET)
     key = await storage.put(b"first", ext="jpg", content_type=JPEG_TYPE)
     assert await storage.get(key) == b"first"

@@ -1,16 +1,25 @@
 """The MediaStorage contract: what every backend must do, run against each one through the
-``storage`` fixture (tests/storage/conftest.py). A new backend (S3, say) adds a param there and
-must pass all of this unchanged; what only the local disk promises is in test_local_storage.py."""
+``storage`` fixture (tests/storage/conftest.py): the local disk, and S3 on a real moto server.
+A new backend adds a param there and must pass all of this unchanged; what only one backend
+promises is in test_local_storage.py and test_s3_storage.py."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 
 import pytest
 
-from tornagram.storage.base import MediaNotFound, MediaStorage, check_key, content_key
+from tests.helpers import TEST_MEDIA_SECRET
+from tornagram.storage.base import (
+    READ_CHUNK_BYTES,
+    MediaNotFound,
+    MediaStorage,
+    check_key,
+    content_key,
+    key_digest,
+    keyed_key,
+)
 
 JPEG_TYPE = "image/jpeg"
 SOME_KEY = "ab/cd/abcd" + "0" * 60 + ".jpg"
@@ -27,6 +36,9 @@ BAD_KEYS = [
     "AB/CD/ABCD" + "0" * 60 + ".jpg",
     "ab\\cd\\abcd" + "0" * 60 + ".jpg",
     "ab/cd/abcd" + "0" * 60 + ".jp\x00g",
+    "k/../ab/cd/abcd" + "0" * 60 + ".jpg",
+    "k/ab/cd/../../../../etc/passwd",
+    "../k/ab/cd/abcd" + "0" * 60 + ".jpg",
     "ab/cd/abcd" + "0" * 59 + ".jpg",  # too short to be a SHA-256
     "ab/ce/abcd" + "0" * 60 + ".jpg",  # directory does not match the name
     "ab/cd/abcd" + "0" * 60,  # no extension
@@ -41,15 +53,57 @@ def test_implements_the_protocol(storage):
     assert isinstance(storage, MediaStorage)
 
 
-async def test_put_returns_a_content_addressed_key_and_get_returns_the_bytes(storage):
+async def test_put_returns_a_secret_keyed_key_and_get_returns_the_bytes(storage):
     data = b"\xff\xd8\xff not really a jpeg"
     key = await storage.put(data, ext="jpg", content_type=JPEG_TYPE)
 
-    digest = hashlib.sha256(data).hexdigest()
-    assert key == f"{digest[:2]}/{digest[2:4]}/{digest}.jpg"
-    assert check_key(key) == key
+    assert key == keyed_key(TEST_MEDIA_SECRET, data, "jpg")
+    assert key.startswith("k/") and check_key(key) == key
     assert await storage.get(key) == data
     assert await storage.exists(key)
+    info = await storage.stat(key)
+    assert (info.size_bytes, info.content_type) == (len(data), JPEG_TYPE)
+    assert info.etag == f'"{key_digest(key)}"'
+
+
+async def test_a_key_computed_from_the_content_alone_finds_nothing(storage):
+    data = b"a photo someone else also has"
+    key = await storage.put(data, ext="jpg", content_type=JPEG_TYPE)
+
+    # Neither the plain hash nor the same derivation under another site's secret.
+    for guess in (content_key(data, "jpg"), keyed_key(b"another site's secret", data, "jpg")):
+        assert guess != key
+        assert not await storage.exists(guess)
+        with pytest.raises(MediaNotFound):
+            await storage.stat(guess)
+
+
+async def test_read_streams_ranges_in_bounded_chunks(storage):
+    data = os.urandom(READ_CHUNK_BYTES * 2 + 1000)
+    key = await storage.put(data, ext="jpg", content_type=JPEG_TYPE)
+
+    chunks = [chunk async for chunk in storage.read(key)]
+    assert b"".join(chunks) == data
+    assert len(chunks) >= 3 and max(map(len, chunks)) <= READ_CHUNK_BYTES
+    assert b"".join([c async for c in storage.read(key, 10, 20)]) == data[10:20]
+    assert b"".join([c async for c in storage.read(key, len(data) - 5)]) == data[-5:]
+    assert b"".join([c async for c in storage.read(key, 7, 7)]) == b""
+
+
+async def test_read_of_a_missing_key_raises_media_not_found(storage):
+    with pytest.raises(MediaNotFound):
+        [chunk async for chunk in storage.read(SOME_KEY)]
+    with pytest.raises(MediaNotFound):
+        [chunk async for chunk in storage.read(SOME_KEY, 0, 0)]
+
+
+async def test_put_as_stores_under_a_given_key_and_old_plain_keys_still_read(storage):
+    plain = content_key(b"stored before keys were secret", "png")
+    await storage.put_as(plain, b"stored before keys were secret", content_type="image/png")
+
+    assert await storage.get(plain) == b"stored before keys were secret"
+    assert (await storage.stat(plain)).content_type == "image/png"
+    assert [key async for key in storage.iter_keys()] == [plain]
 
 
 async def test_put_is_idempotent(storage):
@@ -120,7 +174,11 @@ async def test_bad_keys_are_refused_everywhere(storage, key):
     with pytest.raises(ValueError):
         await storage.delete(key)
     with pytest.raises(ValueError):
-        storage.local_path(key)
+        await storage.stat(key)
+    with pytest.raises(ValueError):
+        [chunk async for chunk in storage.read(key)]
+    with pytest.raises(ValueError):
+        await storage.put_as(key, b"x", content_type=JPEG_TYPE)
 
 
 @pytest.mark.parametrize("ext", ["", ".jpg", "JPG", "../x", "jp/g", "a" * 9, "jpg\n"])
@@ -136,7 +194,13 @@ async def test_bad_content_types_are_refused(storage, content_type):
         await storage.put(b"x", ext="jpg", content_type=content_type)
 
 
-def test_content_key_shape():
+def test_key_shapes():
     key = content_key(b"", "jpg")
     assert key.startswith("e3/b0/e3b0c442")  # SHA-256 of nothing
     assert check_key(key) == key
+    keyed = keyed_key(TEST_MEDIA_SECRET, b"", "jpg")
+    assert keyed.startswith("k/") and check_key(keyed) == keyed
+    assert check_key("k/" + key) == "k/" + key
+    for bad in ("K/" + key, "k//" + key, "k/k/" + key, "x/" + key):
+        with pytest.raises(ValueError):
+            check_key(bad)

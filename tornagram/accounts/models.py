@@ -23,8 +23,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(64), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
-    avatar_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    avatar_small_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Indexed: /media/ asks whether a key is an avatar on every unsigned request.
+    avatar_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    avatar_small_key: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     # None: follow the browser's Accept-Language.
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from tornagram.errors import InvalidInput, UserError
 from tornagram.photos.imaging import ImageRejected, process_avatar
-from tornagram.photos.media_refs import StoredFile, delete_unreferenced, keep_stored
+from tornagram.photos.media_refs import (
+    StoredFile,
+    delete_unreferenced,
+    discard_after_failure,
+    keep_stored,
+    storage_down,
+)
 from tornagram.photos.workers import ImageWorkers
-from tornagram.storage.base import MediaStorage
+from tornagram.storage.base import MediaStorage, StorageUnavailable
 
 
 class AvatarStore:
@@ -25,15 +31,21 @@ class AvatarStore:
             raise InvalidInput(UserError(exc.message, "avatar")) from None
         by_name = {(r.name, r.fmt): r for r in processed.renditions}
         large, small = by_name[("avatar320", "jpeg")], by_name[("avatar150", "jpeg")]
-        large_key = await self.storage.put(large.data, ext="jpg", content_type=large.content_type)
+        try:
+            large_key = await self.storage.put(
+                large.data, ext="jpg", content_type=large.content_type
+            )
+        except StorageUnavailable as exc:
+            raise storage_down(exc) from None
         try:
             small_key = await self.storage.put(
                 small.data, ext="jpg", content_type=small.content_type
             )
-        except BaseException:
+        except BaseException as exc:
             # Not a blind delete: the same bytes may already be someone's photo or avatar.
-            async with db.write() as session:
-                await delete_unreferenced(session, self.storage, [large_key])
+            await discard_after_failure(db, self.storage, [large_key])
+            if isinstance(exc, StorageUnavailable):
+                raise storage_down(exc) from None
             raise
         return [
             StoredFile(large_key, large.data, "jpg", large.content_type),

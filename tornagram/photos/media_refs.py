@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, union
 
 from tornagram.accounts.models import User
+from tornagram.errors import RetryLater
+from tornagram.i18n import N_
 from tornagram.photos.models import MediaUploadFile, Rendition
+from tornagram.storage.base import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,9 @@ REFERENCE_COLUMNS = (
     User.avatar_small_key,
     MediaUploadFile.key,
 )
+# How long to tell a client to wait when media storage is unreachable.
+STORAGE_RETRY_AFTER_SECS = 30
+STORAGE_DOWN = N_("Photos cannot be stored right now. Please try again in a minute.")
 # Bound parameters per query, well under every backend's limit (a sweep checks thousands).
 KEYS_PER_QUERY = 500
 
@@ -106,3 +112,19 @@ async def delete_unreferenced(session, storage, keys: Iterable[str]) -> list[str
     if doomed:
         log.info("deleted %d media file(s) nothing points at", len(doomed))
     return doomed
+
+
+def storage_down(exc: StorageUnavailable) -> RetryLater:
+    """What the uploader is told when the backend is unreachable (the details go to the log)."""
+    log.warning("upload refused: %s", exc)
+    return RetryLater(STORAGE_DOWN, retry_after_secs=STORAGE_RETRY_AFTER_SECS)
+
+
+async def discard_after_failure(db, storage, keys: Iterable[str]) -> None:
+    """Take back the files of an upload that failed. With the backend unreachable nothing can
+    be deleted: what was stored is left unreferenced, for ``gc-media`` to remove."""
+    try:
+        async with db.write() as session:
+            await delete_unreferenced(session, storage, keys)
+    except StorageUnavailable as exc:
+        log.warning("could not remove the files of a failed upload (gc-media will): %s", exc)

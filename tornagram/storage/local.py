@@ -16,11 +16,16 @@ from pathlib import Path
 
 from tornagram.storage.base import (
     KEY_PATTERN,
+    KEYED_PREFIX,
+    READ_CHUNK_BYTES,
+    MediaInfo,
     MediaNotFound,
     check_content_type,
     check_ext,
     check_key,
-    content_key,
+    check_range,
+    content_type_of,
+    keyed_key,
 )
 
 # Temporary files start with a dot and never match a key, so listings skip them.
@@ -32,14 +37,54 @@ STALE_TEMP_AGE_SECS = 3600
 
 
 class LocalStorage:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, secret: bytes) -> None:
         self.root = Path(root)
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
 
     async def put(self, data: bytes, *, ext: str, content_type: str) -> str:
         check_content_type(content_type)  # not stored: the extension implies it on disk
         check_ext(ext)
         # Hashing a large file takes milliseconds, so it runs in the thread with the write.
         return await asyncio.to_thread(self._store, bytes(data), ext)
+
+    async def put_as(self, key: str, data: bytes, *, content_type: str) -> None:
+        check_content_type(content_type)
+        check_key(key)
+        await asyncio.to_thread(self._write, key, bytes(data))
+
+    async def stat(self, key: str) -> MediaInfo:
+        path = self._path(key)
+        try:
+            result = await asyncio.to_thread(path.stat)
+        except FileNotFoundError:
+            raise MediaNotFound(key) from None
+        return MediaInfo(key=key, size_bytes=result.st_size, content_type=content_type_of(key))
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        check_range(start, end)
+        path = self._path(key)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise MediaNotFound(key) from None
+        try:
+            await asyncio.to_thread(handle.seek, start)
+            position = start
+            while end is None or position < end:
+                want = READ_CHUNK_BYTES if end is None else min(READ_CHUNK_BYTES, end - position)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    break
+                position += len(chunk)
+                yield chunk
+        finally:
+            await asyncio.to_thread(handle.close)
+
+    async def close(self) -> None:
+        return None
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -58,12 +103,14 @@ class LocalStorage:
 
     async def iter_keys(self) -> AsyncIterator[str]:
         # One directory level per thread call: memory stays bounded however many files exist.
-        fan1_dirs = await asyncio.to_thread(_subdirectories, self.root)
-        for fan1 in fan1_dirs:
-            for key in await asyncio.to_thread(self._keys_under, fan1):
-                yield key
+        for base, prefix in self._key_roots():
+            fan1_dirs = await asyncio.to_thread(_subdirectories, base)
+            for fan1 in fan1_dirs:
+                for key in await asyncio.to_thread(self._keys_under, fan1, prefix):
+                    yield key
 
-    def local_path(self, key: str) -> Path | None:
+    def local_path(self, key: str) -> Path:
+        """The file on this disk (for tests and for operators; the site serves through read)."""
         return self._path(key)
 
     async def remove_stale_temp_files(self, older_than_secs: float = STALE_TEMP_AGE_SECS) -> int:
@@ -74,7 +121,7 @@ class LocalStorage:
         return self.root / check_key(key)
 
     def _store(self, data: bytes, ext: str) -> str:
-        key = content_key(data, ext)
+        key = keyed_key(self._secret, data, ext)
         self._write(key, data)
         return key
 
@@ -99,13 +146,17 @@ class LocalStorage:
         # The rename is only durable once the directory entry itself reaches the disk.
         _fsync_directory(path.parent)
 
-    def _keys_under(self, fan1: Path) -> list[str]:
+    def _key_roots(self) -> list[tuple[Path, str]]:
+        """Where keys live: secret-derived keys under k/, the older plain ones at the root."""
+        return [(self.root / KEYED_PREFIX.rstrip("/"), KEYED_PREFIX), (self.root, "")]
+
+    def _keys_under(self, fan1: Path, prefix: str) -> list[str]:
         keys = []
         for fan2 in _subdirectories(fan1):
             with os.scandir(fan2) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
             for entry in entries:
-                key = f"{fan1.name}/{fan2.name}/{entry.name}"
+                key = f"{prefix}{fan1.name}/{fan2.name}/{entry.name}"
                 if entry.is_file(follow_symlinks=False) and KEY_PATTERN.fullmatch(key):
                     keys.append(key)
         return keys
@@ -113,7 +164,8 @@ class LocalStorage:
     def _remove_stale_temp_files(self, older_than_secs: float) -> int:
         cutoff = time.time() - older_than_secs
         removed = 0
-        for fan1 in _subdirectories(self.root):
+        fan1_dirs = [fan1 for base, _ in self._key_roots() for fan1 in _subdirectories(base)]
+        for fan1 in fan1_dirs:
             for fan2 in _subdirectories(fan1):
                 for path in fan2.glob(TEMP_PREFIX + "*"):
                     with contextlib.suppress(FileNotFoundError):

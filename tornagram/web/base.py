@@ -236,8 +236,11 @@ class BaseHandler(tornado.web.RequestHandler):
         value the page shows that the template does not derive from the request's user,
         language, URL and badge) was rendered before. Pages are never invalidated, only evicted:
         new data makes a new key."""
+        # The signing window too: a page may hold private photos' signed URLs, which must not
+        # outlive it (storage/urls.py).
         key = (template, self.current_user.id if self.current_user else None,
-               self.locale.code, self.request.uri, self.unread_notifications, key)  # fmt: skip
+               self.locale.code, self.request.uri, self.unread_notifications,
+               self.ctx.media_urls.window(), key)  # fmt: skip
         page = self.ctx.pages.get(key)
         if page is not None:
             self.finish(self.fill_xsrf(page))
@@ -265,9 +268,19 @@ class BaseHandler(tornado.web.RequestHandler):
             self._page_capture = capture
         return super().finish(chunk)
 
+    def media_src(self, key: str | None, *, private: bool = False) -> str | None:
+        """The URL of a stored key for this page: signed and expiring when ``private``."""
+        return self.ctx.media_urls.for_media(key, private=private)
+
+    def photo_src(self, key: str | None, author) -> str | None:
+        """A photo's URL: a private account's photos are only ever handed out signed."""
+        return self.media_src(key, private=bool(author.is_private))
+
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
         namespace.update(
+            media_src=self.media_src,
+            photo_src=self.photo_src,
             settings=self.ctx.settings,
             languages=LANGUAGES,
             current_path=self.request.path,

@@ -33,7 +33,9 @@ class Avatar(tornado.web.UIModule):
             "modules/avatar.html",
             user=user,
             size=size,
-            src=self.handler.reverse_url("media", key) if key else None,
+            # Avatars are public, as on every photo site: a private account's face and name
+            # are what a follow request is decided on.
+            src=self.handler.media_src(key),
             link=link,
         )
 
@@ -154,12 +156,11 @@ class PhotoImage(tornado.web.UIModule):
     painted behind it by static/js/photos.js until the image arrives."""
 
     def render(self, photo, author, *, sizes: str = PHOTO_SIZES, lazy=True):
-        media = self.handler.reverse_url
+        def media(key: str) -> str:
+            return self.handler.photo_src(key, author)
 
         def srcset(fmt: str) -> str:
-            return ", ".join(
-                f"{media('media', r.key)} {r.width}w" for r in photo.renditions_of(fmt)
-            )
+            return ", ".join(f"{media(r.key)} {r.width}w" for r in photo.renditions_of(fmt))
 
         fallback = (
             photo.rendition("1080")
@@ -171,7 +172,7 @@ class PhotoImage(tornado.web.UIModule):
             photo=photo,
             alt=photo.alt_text
             or self.locale.translate("Photo by @%(name)s") % {"name": author.username},
-            src=media("media", fallback.key),
+            src=media(fallback.key),
             jpeg_srcset=srcset("jpeg"),
             webp_srcset=srcset("webp"),
             sizes=sizes,
@@ -187,13 +188,15 @@ class Thumb(tornado.web.UIModule):
 
     def render(self, post, author) -> str:
         photo = post.photos[0]
-        media = self.handler.reverse_url
+
+        def media(key: str) -> str:
+            return self.handler.photo_src(key, author)
 
         def srcset(fmt: str) -> str:
             # Photos stored before "thumb640" existed have the 320 px crop only.
             found = {r.name: r for r in photo.renditions if r.fmt == fmt}
             return ", ".join(
-                f"{media('media', found[name].key)} {found[name].width}w"
+                f"{media(found[name].key)} {found[name].width}w"
                 for name in ("thumb", "thumb640")
                 if name in found
             )
@@ -202,7 +205,7 @@ class Thumb(tornado.web.UIModule):
             "modules/thumb.html",
             post=post,
             photo=photo,
-            src=media("media", photo.rendition("thumb").key),
+            src=media(photo.rendition("thumb").key),
             srcset=srcset("jpeg"),
             webp_srcset=srcset("webp"),
             sizes=self.SIZES,
@@ -291,8 +294,12 @@ def card_key(handler, item, detail: bool = False, eager: bool = False) -> tuple 
     viewer = handler.current_user
     locale = handler.locale
     back = _returning_page(handler, detail)
+    # A private author's photos carry signed URLs, good for one signing window's lifetime: the
+    # card is drawn anew in each window, so a cached card never hands out a dying URL.
+    window = handler.ctx.media_urls.window() if item.author.is_private else None
     return (
         post.id,
+        window,
         item.version,
         item.liked,
         item.saved,
@@ -439,5 +446,5 @@ class LiveCommentTemplate(tornado.web.UIModule):
             post_owner_id=post.author_id,
             stand_in_id=TEMPLATE_COMMENT_ID,
             stand_in_name=TEMPLATE_USERNAME,
-            stand_in_avatar=self.handler.reverse_url("media", TEMPLATE_AVATAR_KEY),
+            stand_in_avatar=self.handler.media_src(TEMPLATE_AVATAR_KEY),
         )
