@@ -14,7 +14,7 @@ from tests.helpers import (
     s3_environment,
     upload,
 )
-from tests.photos.conftest import fixture_bytes
+from tests.helpers import fixture_bytes
 from tornagram.feeds.seed import Progress
 from tornagram.storage import open_storage
 from tornagram.storage.base import content_key, media_secret

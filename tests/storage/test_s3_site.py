@@ -10,7 +10,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from tests.helpers import make_bucket, post_id_from, s3_environment, upload
-from tests.photos.conftest import fixture_bytes
+from tests.helpers import fixture_bytes
 from tornagram.photos.models import Post
 from tornagram.storage.base import StorageUnavailable
 from tornagram.web.ui_modules import TEMPLATE_AVATAR_KEY
@@ -115,6 +115,26 @@ async def test_s3_down_mid_upload_leaves_no_row_and_no_object(
     assert await post_count(site) == 1
     assert sorted([key async for key in storage.iter_keys()]) == before
 
+
+
+async def test_deleting_a_post_while_s3_is_down_deletes_it_and_leaves_the_files_to_gc(
+    settings, own_s3_server, monkeypatch, start_site
+):
+    site = await start_site(await s3_settings(settings, own_s3_server, monkeypatch))
+    author = await site.user_client("cy")
+    post_id = post_id_from(await upload(author, [("p.jpg", fixture_bytes(PHOTO))]))
+    keys = await rendition_keys(site, post_id)
+    own_s3_server.stop()
+    r = await author.post(f"/p/{post_id}/delete")
+    assert r.status_code == 303, r.text
+    assert (await site.client().get(f"/p/{post_id}")).status_code == 404
+    assert await post_count(site) == 0
+    own_s3_server.start()
+    # The files outlived the outage unreferenced; the sweep takes them.
+    left = {key async for key in site.ctx.storage.iter_keys()}
+    assert set(keys) <= left
+    await site.ctx.photos.gc_media(dry_run=False)
+    assert not {key async for key in site.ctx.storage.iter_keys()} & set(keys)
 
 async def test_a_failure_after_some_objects_were_stored_takes_them_back(
     settings, s3_server, monkeypatch, start_site

@@ -107,11 +107,23 @@ async def delete_unreferenced(session, storage, keys: Iterable[str]) -> list[str
     await session.flush()
     await lock_keys(session, keys)
     doomed = sorted(keys - await keys_in_use(session, keys))
+    deleted: list[str] = []
     for key in doomed:
-        await storage.delete(key)
-    if doomed:
-        log.info("deleted %d media file(s) nothing points at", len(doomed))
-    return doomed
+        try:
+            await storage.delete(key)
+        except StorageUnavailable as exc:
+            # The rows still go: a person deleting a post is not kept waiting on the bucket.
+            # The files are unreferenced now (so /media/ no longer serves them) and gc-media
+            # removes them once the backend answers again.
+            log.warning(
+                "media storage unreachable; %d file(s) left for gc-media: %s",
+                len(doomed) - len(deleted), exc,
+            )  # fmt: skip
+            break
+        deleted.append(key)
+    if deleted:
+        log.info("deleted %d media file(s) nothing points at", len(deleted))
+    return deleted
 
 
 def storage_down(exc: StorageUnavailable) -> RetryLater:
