@@ -1,4 +1,4 @@
-"""The home page is served from caches (tornagram/cache.py, feeds/cache.py); every change a
+"""The home page is served from caches (tornagram/cache/, feeds/cache.py); every change a
 person can make must still show on the very next page, and cached cards must never leak one
 response's XSRF token or one viewer's state into another's."""
 

@@ -138,7 +138,7 @@ def test_serve_with_two_forked_processes(tmp_path, redis_url):
 
 
 async def test_caches_on_b_hear_what_changed_on_a(tmp_path, redis_url):
-    """Each process caches sessions, badges and feeds (tornagram/cache.py); a change made
+    """Each process caches sessions, badges and feeds (tornagram/cache/); a change made
     through one must show through the other on the very next page."""
     from tests.feeds.support import card_ids
     from tests.helpers import Client, post_id_from, upload

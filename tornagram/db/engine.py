@@ -83,7 +83,7 @@ def after_commit(session: AsyncSession, callback) -> None:
 
 
 def changed(session: AsyncSession, *topics: str) -> None:
-    """Say that this transaction changes ``topics`` (see tornagram/cache.py): once it commits,
+    """Say that this transaction changes ``topics`` (see tornagram/cache/): once it commits,
     cached answers built from them are stale in every process. Only for ``Database.write``, and
     only for what the rows written cannot name (db/topics.py derives the rest)."""
     session.info.setdefault(CHANGED, set()).update(topics)

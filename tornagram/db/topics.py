@@ -1,5 +1,5 @@
 """What each written row says has changed: one entry per table, read by hooks on every write
-session, so a write cannot forget to tell the caches (tornagram/cache.py).
+session, so a write cannot forget to tell the caches (tornagram/cache/).
 
 ``Database.write`` sessions collect topics from every row they touch:
 

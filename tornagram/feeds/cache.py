@@ -1,4 +1,4 @@
-"""The home feed through the caches of tornagram/cache.py.
+"""The home feed through the caches of tornagram/cache/.
 
 A home page is four answers, each cached on its own and each dropped when what it was read
 from changes (the topics in brackets):
