@@ -309,7 +309,7 @@ def wrk(url: str, args, *, script: Path | None = None, duration: float | None = 
     """(requests/s, p99 ms, non-2xx answers)."""
     command = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}",
-        f"-d{duration or args.duration}s", "--latency",
+        f"-d{duration or args.duration}s", "--latency", "--timeout", "20s",
     ]  # fmt: skip
     if script is not None:
         command += ["-s", str(script)]
