@@ -11,7 +11,7 @@ from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
-from tornagram.feeds.cache import HomeFeed
+from tornagram.feeds.cache import Grids, HomeFeed, PostPages
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
 from tornagram.notifications.service import NotificationsService
@@ -61,6 +61,10 @@ class AppContext:
     rooms: RoomsService
     rate_limits: RateLimiter
     home_feed: HomeFeed
+    # The photo page's data, through the home feed's caches and its own (feeds/cache.py).
+    post_pages: PostPages
+    # Explore, tag and profile grids (feeds/cache.py).
+    grids: Grids
     # Closes live connections whose session ended and cuts subscriptions whose access did.
     live: LiveControl
     # Rendered post cards and navigation, by everything they show (web/ui_modules.py).
@@ -149,6 +153,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
 
     live = LiveControl(broker, authorize)
     accounts.live = photos.live = graph.live = live
+    home_feed = HomeFeed(db, interactions)
     ctx = AppContext(
         live=live,
         settings=settings,
@@ -170,7 +175,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         presence=Presence(hub, events),
         rooms=RoomsService(db, ids, events, photos),
         rate_limits=rate_limits,
-        home_feed=HomeFeed(db, interactions),
+        home_feed=home_feed,
+        post_pages=PostPages(home_feed, interactions, photos),
+        grids=Grids(db),
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),
         pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0),
     )

@@ -43,6 +43,7 @@ from tornagram.cache.redis import (
 from tornagram.cache.stores import FragmentCache, Store
 from tornagram.cache.topics import (
     NOTICES_GONE,
+    POSTS,
     VISIBILITY,
     graph_topic,
     marks_topic,
@@ -61,6 +62,7 @@ __all__ = [
     "MAX_TOPICS",
     "NOTICES_GONE",
     "PING_SECS",
+    "POSTS",
     "PUBLISH_WAIT_SECS",
     "RECONNECT_MAX_SECS",
     "REDIS_CHANNEL",

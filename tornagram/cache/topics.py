@@ -9,6 +9,9 @@ VISIBILITY = "visibility"
 # Notifications removed with what they were about (a deleted post or comment): whose badge
 # changed is not known without a query, so every badge is read again.
 NOTICES_GONE = "notices-gone"
+# Any post written (new, edited, liked, deleted): what lists posts from everyone (explore, a
+# tag) depends on it.
+POSTS = "posts"
 
 
 # -- topics: what a write changes and what an entry depends on ------------------------------

@@ -24,6 +24,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from tornagram.cache import (
+    POSTS,
     graph_topic,
     marks_topic,
     post_topic,
@@ -76,7 +77,7 @@ TOPICS: dict[str, TableTopics | None] = {
     "blocks": _both("blocker_id", "blocked_id"),
     "posts": TableTopics(
         ("id", "author_id"),
-        lambda row: (post_topic(row["id"]), posts_by_topic(row["author_id"])),
+        lambda row: (post_topic(row["id"]), posts_by_topic(row["author_id"]), POSTS),
     ),
     "photos": TableTopics(("post_id",), lambda row: (post_topic(row["post_id"]),)),
     "photo_renditions": None,  # written only with their photo, which names the post
