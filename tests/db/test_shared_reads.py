@@ -90,3 +90,17 @@ async def test_reads_after_the_request_writes_see_its_write(db):
         assert await users(db) == 1
     finally:
         await shared.close()
+
+
+async def test_a_write_gives_the_shared_connection_back_before_taking_its_own(db):
+    # Otherwise a pool full of requests, each holding one connection and waiting for a second
+    # to write with, would wait for good.
+    shared = db.share_reads()
+    try:
+        await users(db)
+        assert shared.session is not None
+        async with db.write() as session:
+            assert shared.session is None
+            session.add(person(4))
+    finally:
+        await shared.close()

@@ -196,10 +196,14 @@ class Database:
         Callbacks registered with ``after_commit`` run once the commit has succeeded (live
         events must never announce a row that was rolled back).
         """
-        # Reads after a write see it: they leave the request's shared snapshot behind (the
-        # request closes that session when it ends).
-        if _SHARED_READS.get() is not None:
+        # Reads after a write see it: they leave the request's shared snapshot behind. Its
+        # connection goes back to the pool first, so a request never holds two: a pool full of
+        # requests each waiting for a second connection would wait for good.
+        shared = _SHARED_READS.get()
+        if shared is not None:
             _SHARED_READS.set(None)
+            if not shared.busy:
+                await shared.close()
         async with self._write_sessions() as session:
             async with self._turn(), session.begin():
                 yield session
