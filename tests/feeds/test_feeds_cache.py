@@ -168,3 +168,19 @@ async def test_grids_and_the_photo_page_come_from_the_caches_and_change_at_once(
     assert (await alice.get(f"/p/{first}")).status_code == 404
     for path in ("/explore", "/tags/lake"):
         assert grid_ids((await alice.get(path)).text) == [], path
+
+
+async def test_comment_threads_shared_by_readers_without_blocks_leave_out_a_blocked_one(site):
+    alice = await site.user_client("alice")
+    bob = await site.user_client("bob")
+    carol = await site.user_client("carol")
+    post = await share(bob, "shared threads")
+    await carol.post(f"/p/{post}/comments", {"body": "carol was here"})
+    # Bob and alice read the same entry; then alice blocks carol, and only her page changes.
+    assert "carol was here" in (await bob.get(f"/p/{post}")).text
+    assert "carol was here" in (await alice.get(f"/p/{post}")).text
+    await alice.post("/@carol/block")
+    assert "carol was here" not in (await alice.get(f"/p/{post}")).text
+    assert "carol was here" in (await bob.get(f"/p/{post}")).text
+    await alice.post("/@carol/unblock")
+    assert "carol was here" in (await alice.get(f"/p/{post}")).text

@@ -21,6 +21,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
+from sqlalchemy import exists, or_, select
+
 from tornagram.accounts.models import User
 from tornagram.cache import (
     POSTS,
@@ -36,6 +38,7 @@ from tornagram.db.engine import Database
 from tornagram.errors import UserError
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
+from tornagram.graph.models import Block
 
 # Sized for memory (measured on the benchmark data): a post's card data, with its photos,
 # renditions and author as ORM objects, is ~20 KiB; a feed page's entry holds its ~200 topics.
@@ -159,6 +162,8 @@ class HomeFeed:
 # A photo page's comment threads, per viewer and page of comments (Comment and User objects,
 # a page of twenty threads with their replies: ~60 KiB).
 THREAD_ENTRIES = 500
+# Per member: whether they block or are blocked by anyone (a bool each).
+BLOCKS_ENTRIES = 20_000
 
 
 class PostPages:
@@ -183,9 +188,27 @@ class PostPages:
             home_feed.db.changes, "threads", max_entries=THREAD_ENTRIES, max_age_secs=MAX_AGE_SECS
         )
 
+        self._blocks = Store(
+            home_feed.db.changes,
+            "blocks-any",
+            max_entries=BLOCKS_ENTRIES,
+            max_age_secs=MAX_AGE_SECS,
+        )
+
     @property
     def stores(self) -> list[Store]:
-        return [self._threads]
+        return [self._threads, self._blocks]
+
+    async def _blocks_any(self, viewer: User) -> bool:
+        """Whether the viewer blocks anyone or is blocked by anyone [graph:viewer]."""
+        found = self._blocks.get(viewer.id)
+        if found is None:
+            stamp = self._blocks.changes.stamp()
+            condition = or_(Block.blocker_id == viewer.id, Block.blocked_id == viewer.id)
+            async with self.home_feed.db.read() as session:
+                found = bool(await session.scalar(select(exists().where(condition))))
+            self._blocks.put(viewer.id, found, stamp, (graph_topic(viewer.id),))
+        return found
 
     async def page(self, viewer: User | None, post_id: int, before: int | None):
         """(PostItem, comment threads, the ``before`` of earlier comments). NotFound, as from
@@ -196,20 +219,25 @@ class PostPages:
             await self.photos.get_post(post_id, viewer)  # raises the photo page's NotFound
             raise AssertionError("a post missing from the cards was found")  # pragma: no cover
         post, author, _serial = card
-        viewer_id = viewer.id if viewer is not None else None
-        key = (viewer_id, post_id, before)
+        # Comments differ between readers only by blocks: one with none, on a public account's
+        # post, reads what a signed-out visitor reads, and shares that entry.
+        reader = viewer
+        if viewer is not None and not author.is_private and not await self._blocks_any(viewer):
+            reader = None
+        reader_id = reader.id if reader is not None else None
+        key = (reader_id, post_id, before)
         found = self._threads.get(key)
         if found is None:
             stamp = self._threads.changes.stamp()
             try:
-                found = await self.interactions.comments(viewer, post_id, before=before)
+                found = await self.interactions.comments(reader, post_id, before=before)
             except UserError:
                 # Gone since, or hidden from this viewer: the photo page's own answer.
                 await self.photos.get_post(post_id, viewer)
                 raise
             topics = {post_topic(post_id), user_topic(author.id), VISIBILITY}
-            if viewer_id is not None:
-                topics.add(graph_topic(viewer_id))
+            if reader_id is not None:
+                topics.add(graph_topic(reader_id))
             for thread in found[0]:
                 topics.add(user_topic(thread.author.id))
                 topics.update(user_topic(person.id) for _reply, person in thread.replies)
@@ -284,6 +312,11 @@ class Grids:
         )
 
     async def profile(self, viewer: User | None, owner: User, max_id: int | None) -> queries.Page:
+        """The handler has already refused a viewer blocked either way, so a public account's
+        grid is the same for every viewer who gets this far: one entry, read as a signed-out
+        visitor would (and dropped when the owner goes private [user:owner])."""
+        if not owner.is_private:
+            viewer = None
         return await self._cached(
             ("profile", _id(viewer), owner.id, max_id),
             viewer,
