@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test hostile lint format migrate bench-imaging bench-fanout bench-feeds screenshots clean
+.PHONY: help run test hostile lint format migrate bench-imaging bench-fanout bench-feeds bench-pages screenshots clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ bench-imaging: $(VENV)/.installed-dev ## our image pipeline against a naive Pill
 
 bench-feeds: $(VENV)/.installed-dev ## feed queries on SQLite and PostgreSQL, and the rendered home page under wrk
 	$(BIN)/python bench/feeds.py
+
+bench-pages: $(VENV)/.installed-dev ## every page kind under wrk, caches off and on, both engines, and a minimal baseline (ARGS=--quick)
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(BIN)/python bench/pages.py $(ARGS)
 
 bench-fanout: $(VENV)/.installed-dev ## live delivery to thousands of sockets against two baselines
 	$(BIN)/pip install --quiet websockets uvloop

@@ -20,7 +20,7 @@
    through the login form; the session cookie is passed with -H) and /healthz as the
    same-run ceiling. Prints both requests/s and the ratio (target: at least 40%). Then the
    same again with TORNAGRAM_CACHES=0, every answer read from the database, to show what the
-   caches (tornagram/cache.py) buy: the first figure is a member's feed served warm, the second
+   caches (tornagram/cache/) buy: the first figure is a member's feed served warm, the second
    the cost of a page whose every part changed since it was last drawn.
 """
 

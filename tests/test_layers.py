@@ -56,6 +56,10 @@ EXPLICIT = {
     "tornagram.db.ids": "base",
     "tornagram.cache": "infra",
     "tornagram.redis_client": "infra",
+    "tornagram.cache.topics": "infra",
+    "tornagram.cache.changes": "infra",
+    "tornagram.cache.redis": "infra",
+    "tornagram.cache.stores": "infra",
     # Every model imported in one place, for Alembic and the schema test.
     "tornagram.db.models": "models",
     # The visibility rule is query conditions over the graph's tables; every domain reads it.

@@ -64,7 +64,7 @@ class Settings:
     # Threads that may hash passwords at once; more logins wait their turn off the loop.
     password_hash_threads: int = 2
     session_max_age_days: int = 30
-    # The in-memory caches (tornagram/cache.py). Off: every answer is read from the database,
+    # The in-memory caches (tornagram/cache/). Off: every answer is read from the database,
     # for comparing, or for ruling the caches out when something looks stale.
     caches: bool = True
     # Where the site is reached, e.g. "https://photos.example.org" (no trailing slash): the

@@ -17,7 +17,7 @@ from tornagram.cache import FragmentCache, make_changes
 from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
-from tornagram.feeds.cache import HomeFeed
+from tornagram.feeds.cache import Grids, HomeFeed, PostPages
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
 from tornagram.leaving.deletion import DeletionService
@@ -92,6 +92,10 @@ class AppContext:
     moderation: ModerationService
     rate_limits: RateLimiter
     home_feed: HomeFeed
+    # The photo page's data, through the home feed's caches and its own (feeds/cache.py).
+    post_pages: PostPages
+    # Explore, tag and profile grids (feeds/cache.py).
+    grids: Grids
     # Closes live connections whose session ended and cuts subscriptions whose access did.
     live: LiveControl
     # Rendered post cards and navigation, by everything they show (web/ui_modules.py).
@@ -219,6 +223,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     )
     accounts.live = photos.live = graph.live = deletion.live = moderation.live = live
     accounts.going_public = graph.let_everyone_in
+    home_feed = HomeFeed(db, interactions)
     ctx = AppContext(
         live=live,
         settings=settings,
@@ -248,7 +253,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         rooms=RoomsService(db, ids, events, photos, limiter=rate_limits),
         moderation=moderation,
         rate_limits=rate_limits,
-        home_feed=HomeFeed(db, interactions),
+        home_feed=home_feed,
+        post_pages=PostPages(home_feed, interactions, photos),
+        grids=Grids(db),
         fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),
         pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0),
     )

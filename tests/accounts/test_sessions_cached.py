@@ -1,4 +1,4 @@
-"""Sessions are cached in memory (tornagram/cache.py); ending one must still end it at once."""
+"""Sessions are cached in memory (tornagram/cache/); ending one must still end it at once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The change stamps behind every cache (tornagram/cache.py): an entry is served only while
+"""The change stamps behind every cache (tornagram/cache/): an entry is served only while
 nothing it was read from has changed since its read began, in this process or another."""
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ async def test_a_caching_and_a_non_caching_server_draw_the_same_pages(settings):
         async def compare(step: str) -> None:
             # One read each suffices: the step before left the caching server's caches warm, so
             # a write that failed to make an entry stale shows on this first read.
-            paths = ["/", "/explore", "/saved", "/@alice/followers"]
+            paths = ["/", "/explore", "/saved", "/@alice/followers", "/tags/lake"]
             paths += [f"/@{name}" for name in PEOPLE if name in people]
             paths += [f"/p/{post}" for post in posts]
             viewers = [*people.items(), ("anonymous", anonymous)]
@@ -96,6 +96,12 @@ async def test_a_caching_and_a_non_caching_server_draw_the_same_pages(settings):
         await act("bob likes", "bob", f"/p/{posts[0]}/like")
         await act("carol likes", "carol", f"/p/{posts[0]}/like")
         await act("carol comments", "carol", f"/p/{posts[0]}/comments", {"body": "lovely @dave"})
+        await act(
+            "carol renames herself",
+            "carol",
+            "/settings/profile",
+            {"display_name": "Carol C", "bio": "", "locale": ""},
+        )
         await act("bob saves", "bob", f"/p/{posts[0]}/save")
         await act("alice edits", "alice", f"/p/{posts[0]}/edit", {"caption": "edited", "alt": ""})
         await act("bob unlikes", "bob", f"/p/{posts[0]}/unlike")

@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import delete, insert, update
 
 from tornagram.accounts.models import Session, User
-from tornagram.cache import LocalChanges, post_topic, posts_by_topic, sessions_topic, user_topic
+from tornagram.cache import (
+    POSTS,
+    LocalChanges,
+    post_topic,
+    posts_by_topic,
+    sessions_topic,
+    user_topic,
+)
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database
 from tornagram.db.models import metadata
@@ -58,11 +65,11 @@ async def test_rows_written_name_their_topics(db):
         await session.execute(
             insert(Post).values(id=10, author_id=1, caption="", created_at=utcnow())
         )
-    assert heard.pop() == {post_topic(10), posts_by_topic(1)}
+    assert heard.pop() == {post_topic(10), posts_by_topic(1), POSTS}
 
     async with db.write() as session:  # an update: the rows its WHERE matches
         await session.execute(update(Post).where(Post.author_id == 1).values(caption="new"))
-    assert heard.pop() == {post_topic(10), posts_by_topic(1)}
+    assert heard.pop() == {post_topic(10), posts_by_topic(1), POSTS}
 
     async with db.write() as session:
         user = await session.get(User, 1)

@@ -1,4 +1,4 @@
-"""The home page is served from caches (tornagram/cache.py, feeds/cache.py); every change a
+"""The home page is served from caches (tornagram/cache/, feeds/cache.py); every change a
 person can make must still show on the very next page, and cached cards must never leak one
 response's XSRF token or one viewer's state into another's."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.feeds.support import card_ids, share
+from tests.feeds.support import card_ids, grid_ids, share
 from tornagram.feeds.cache import HomeFeed
 
 _XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
@@ -141,3 +141,46 @@ async def test_an_empty_older_page_is_not_mistaken_for_an_empty_feed(site):
     assert "Hello, alice" in first  # the welcome, cached now
     older = (await alice.get("/?max_id=1")).text
     assert "Hello, alice" not in older and "all caught up" in older
+
+
+async def test_grids_and_the_photo_page_come_from_the_caches_and_change_at_once(site):
+    alice = await site.user_client("alice")
+    bob = await site.user_client("bob")
+    first = await share(bob, "first #lake")
+    paths = ("/explore", "/tags/lake", "/@bob", f"/p/{first}")
+    for path in paths:
+        assert (await alice.get(path)).status_code == 200
+    stores = [*site.ctx.grids.stores, *site.ctx.post_pages.stores]
+    hits = sum(s.hits for s in stores)
+    for path in paths:
+        await alice.get(path)
+    # Explore, the tag's grid and its count, the profile's grid, the photo's threads.
+    assert sum(s.hits for s in stores) >= hits + 5, "the second views were not cached"
+
+    second = await share(bob, "second #lake")
+    for path in ("/explore", "/tags/lake", "/@bob"):
+        assert grid_ids((await alice.get(path)).text)[:2] == [second, first], path
+    await bob.post(f"/p/{first}/comments", {"body": "fresh words"})
+    assert "fresh words" in (await alice.get(f"/p/{first}")).text
+    await bob.post(f"/p/{second}/edit", {"caption": "no tag now", "alt": ""})
+    assert grid_ids((await alice.get("/tags/lake")).text) == [first]
+    await bob.post("/@alice/block")
+    assert (await alice.get(f"/p/{first}")).status_code == 404
+    for path in ("/explore", "/tags/lake"):
+        assert grid_ids((await alice.get(path)).text) == [], path
+
+
+async def test_comment_threads_shared_by_readers_without_blocks_leave_out_a_blocked_one(site):
+    alice = await site.user_client("alice")
+    bob = await site.user_client("bob")
+    carol = await site.user_client("carol")
+    post = await share(bob, "shared threads")
+    await carol.post(f"/p/{post}/comments", {"body": "carol was here"})
+    # Bob and alice read the same entry; then alice blocks carol, and only her page changes.
+    assert "carol was here" in (await bob.get(f"/p/{post}")).text
+    assert "carol was here" in (await alice.get(f"/p/{post}")).text
+    await alice.post("/@carol/block")
+    assert "carol was here" not in (await alice.get(f"/p/{post}")).text
+    assert "carol was here" in (await bob.get(f"/p/{post}")).text
+    await alice.post("/@carol/unblock")
+    assert "carol was here" in (await alice.get(f"/p/{post}")).text

@@ -144,7 +144,7 @@ def test_serve_with_two_forked_processes(tmp_path, any_redis_url):
 
 
 async def test_caches_on_b_hear_what_changed_on_a(tmp_path, any_redis_url):
-    """Each process caches sessions, badges and feeds (tornagram/cache.py); a change made
+    """Each process caches sessions, badges and feeds (tornagram/cache/); a change made
     through one must show through the other on the very next page."""
     async with two_servers(tmp_path, any_redis_url) as (base_a, base_b):
         # One account, signed up through A and signed in again through B.

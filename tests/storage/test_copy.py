@@ -8,13 +8,13 @@ from dataclasses import replace
 
 from tests.helpers import (
     TEST_MEDIA_SECRET,
+    fixture_bytes,
     make_bucket,
     post_id_from,
     s3_bucket_storage,
     s3_environment,
     upload,
 )
-from tests.helpers import fixture_bytes
 from tornagram.feeds.seed import Progress
 from tornagram.storage import open_storage
 from tornagram.storage.base import content_key, media_secret

@@ -9,8 +9,7 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from tests.helpers import make_bucket, post_id_from, s3_environment, upload
-from tests.helpers import fixture_bytes
+from tests.helpers import fixture_bytes, make_bucket, post_id_from, s3_environment, upload
 from tornagram.photos.models import Post
 from tornagram.storage.base import StorageUnavailable
 from tornagram.web.ui_modules import TEMPLATE_AVATAR_KEY

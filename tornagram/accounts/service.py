@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 USER_AGENT_MAX_CHARS = 300
 WRONG_LOGIN_MESSAGE = "That username, email or password is not right."
-# Every page a member opens starts by finding their session; see tornagram/cache.py.
+# Every page a member opens starts by finding their session; see tornagram/cache/.
 SESSION_CACHE_ENTRIES = 5_000
 SESSION_CACHE_MAX_AGE_SECS = 60
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
@@ -83,10 +84,46 @@ def after_commit(session: AsyncSession, callback) -> None:
 
 
 def changed(session: AsyncSession, *topics: str) -> None:
-    """Say that this transaction changes ``topics`` (see tornagram/cache.py): once it commits,
+    """Say that this transaction changes ``topics`` (see tornagram/cache/): once it commits,
     cached answers built from them are stale in every process. Only for ``Database.write``, and
     only for what the rows written cannot name (db/topics.py derives the rest)."""
     session.info.setdefault(CHANGED, set()).update(topics)
+
+
+class SharedReads:
+    """One read session for every ``Database.read()`` of a request (see ``share_reads``).
+
+    A page used to open a read session per service call: the session, the badge, the post,
+    the viewer's marks, the comments, each a pooled connection taken and given back, a
+    ``BEGIN`` and a ``ROLLBACK``, and on SQLite each of those a hop to the driver's thread.
+    One session for the whole request pays for that once, and reads one snapshot.
+
+    The session is opened on the first read and closed by ``close()``; what each read loads is
+    detached from it when that read ends, exactly as if its own session had closed. A read
+    nested inside another (or running beside it in a child task) gets a session of its own,
+    since one session must not run two statements at once; so does every read after the
+    request first writes, which must see its own commit rather than the snapshot before it.
+
+    The caches take their change stamp just before they read, and an entry must hold nothing
+    older than its stamp. So the session's snapshot is reused only while nothing has changed
+    since it began (``stamp``); otherwise its transaction ends and the read starts a new one.
+    """
+
+    __slots__ = ("_db", "busy", "session", "stamp")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.session: AsyncSession | None = None
+        self.busy = False
+        self.stamp = -1
+
+    async def close(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            await session.close()
+
+
+_SHARED_READS: ContextVar[SharedReads | None] = ContextVar("tornagram_shared_reads", default=None)
 
 
 class WriteSession(Session):
@@ -116,10 +153,41 @@ class Database:
         self._after_commit_tasks: set[asyncio.Future[None]] = set()
         self._write_turn = _WriteTurns() if self.is_sqlite else None
 
+    def share_reads(self) -> SharedReads:
+        """From here on in this task (a request), reads share one session until it writes.
+        The caller closes the returned ``SharedReads`` when the request ends."""
+        shared = SharedReads(self)
+        _SHARED_READS.set(shared)
+        return shared
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._read_sessions() as session:
-            yield session
+        shared = _SHARED_READS.get()
+        if shared is None or shared.busy or shared._db is not self:
+            async with self._read_sessions() as session:
+                yield session
+            return
+        stamp = self.changes.stamp()
+        if shared.session is None:
+            shared.session = self._read_sessions()
+        elif shared.stamp != stamp:
+            # Something committed since this snapshot began: read a newer one.
+            await shared.session.rollback()
+        shared.stamp = stamp
+        shared.busy = True
+        try:
+            yield shared.session
+        except BaseException:
+            # The transaction may be unusable (PostgreSQL refuses everything after an error):
+            # the next read starts a new session.
+            await shared.close()
+            raise
+        else:
+            # What this read loaded leaves the session, as it would with a session of its own:
+            # callers keep and cache those objects, and a later rollback must not expire them.
+            shared.session.expunge_all()
+        finally:
+            shared.busy = False
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -128,6 +196,14 @@ class Database:
         Callbacks registered with ``after_commit`` run once the commit has succeeded (live
         events must never announce a row that was rolled back).
         """
+        # Reads after a write see it: they leave the request's shared snapshot behind. Its
+        # connection goes back to the pool first, so a request never holds two: a pool full of
+        # requests each waiting for a second connection would wait for good.
+        shared = _SHARED_READS.get()
+        if shared is not None:
+            _SHARED_READS.set(None)
+            if not shared.busy:
+                await shared.close()
         async with self._write_sessions() as session:
             async with self._turn(), session.begin():
                 yield session
@@ -177,6 +253,8 @@ async def _run_in_order(callbacks: list) -> None:
             await callback()
         except Exception:
             log.exception("after-commit callback failed")
+
+
 class _WriteTurns:
     """One writer at a time, in arrival order, with a bounded queue and a bounded wait."""
 

@@ -1,5 +1,5 @@
 """What each written row says has changed: one entry per table, read by hooks on every write
-session, so a write cannot forget to tell the caches (tornagram/cache.py).
+session, so a write cannot forget to tell the caches (tornagram/cache/).
 
 ``Database.write`` sessions collect topics from every row they touch:
 
@@ -24,6 +24,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from tornagram.cache import (
+    POSTS,
     graph_topic,
     marks_topic,
     post_topic,
@@ -78,7 +79,7 @@ TOPICS: dict[str, TableTopics | None] = {
     "mutes": TableTopics(("muter_id",), lambda row: (graph_topic(row["muter_id"]),)),
     "posts": TableTopics(
         ("id", "author_id"),
-        lambda row: (post_topic(row["id"]), posts_by_topic(row["author_id"])),
+        lambda row: (post_topic(row["id"]), posts_by_topic(row["author_id"]), POSTS),
     ),
     "photos": TableTopics(("post_id",), lambda row: (post_topic(row["post_id"]),)),
     "photo_renditions": None,  # written only with their photo, which names the post

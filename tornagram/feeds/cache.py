@@ -1,4 +1,4 @@
-"""The home feed through the caches of tornagram/cache.py.
+"""The home feed through the caches of tornagram/cache/.
 
 A home page is four answers, each cached on its own and each dropped when what it was read
 from changes (the topics in brackets):
@@ -21,8 +21,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
+from sqlalchemy import exists, or_, select
+
 from tornagram.accounts.models import User
 from tornagram.cache import (
+    POSTS,
     VISIBILITY,
     Store,
     graph_topic,
@@ -32,8 +35,10 @@ from tornagram.cache import (
     user_topic,
 )
 from tornagram.db.engine import Database
+from tornagram.errors import UserError
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
+from tornagram.graph.models import Block
 
 # Sized for memory (measured on the benchmark data): a post's card data, with its photos,
 # renditions and author as ORM objects, is ~20 KiB; a feed page's entry holds its ~200 topics.
@@ -152,3 +157,173 @@ class HomeFeed:
                 )
             )
         return items
+
+
+# A photo page's comment threads, per viewer and page of comments (Comment and User objects,
+# a page of twenty threads with their replies: ~60 KiB).
+THREAD_ENTRIES = 500
+# Per member: whether they block or are blocked by anyone (a bool each).
+BLOCKS_ENTRIES = 20_000
+
+
+class PostPages:
+    """The photo page's data through the same caches as the home feed.
+
+    * the post's card data is the home feed's own entry [post:id, user:author];
+    * its comment threads for the viewer, which also say the viewer may see the post (the read
+      refuses otherwise) [post:id, user:author, graph:viewer, visibility, user:commenter];
+    * the viewer's like and save and the card's comment preview: the home feed's marks
+      [marks:viewer, graph:viewer, post:id, user:commenter].
+
+    Comments name their post's topic, so a new, edited or deleted comment, a like or a caption
+    edit makes the page's entries stale; a block, a follow or an account going private names
+    the viewer's graph or ``visibility``.
+    """
+
+    def __init__(self, home_feed: HomeFeed, interactions, photos) -> None:
+        self.home_feed = home_feed
+        self.interactions = interactions
+        self.photos = photos
+        self._threads = Store(
+            home_feed.db.changes, "threads", max_entries=THREAD_ENTRIES, max_age_secs=MAX_AGE_SECS
+        )
+
+        self._blocks = Store(
+            home_feed.db.changes,
+            "blocks-any",
+            max_entries=BLOCKS_ENTRIES,
+            max_age_secs=MAX_AGE_SECS,
+        )
+
+    @property
+    def stores(self) -> list[Store]:
+        return [self._threads, self._blocks]
+
+    async def _blocks_any(self, viewer: User) -> bool:
+        """Whether the viewer blocks anyone or is blocked by anyone [graph:viewer]."""
+        found = self._blocks.get(viewer.id)
+        if found is None:
+            stamp = self._blocks.changes.stamp()
+            condition = or_(Block.blocker_id == viewer.id, Block.blocked_id == viewer.id)
+            async with self.home_feed.db.read() as session:
+                found = bool(await session.scalar(select(exists().where(condition))))
+            self._blocks.put(viewer.id, found, stamp, (graph_topic(viewer.id),))
+        return found
+
+    async def page(self, viewer: User | None, post_id: int, before: int | None):
+        """(PostItem, comment threads, the ``before`` of earlier comments). NotFound, as from
+        ``PhotosService.get_post``, for a post that is gone or that the viewer may not see."""
+        cards = await self.home_feed._card_data([post_id])
+        card = cards.get(post_id)
+        if card is None:
+            await self.photos.get_post(post_id, viewer)  # raises the photo page's NotFound
+            raise AssertionError("a post missing from the cards was found")  # pragma: no cover
+        post, author, _serial = card
+        # Comments differ between readers only by blocks: one with none, on a public account's
+        # post, reads what a signed-out visitor reads, and shares that entry.
+        reader = viewer
+        if viewer is not None and not author.is_private and not await self._blocks_any(viewer):
+            reader = None
+        reader_id = reader.id if reader is not None else None
+        key = (reader_id, post_id, before)
+        found = self._threads.get(key)
+        if found is None:
+            stamp = self._threads.changes.stamp()
+            try:
+                found = await self.interactions.comments(reader, post_id, before=before)
+            except UserError:
+                # Gone since, or hidden from this viewer: the photo page's own answer.
+                await self.photos.get_post(post_id, viewer)
+                raise
+            topics = {post_topic(post_id), user_topic(author.id), VISIBILITY}
+            if reader_id is not None:
+                topics.add(graph_topic(reader_id))
+            for thread in found[0]:
+                topics.add(user_topic(thread.author.id))
+                topics.update(user_topic(person.id) for _reply, person in thread.replies)
+            self._threads.put(key, found, stamp, topics)
+        threads, earlier_before = found
+        if viewer is None:
+            [item] = await self.interactions.decorate(None, [(post, author)])
+        else:
+            [item] = await self.home_feed._decorate(viewer, [card])
+        return item, threads, earlier_before
+
+
+# A grid page (a dozen posts with one thumbnail each, and their authors): ~40 KiB.
+GRID_ENTRIES = 500
+
+
+class Grids:
+    """Explore, tag and profile grids, per viewer and page, kept as honest as the home feed.
+
+    Each entry lists its shown posts and their authors [post:id, user:author], what the viewer
+    may see [graph:viewer, visibility], and what can bring a new post into it: any post at all
+    for explore and tags [posts], the owner's for a profile [posts-by:owner, user:owner].
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._grids = Store(
+            db.changes, "grids", max_entries=GRID_ENTRIES, max_age_secs=MAX_AGE_SECS
+        )
+
+    @property
+    def stores(self) -> list[Store]:
+        return [self._grids]
+
+    async def _cached(self, key, viewer: User | None, topics: tuple[str, ...], load):
+        value = self._grids.get(key)
+        if value is not None:
+            return value
+        stamp = self._grids.changes.stamp()
+        value = await load()
+        shown = set(topics) | {VISIBILITY}
+        if viewer is not None:
+            shown.add(graph_topic(viewer.id))
+        for post, author in getattr(value, "rows", ()):
+            shown.add(post_topic(post.id))
+            shown.add(user_topic(author.id))
+        self._grids.put(key, value, stamp, shown)
+        return value
+
+    async def explore_recent(self, viewer: User | None, max_id: int | None) -> queries.Page:
+        return await self._cached(
+            ("explore", _id(viewer), max_id),
+            viewer,
+            (POSTS,),
+            lambda: queries.explore_recent_page(self.db, viewer, max_id),
+        )
+
+    async def tag(self, viewer: User | None, tag: str, max_id: int | None) -> queries.Page:
+        return await self._cached(
+            ("tag", _id(viewer), tag, max_id),
+            viewer,
+            (POSTS,),
+            lambda: queries.tag_page(self.db, viewer, tag, max_id),
+        )
+
+    async def tag_count(self, viewer: User | None, tag: str) -> int:
+        return await self._cached(
+            ("tag-count", _id(viewer), tag),
+            viewer,
+            (POSTS,),
+            lambda: queries.tag_post_count(self.db, viewer, tag),
+        )
+
+    async def profile(self, viewer: User | None, owner: User, max_id: int | None) -> queries.Page:
+        """The handler has already refused a viewer blocked either way, so a public account's
+        grid is the same for every viewer who gets this far: one entry, read as a signed-out
+        visitor would (and dropped when the owner goes private [user:owner])."""
+        if not owner.is_private:
+            viewer = None
+        return await self._cached(
+            ("profile", _id(viewer), owner.id, max_id),
+            viewer,
+            (posts_by_topic(owner.id), user_topic(owner.id)),
+            lambda: queries.profile_page(self.db, viewer, owner, max_id),
+        )
+
+
+def _id(viewer: User | None) -> int | None:
+    return viewer.id if viewer is not None else None

@@ -101,7 +101,7 @@ class ExploreHandler(FeedHandler):
             next_url = self.next_url("explore", tab="popular", cursor=page.next_cursor)
         else:
             max_id = params.cursor_argument(self, "max_id")
-            page = await queries.explore_recent_page(db, viewer, max_id)
+            page = await self.ctx.grids.explore_recent(viewer, max_id)
             next_url = self.next_url("explore", max_id=page.next_cursor)
         self.render_page(
             "feeds/explore.html", "feeds/_grid.html", tab=tab, page=page, next_url=next_url
@@ -119,12 +119,12 @@ class TagHandler(FeedHandler):
             self.redirect(self.reverse_url("tag", tag) + query, permanent=True)
             return
         max_id = params.cursor_argument(self, "max_id")
-        page = await queries.tag_page(self.ctx.db, self.current_user, tag, max_id)
+        page = await self.ctx.grids.tag(self.current_user, tag, max_id)
         next_url = self.next_url("tag", tag, max_id=page.next_cursor)
         if self.is_fragment():
             self.render_page("feeds/tag.html", "feeds/_grid.html", page=page, next_url=next_url)
             return
-        count = await queries.tag_post_count(self.ctx.db, self.current_user, tag)
+        count = await self.ctx.grids.tag_count(self.current_user, tag)
         self.render_page(
             "feeds/tag.html",
             "feeds/_grid.html",
@@ -150,7 +150,7 @@ class ProfileHandler(FeedHandler):
         if hidden:
             page = queries.Page([])
         else:
-            page = await queries.profile_page(self.ctx.db, self.current_user, profile, max_id)
+            page = await self.ctx.grids.profile(self.current_user, profile, max_id)
         # Your own profile links to your follow requests, with how many wait.
         pending = (
             await self.ctx.graph.pending_request_count(profile)

@@ -19,14 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
 from tornagram.cache import NOTICES_GONE, VISIBILITY, Store, graph_topic, unread_topic
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database
-from tornagram.db.ids import id_time_ms, lowest_id_at
+from tornagram.db.ids import SEQUENCE_BITS, WORKER_BITS, id_time_ms, lowest_id_at
 from tornagram.graph.models import Comment, Notification, not_muted
 from tornagram.graph.visibility import can_see_user_id, not_blocked
 from tornagram.photos.models import Photo, Post
@@ -43,6 +43,8 @@ MAX_STEPS = 4
 UNREAD_BADGE_MAX = 99
 SNIPPET_MAX_CHARS = 80
 DAY_MS = 86_400_000
+# The ids of one UTC day: the id epoch is a midnight, so ``id // DAY_ID_SPAN`` numbers the day.
+DAY_ID_SPAN = DAY_MS << (WORKER_BITS + SEQUENCE_BITS)
 
 N = Notification
 
@@ -243,37 +245,44 @@ class NotificationsService:
     @staticmethod
     async def _count_grouped(session, viewer_id: int, groups, *, before: int | None) -> None:
         """Counts each group over its whole day, in one query. A group whose newest member is
-        at or above ``before`` was shown on an earlier page: its count becomes 0 (left out)."""
+        at or above ``before`` was shown on an earlier page: its count becomes 0 (left out).
+
+        One GROUP BY over the days the groups span (the recipient's index, one range) rather
+        than one SELECT per group: the visibility rule is in the statement once, not once per
+        group. Rows for groups not on this page come back too and are ignored."""
         grouped = [g for g in groups if g.window is not None]
         if not grouped:
             return
-        selects = []
-        for index, group in enumerate(grouped):
-            low, high = group.window
-            post_id = group.post_id
-            post_match = N.post_id.is_(None) if post_id is None else N.post_id == post_id
-            selects.append(
-                select(
-                    literal(index).label("g"),
-                    func.count(func.distinct(N.actor_id)).label("actors"),
-                    func.max(N.id).label("latest"),
-                    func.count(case((N.read_at.is_(None), 1))).label("unread"),
-                    # Two distinct people of the group, to name a second one from beyond the page.
-                    func.min(N.actor_id).label("lowest_actor"),
-                    func.max(N.actor_id).label("highest_actor"),
-                ).where(
-                    N.recipient_id == viewer_id,
-                    N.kind == group.kind,
-                    post_match,
-                    N.id >= low,
-                    N.id < high,
-                    visible_to(viewer_id),
-                )
+        day = (N.id // DAY_ID_SPAN).label("day")
+        query = (
+            select(
+                N.kind,
+                N.post_id,
+                day,
+                func.count(func.distinct(N.actor_id)).label("actors"),
+                func.max(N.id).label("latest"),
+                func.count(case((N.read_at.is_(None), 1))).label("unread"),
+                # Two distinct people of the group, to name a second one from beyond the page.
+                func.min(N.actor_id).label("lowest_actor"),
+                func.max(N.actor_id).label("highest_actor"),
             )
-        rows = (await session.execute(union_all(*selects))).all()
+            .where(
+                N.recipient_id == viewer_id,
+                N.kind.in_(sorted({g.kind for g in grouped})),
+                N.id >= min(g.window[0] for g in grouped),
+                N.id < max(g.window[1] for g in grouped),
+                visible_to(viewer_id),
+            )
+            .group_by(N.kind, N.post_id, day)
+        )
+        by_key = {(g.kind, g.post_id, g.window[0] // DAY_ID_SPAN): g for g in grouped}
+        rows = []
+        for row in await session.execute(query):
+            group = by_key.get((row.kind, row.post_id, row.day))
+            if group is not None:
+                rows.append((group, row))
         wanted: dict[int, list[NotificationGroup]] = {}
-        for row in rows:
-            group = grouped[row.g]
+        for group, row in rows:
             if before is not None and row.latest is not None and row.latest >= before:
                 group.actor_count = 0
                 continue

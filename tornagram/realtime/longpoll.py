@@ -57,6 +57,9 @@ class _Collector:
 
 
 class PollHandler(BaseHandler):
+    # A poll waits for events: it must not hold a pooled connection meanwhile.
+    shares_reads = False
+
     async def get(self) -> None:
         channel = self.get_argument("channel", "")
         since = self.get_argument("since", None) or None

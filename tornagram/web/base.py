@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http
 import logging
 import re
@@ -34,6 +35,8 @@ _STATIC_URLS: dict[str, str] = {}
 _VERIFIED_COOKIES: dict[str, tuple[str, float]] = {}
 VERIFIED_COOKIES_MAX = 50_000
 VERIFIED_COOKIE_SECS = 60.0
+# Shared read sessions being closed after their response (held so they are not collected).
+_CLOSING: set[asyncio.Future] = set()
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -43,6 +46,9 @@ class BaseHandler(tornado.web.RequestHandler):
     # that say so (and signing in and out, the language): everything else leads there.
     open_while_restricted = False
 
+    # Whether a page's reads share one database session (off for responses that wait).
+    shares_reads = True
+
     def initialize(self, ctx) -> None:
         self.ctx = ctx
         # Given out here rather than in prepare so that errors raised before prepare (a failed
@@ -51,6 +57,8 @@ class BaseHandler(tornado.web.RequestHandler):
         self.request_id = incoming if REQUEST_ID_RE.match(incoming) else secrets.token_hex(8)
         self.set_header("X-Request-Id", self.request_id)
         self.current_session = None
+        # Every read of a page shares one database session (Database.share_reads).
+        self._shared_reads = None
         # While rendering for the page cache: forms get XSRF_SLOT, and the page is kept here.
         self._page_capture: list | None = None
 
@@ -63,6 +71,13 @@ class BaseHandler(tornado.web.RequestHandler):
             self.set_header("X-Request-Id", self.request_id)
 
     async def prepare(self) -> None:
+        # The badge in the navigation: one more query, for members, on responses that are
+        # pages (JSON answers, long polls included, and sockets have no navigation).
+        is_page = not self.wants_json() and "Upgrade" not in self.request.headers
+        if is_page and self.shares_reads and self.request.method in ("GET", "HEAD"):
+            # The session, the badge and the page's own reads, in one database session. Pages
+            # only: a long poll or a socket would hold a pooled connection while it waits.
+            self._shared_reads = self.ctx.db.share_reads()
         token = self.session_token()
         signed_in = await self.ctx.accounts.signed_in(token)
         if signed_in is None:
@@ -75,9 +90,6 @@ class BaseHandler(tornado.web.RequestHandler):
             self.current_session = signed_in.session
             if not self.open_while_restricted and self._restricted(signed_in.user):
                 return
-        # The badge in the navigation: one more query, for members, on responses that are
-        # pages (JSON answers, long polls included, and sockets have no navigation).
-        is_page = not self.wants_json() and "Upgrade" not in self.request.headers
         self.unread_notifications = (
             await self.ctx.notification_feed.unread_count(self.current_user)
             if self.current_user is not None and is_page
@@ -97,6 +109,17 @@ class BaseHandler(tornado.web.RequestHandler):
             self.redirect(self.reverse_url(page))
             return True
         raise tornado.web.HTTPError(403)
+
+    def on_finish(self) -> None:
+        self._end_shared_reads()
+
+    def _end_shared_reads(self) -> None:
+        shared, self._shared_reads = self._shared_reads, None
+        if shared is not None and shared.session is not None:
+            # The page is written; its connection goes back to the pool without waiting.
+            task = asyncio.ensure_future(shared.close())
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
 
     def get_current_user(self) -> Any:
         # Only reached when prepare did not run (an error before it): nobody is signed in.

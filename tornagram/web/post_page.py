@@ -15,10 +15,8 @@ class PostPageMixin:
         self, post_id: int, *, exc: UserError | None = None, reply_to: int | None = None
     ) -> None:
         user = self.current_user
-        view = await self.ctx.photos.get_post(post_id, user)
-        [item] = await self.ctx.interactions.decorate(user, [(view.post, view.author)])
-        threads, earlier_before = await self.ctx.interactions.comments(
-            user, post_id, before=params.cursor_argument(self)
+        item, threads, earlier_before = await self.ctx.post_pages.page(
+            user, post_id, params.cursor_argument(self)
         )
         # Replying without JavaScript: ?reply_to=<comment id> names the person in the form.
         reply_name = None
@@ -28,8 +26,8 @@ class PostPageMixin:
                     reply_name = person.username
         page = dict(
             item=item,
-            post=view.post,
-            author=view.author,
+            post=item.post,
+            author=item.author,
             threads=threads,
             earlier_before=earlier_before,
             reply_to=reply_to if reply_name else None,
