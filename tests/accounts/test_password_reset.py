@@ -196,3 +196,21 @@ async def test_cli_prints_a_link(site, smtp_sink):
     assert link.startswith("https://photos.example.org/reset?token=")
     page = await site.client().get(link.removeprefix("https://photos.example.org"))
     assert page.status_code == 200
+
+
+async def test_a_reset_also_revokes_every_app_token(site, smtp_sink):
+    from tests.api.support import bearer, token_for
+
+    alice = await site.user_client("alice")
+    app = bearer(site, await token_for(site, "alice", client=alice))
+    try:
+        assert (await app.get("/api/v1/accounts/verify_credentials")).status_code == 200
+        token = (await reset_link(site, smtp_sink, "alice")).split("token=", 1)[1]
+        r = await site.client().post(
+            "/reset",
+            {"token": token, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+        )
+        assert r.status_code == 303
+        assert (await app.get("/api/v1/accounts/verify_credentials")).status_code == 401
+    finally:
+        await app.aclose()

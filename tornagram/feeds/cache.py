@@ -38,7 +38,7 @@ from tornagram.db.engine import Database
 from tornagram.errors import UserError
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
-from tornagram.graph.models import Block
+from tornagram.graph.models import Block, Mute
 
 # Sized for memory (measured on the benchmark data): a post's card data, with its photos,
 # renditions and author as ORM objects, is ~20 KiB; a feed page's entry holds its ~200 topics.
@@ -200,13 +200,23 @@ class PostPages:
         return [self._threads, self._blocks]
 
     async def _blocks_any(self, viewer: User) -> bool:
-        """Whether the viewer blocks anyone or is blocked by anyone [graph:viewer]."""
+        """Whether the viewer blocks anyone, is blocked by anyone or mutes anyone (whose
+        comments then leave the viewer's threads) [graph:viewer]."""
         found = self._blocks.get(viewer.id)
         if found is None:
             stamp = self._blocks.changes.stamp()
             condition = or_(Block.blocker_id == viewer.id, Block.blocked_id == viewer.id)
             async with self.home_feed.db.read() as session:
-                found = bool(await session.scalar(select(exists().where(condition))))
+                found = bool(
+                    await session.scalar(
+                        select(
+                            or_(
+                                exists().where(condition),
+                                exists().where(Mute.muter_id == viewer.id),
+                            )
+                        )
+                    )
+                )
             self._blocks.put(viewer.id, found, stamp, (graph_topic(viewer.id),))
         return found
 
@@ -219,8 +229,8 @@ class PostPages:
             await self.photos.get_post(post_id, viewer)  # raises the photo page's NotFound
             raise AssertionError("a post missing from the cards was found")  # pragma: no cover
         post, author, _serial = card
-        # Comments differ between readers only by blocks: one with none, on a public account's
-        # post, reads what a signed-out visitor reads, and shares that entry.
+        # Comments differ between readers only by blocks and mutes: one with none, on a public
+        # account's post, reads what a signed-out visitor reads, and shares that entry.
         reader = viewer
         if viewer is not None and not author.is_private and not await self._blocks_any(viewer):
             reader = None

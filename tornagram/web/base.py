@@ -39,6 +39,11 @@ VERIFIED_COOKIE_SECS = 60.0
 _CLOSING: set[asyncio.Future] = set()
 
 
+# The id of the stand-in comment in the photo page's live-comment template (ui_modules): above
+# every id we issue, replaced by live-pages.js with each live comment's own.
+TEMPLATE_COMMENT_ID = 9_000_000_000_000_000_001
+
+
 class BaseHandler(tornado.web.RequestHandler):
     """Loads the signed-in user in ``prepare`` (``get_current_user`` cannot await)."""
 
@@ -310,6 +315,9 @@ class BaseHandler(tornado.web.RequestHandler):
             import_map_json=import_map(self)[0],
             errors={},
             form={},
+            # The stand-in comment a live comment is cloned from (ui_modules.LiveCommentTemplate)
+            # draws Report too; the script removes it from the viewer's own comments.
+            stand_in_comment_id=TEMPLATE_COMMENT_ID,
         )
         return namespace
 

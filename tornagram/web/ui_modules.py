@@ -12,7 +12,7 @@ from tornagram.graph.models import Comment
 from tornagram.i18n import N_
 from tornagram.notifications.service import UNREAD_BADGE_MAX
 from tornagram.photos.captions import render_caption
-from tornagram.web.base import XSRF_SLOT, split_at_slots
+from tornagram.web.base import TEMPLATE_COMMENT_ID, XSRF_SLOT, split_at_slots
 
 # On phones: home, explore, search, the upload "+", notifications, profile and settings: a
 # phone has no top bar to search or reach settings from. Rooms (Explore's tab) and Saved (the
@@ -405,7 +405,6 @@ class PeopleList(tornado.web.UIModule):
 # Stand-ins in the photo page's live-comment template, which live-pages.js replaces with the
 # values of each comment that arrives live. Far from anything a real comment could contain:
 # an id above every id we issue, a name no sign-up accepts, a key that is all zeros.
-TEMPLATE_COMMENT_ID = 9_000_000_000_000_000_001
 TEMPLATE_USERNAME = "live-template-name"
 TEMPLATE_AVATAR_KEY = "00/00/" + "0" * 64 + ".jpg"
 

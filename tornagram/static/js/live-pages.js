@@ -141,6 +141,8 @@ export function buildComment(doc, data, { owner } = {}) {
   const me = doc.body.dataset.username;
   // Delete is drawn as if the viewer wrote it; it stays for their own comments and their posts.
   if (!(me && (me === username || me === owner))) item.querySelector("[data-comment-delete]")?.remove();
+  // Report is drawn too; nobody reports their own comment.
+  if (!me || me === username) item.querySelector("[data-comment-report]")?.remove();
   if (data.parent_id) {
     item.classList.add("reply");
     item.querySelector("[data-replies]")?.remove();
