@@ -92,8 +92,9 @@ def sign_up(browser, base: str, username: str):
     page.fill("#f-username", username)
     page.fill("#f-email", f"{username}@example.com")
     page.fill("#f-password", PASSWORD)
-    page.locator("#f-password").evaluate("el => el.form.requestSubmit()")
-    page.wait_for_load_state()
+    # Wait for the answer itself: signing up hashes a password and queues a mail.
+    with page.expect_navigation(url=lambda url: "/signup" not in url, timeout=60_000):
+        page.locator("#f-password").evaluate("el => el.form.requestSubmit()")
     return context, page
 
 
