@@ -127,3 +127,17 @@ async def test_a_taken_address_at_confirmation_time_is_a_clear_refusal(site, smt
     assert response.status_code == 400
     assert "already exists" in response.text
     assert (await me(site)).email == "alice@example.org"
+
+
+async def test_an_app_cannot_post_before_the_address_is_confirmed_either(site, smtp_sink):
+    from tests.api.support import bearer, jpeg, token_for, upload_media
+
+    alice = await site.user_client("alice")
+    app = bearer(site, await token_for(site, "alice", client=alice))
+    try:
+        media = (await upload_media(app, jpeg())).json()
+        r = await app.post("/api/v1/statuses", json={"status": "hi", "media_ids": [media["id"]]})
+        assert r.status_code == 403 and "error" in r.json()
+        assert "Confirm your email address before posting" in r.json()["error"]
+    finally:
+        await app.aclose()

@@ -129,27 +129,30 @@ class PhotosService:
 
     # -- creating ----------------------------------------------------------------------------
 
-    async def create_post(self, author: User, uploads: list[PhotoUpload], caption: str) -> Post:
-        """Decode and resize every photo off the loop, store the files, then insert the post and
-        its photos in one transaction. Any failure removes what was stored: no row, no file."""
+    def _check_new_post(self, author: User, caption: str, alts: list[str]) -> str:
+        """The rules of a new post, whichever way its photos came (the upload page or the app
+        API): who may post, the caption, how many photos, each alt text. Returns the caption."""
         if self.require_confirmed_email and author.email_confirmed_at is None:
             raise Forbidden(UNCONFIRMED_MESSAGE)
         caption = self._check_caption(caption)
-        if not uploads:
+        if not alts:
             raise InvalidInput(UserError("Choose at least one photo.", "photo"))
-        if len(uploads) > MAX_PHOTOS_PER_POST:
+        if len(alts) > MAX_PHOTOS_PER_POST:
             raise InvalidInput(
                 UserError(
                     "A post can have at most %(max)d photos.", "photo", max=MAX_PHOTOS_PER_POST
                 )
             )
-        for upload in uploads:
-            if len(upload.alt) > ALT_MAX_CHARS:
-                raise InvalidInput(
-                    UserError(
-                        "Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS
-                    )
-                )
+        if any(len(alt) > ALT_MAX_CHARS for alt in alts):
+            raise InvalidInput(
+                UserError("Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS)
+            )
+        return caption
+
+    async def create_post(self, author: User, uploads: list[PhotoUpload], caption: str) -> Post:
+        """Decode and resize every photo off the loop, store the files, then insert the post and
+        its photos in one transaction. Any failure removes what was stored: no row, no file."""
+        caption = self._check_new_post(author, caption, [upload.alt for upload in uploads])
         processed = await self._process_all(author, uploads)
         stored: list[str] = []
         try:
@@ -285,22 +288,7 @@ class PhotosService:
         """A post of photos already processed and stored (uploaded ahead through the app API),
         in the given order. ``claim(session)`` runs first in the same transaction and takes
         the photos over from wherever they were kept (raising if one is no longer there)."""
-        caption = self._check_caption(caption)
-        if not photos:
-            raise InvalidInput(UserError("Choose at least one photo.", "photo"))
-        if len(photos) > MAX_PHOTOS_PER_POST:
-            raise InvalidInput(
-                UserError(
-                    "A post can have at most %(max)d photos.", "photo", max=MAX_PHOTOS_PER_POST
-                )
-            )
-        for photo in photos:
-            if len(photo.alt) > ALT_MAX_CHARS:
-                raise InvalidInput(
-                    UserError(
-                        "Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS
-                    )
-                )
+        caption = self._check_new_post(author, caption, [photo.alt for photo in photos])
         post_id = self.ids.next_id()
         rows = []
         for position, item in enumerate(photos):
