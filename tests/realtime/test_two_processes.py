@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -20,60 +14,8 @@ import tornado.websocket
 
 from tests.feeds.support import card_ids
 from tests.helpers import Client, fixture_bytes, free_port, post_id_from, upload, wait_healthy
+from tests.realtime.support import start_server, stop, two_servers
 from tornagram.realtime.control import CLOSE_SESSION_ENDED
-
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "two-process-secret-" + "z" * 32
-
-
-def start_server(data_dir: Path, port: int, redis_url: str, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "TORNAGRAM_COOKIE_SECRET": SECRET, "TORNAGRAM_DATA_DIR": str(data_dir)}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tornagram",
-            "serve",
-            "--port",
-            str(port),
-            "--redis-url",
-            redis_url,
-            *extra,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def stop(proc: subprocess.Popen) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
-
-
-@asynccontextmanager
-async def two_servers(tmp_path: Path, redis_url: str) -> AsyncIterator[tuple[str, str]]:
-    """Two `serve` processes on one data directory and one Redis, healthy; their base URLs.
-    Each must stop cleanly (exit 0) on SIGTERM."""
-    port_a, port_b = free_port(), free_port()
-    a = start_server(tmp_path, port_a, redis_url)
-    try:
-        await asyncio.to_thread(wait_healthy, port_a, a)
-        b = start_server(tmp_path, port_b, redis_url)
-        try:
-            await asyncio.to_thread(wait_healthy, port_b, b)
-            yield f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
-        finally:
-            assert stop(b) == 0
-    finally:
-        assert stop(a) == 0
 
 
 async def one_person_on_both(base_a: str, base_b: str) -> tuple[Client, Client]:
