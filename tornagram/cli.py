@@ -297,14 +297,15 @@ def _serve(args) -> int:
     return 0
 
 
-def _settings(args, *, migrate_default_sqlite: bool = False):
-    """The settings a command names, and, for commands that work on the site's own SQLite file,
-    that file brought up to the current schema first (a named database is migrated on purpose,
-    with ``tornagram migrate``)."""
+def _settings(args, *, migrate_default_sqlite: bool = False, **overrides):
+    """The settings a command names (and ``overrides``), and, for commands that work on the
+    site's own SQLite file, that file brought up to the current schema first (a named database
+    is migrated on purpose, with ``tornagram migrate``)."""
     settings = build_settings(
         data_dir=args.data_dir,
         database_url=args.database_url,
         media_url=getattr(args, "media_url", ""),
+        **overrides,
     )
     if migrate_default_sqlite and settings.uses_default_sqlite:
         from tornagram.db import migrate
@@ -325,18 +326,7 @@ def _migrate(args) -> int:
 def _command_settings(args):
     """A command has no caches of its own, but announces its changes to a live site's. The site's
     own SQLite file is brought up to the current schema first, as ``_settings`` does."""
-    settings = build_settings(
-        data_dir=args.data_dir,
-        database_url=args.database_url,
-        redis_url=args.redis_url,
-        caches=False,
-        media_url=getattr(args, "media_url", ""),
-    )
-    if settings.uses_default_sqlite:
-        from tornagram.db import migrate
-
-        migrate.upgrade(settings.database_url)
-    return settings
+    return _settings(args, migrate_default_sqlite=True, redis_url=args.redis_url, caches=False)
 
 
 def _createuser(args) -> int:
@@ -375,13 +365,7 @@ def _reset_password(args) -> int:
     from tornagram.context import build_context
     from tornagram.errors import UserError
 
-    settings = build_settings(
-        data_dir=args.data_dir, database_url=args.database_url, site_url=args.site_url
-    )
-    if settings.uses_default_sqlite:
-        from tornagram.db import migrate
-
-        migrate.upgrade(settings.database_url)
+    settings = _settings(args, migrate_default_sqlite=True, site_url=args.site_url)
 
     async def make_link() -> int:
         ctx = build_context(settings)
