@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -100,8 +102,20 @@ async def serve() -> AsyncIterator[Callable[[Hub], int]]:
         return port
 
     yield start
+    # Each step is bounded so that a stuck close fails this test with the stuck tasks named,
+    # instead of hanging the whole run.
     for server in servers:
         server.stop()
-        await server.close_all_connections()
+        await _bounded(server.close_all_connections(), "closing the test server's connections")
     for hub in hubs:
-        await hub.close()
+        await _bounded(hub.close(), "closing a hub")
+
+
+async def _bounded(step, what: str, timeout: float = 15.0) -> None:
+    try:
+        await asyncio.wait_for(step, timeout)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        pytest.fail(f"{what} took over {timeout:.0f} s; tasks:\n{stacks.getvalue()}")

@@ -164,10 +164,16 @@ class RedisBroker:
         self._closed = True
         if self._reader is not None:
             self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+            # Bounded: a reader stuck in a half-closed socket must not hold up shutdown.
+            done, _ = await asyncio.wait({self._reader}, timeout=self._timeout * 2)
+            if not done:
+                log.warning("Redis broker reader did not stop in time; leaving it")
             self._reader = None
         if self._redis is not None:
-            await self._redis.aclose()
+            try:
+                await asyncio.wait_for(self._redis.aclose(), self._timeout * 2)
+            except (TimeoutError, RedisError, OSError) as exc:
+                log.warning("closing the Redis connection pool failed: %r", exc)
             self._redis = None
         self._healthy = False
 
