@@ -284,7 +284,7 @@ def _popular_cursor(post: Post) -> str:
 
 
 def _dialect(db: Database) -> str:
-    return "sqlite" if db.is_sqlite else "postgresql"
+    return db.dialect
 
 
 async def home_feed_page_ids(
