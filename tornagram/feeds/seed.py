@@ -157,7 +157,10 @@ class _Writer:
             else:
                 # Table and column names are this module's constants, never input.
                 marks = ", ".join(("%s" if self.mysql else "?") for _ in columns)
-                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+                # Quoted: "key" is a reserved word on MySQL.
+                quote = self.db.engine.dialect.identifier_preparer.quote
+                names = ", ".join(quote(c) for c in columns)
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
                 await conn.exec_driver_sql(sql, chunk)
 
     async def transaction(self):

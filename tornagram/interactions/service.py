@@ -226,14 +226,18 @@ class InteractionsService(InteractionReads):
     @staticmethod
     async def _bump(session, column, post_id: int, delta: int) -> int:
         """``column = column + delta`` in the database (never read-modify-write in Python)."""
-        result = await session.execute(
+        bump = (
             update(Post)
             .where(Post.id == post_id)
             .values({column.key: column + delta})
-            .returning(column)
             .execution_options(synchronize_session=False)
         )
-        return result.scalar_one()
+        if session.bind.dialect.update_returning:
+            return (await session.execute(bump.returning(column))).scalar_one()
+        # MySQL and MariaDB return nothing from an UPDATE: the row stays locked by it until
+        # commit, so reading it back in this transaction reads exactly what was written.
+        await session.execute(bump)
+        return await session.scalar(select(column).where(Post.id == post_id))
 
     async def _reply_target(self, session, author_id: int, post_id: int, parent_id: int):
         row = (
