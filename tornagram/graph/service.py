@@ -13,6 +13,7 @@ from tornagram.accounts.models import User
 from tornagram.accounts.service import user_named
 from tornagram.db.engine import Database, after_commit
 from tornagram.db.ids import IdGenerator
+from tornagram.db.locks import lock_parents
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.access import (
     Access,
@@ -104,6 +105,7 @@ class GraphService:
         return "following"
 
     async def _add_follow(self, session, follower_id: int, followee_id: int) -> bool:
+        await lock_parents(session, User, follower_id, followee_id)
         result = await session.execute(
             insert_ignore(session, Follow, follower_id=follower_id, followee_id=followee_id)
         )

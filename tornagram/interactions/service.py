@@ -14,6 +14,7 @@ from tornagram.cache import NOTICES_GONE
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
+from tornagram.db.locks import lock_parents
 from tornagram.errors import Forbidden, NotFound
 from tornagram.graph.models import Comment, Follow, Like, Save
 from tornagram.graph.service import insert_ignore
@@ -68,6 +69,7 @@ class InteractionsService(InteractionReads):
         self.limiter.check("like", user.id)
         async with self._writing() as session:
             post = await visible_post(session, user.id, post_id)
+            await lock_parents(session, Post, post_id)
             added = await session.execute(
                 insert_ignore(
                     session, Like, id=self.ids.next_id(), post_id=post_id, user_id=user.id
@@ -87,6 +89,7 @@ class InteractionsService(InteractionReads):
         self.limiter.check("like", user.id)
         async with self._writing() as session:
             post = await visible_post(session, user.id, post_id)
+            await lock_parents(session, Post, post_id)
             removed = await session.execute(
                 delete(Like).where(Like.post_id == post_id, Like.user_id == user.id)
             )
@@ -152,6 +155,7 @@ class InteractionsService(InteractionReads):
         self.limiter.check("comment", author.id)
         async with self._writing() as session:
             post = await visible_post(session, author.id, post_id)
+            await lock_parents(session, Post, post_id)
             replied_to = None
             if parent_id is not None:
                 replied_to = await self._reply_target(session, author.id, post_id, parent_id)
