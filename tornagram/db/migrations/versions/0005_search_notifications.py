@@ -77,7 +77,7 @@ MYSQL_INDEXES = (
 )
 # MySQL 8 ships InnoDB's ngram parser, which indexes every two characters, so Chinese and
 # Japanese words are found inside a run of text. MariaDB has no ngram parser; there the search
-# matches captions with LIKE instead (tornagram/search/captions.py, docs/architecture.md).
+# matches captions by regular expression instead (tornagram/search/mysql.py, docs/architecture.md).
 MYSQL_NGRAM_INDEX = "ALTER TABLE posts ADD FULLTEXT INDEX ix_posts_caption_fts (caption) WITH PARSER ngram"
 
 
