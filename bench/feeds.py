@@ -175,7 +175,9 @@ async def time_queries(url: str, runs: int) -> dict:
     results = {}
     try:
         async with db.read() as s:
-            people = list((await s.execute(select(User).order_by(User.following_count))).scalars())
+            people = list(
+                (await s.execute(select(User).order_by(User.following_count, User.id))).scalars()
+            )
         viewers = {"typical": people[len(people) // 2], "heavy": people[-1]}
         for label, viewer in viewers.items():
             for page in (1, DEEP_PAGE):
@@ -397,7 +399,9 @@ async def typical_username(url: str) -> str:
     try:
         async with db.read() as s:
             people = list(
-                (await s.execute(select(User.username).order_by(User.following_count))).scalars()
+                (
+                    await s.execute(select(User.username).order_by(User.following_count, User.id))
+                ).scalars()
             )
             return people[len(people) // 2]
     finally:
