@@ -47,7 +47,7 @@ format: $(VENV)/.installed-dev ## ruff's formatter on the Python code (never on 
 bench-imaging: $(VENV)/.installed-dev ## our image pipeline against a naive Pillow one
 	$(BIN)/python bench/imaging.py
 
-bench-feeds: $(VENV)/.installed-dev ## feed queries on SQLite and PostgreSQL, and the rendered home page under wrk
+bench-feeds: $(VENV)/.installed-dev ## feed queries on SQLite, PostgreSQL and MariaDB, and the rendered home page under wrk
 	$(BIN)/python bench/feeds.py
 
 bench-pages: $(VENV)/.installed-dev ## every page kind under wrk, caches off and on, both engines, and a minimal baseline (ARGS=--quick)

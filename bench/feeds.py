@@ -1,13 +1,16 @@
-"""Home-feed query latency and the rendered home page's throughput, on SQLite and PostgreSQL.
+"""Home-feed query latency and the rendered home page's throughput, on SQLite, PostgreSQL and
+MariaDB (or MySQL).
 
-    .venv/bin/python bench/feeds.py [--engines sqlite,postgresql] [--users 10000]
+    .venv/bin/python bench/feeds.py [--engines sqlite,postgresql,mariadb] [--users 10000]
         [--posts 300000] [--follows 200] [--runs 200] [--duration 10] [--connections 64]
         [--cache-dir var/bench] [--rebuild] [--skip-wrk]
 
 1. Builds the data once per engine with `tornagram seed` (Zipf follower counts, ~200 follows
    each, posts over a year, likes): a SQLite file in the cache dir, and the PostgreSQL database
-   tornagram_bench on 127.0.0.1 (user postgres, created if missing). A built data set is kept
-   and reused; --rebuild starts over.
+   tornagram_bench on 127.0.0.1 (user postgres, created if missing), and the MariaDB database
+   tornagram_bench on 127.0.0.1:3306 (user root, created if missing; TORNAGRAM_BENCH_MARIADB
+   names another server). An engine that cannot be reached is skipped with a note. A built
+   data set is kept and reused; --rebuild starts over.
 2. Times the home-feed query as the site runs it (the ids of a page), and the whole page load
    (ids, posts, authors, photos, renditions), for a typical follower (the median number of
    accounts followed) and the heaviest one, on page 1 and on page 50 (reached by walking the
@@ -53,6 +56,9 @@ from tornagram.storage.local import LocalStorage
 ROOT = Path(__file__).resolve().parent.parent
 PG_HOST_DSN = "postgresql://postgres@127.0.0.1:5432"
 PG_DATABASE = "tornagram_bench"
+MARIADB_URL = os.environ.get(
+    "TORNAGRAM_BENCH_MARIADB", "mysql+asyncmy://root@127.0.0.1:3306/tornagram_bench"
+)
 TARGET_P99_MS = 30.0
 TARGET_RATIO = 0.40
 DEEP_PAGE = 50
@@ -64,7 +70,30 @@ DEEP_PAGE = 50
 def engine_url(engine: str, data_dir: Path) -> str:
     if engine == "sqlite":
         return f"sqlite+aiosqlite:///{data_dir / 'tornagram.db'}"
+    if engine == "mariadb":
+        return MARIADB_URL
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DATABASE}"
+
+
+async def mariadb_reset(create_only: bool) -> None:
+    import asyncmy
+    from sqlalchemy.engine import make_url
+
+    url = make_url(MARIADB_URL)
+    admin = await asyncmy.connect(
+        host=url.host, port=url.port or 3306, user=url.username or "root",
+        password=url.password or "", connect_timeout=3,
+    )  # fmt: skip
+    try:
+        async with admin.cursor() as cursor:
+            if not create_only:
+                await cursor.execute(f"DROP DATABASE IF EXISTS `{url.database}`")
+            await cursor.execute(
+                f"CREATE DATABASE IF NOT EXISTS `{url.database}` "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            )
+    finally:
+        admin.close()
 
 
 async def pg_reset(create_only: bool) -> None:
@@ -104,6 +133,8 @@ async def build(engine: str, data_dir: Path, plan: SeedPlan, rebuild: bool) -> s
     marker = data_dir / "built.json"
     if engine == "postgresql":
         await pg_reset(create_only=True)
+    if engine == "mariadb":
+        await mariadb_reset(create_only=True)
     if not rebuild and marker.exists() and await counts(url) == (plan.users, plan.posts):
         print(f"[{engine}] reusing the data set in {data_dir} ({json.loads(marker.read_text())})")
         return url
@@ -115,6 +146,8 @@ async def build(engine: str, data_dir: Path, plan: SeedPlan, rebuild: bool) -> s
     data_dir.mkdir(parents=True)
     if engine == "postgresql":
         await pg_reset(create_only=False)
+    if engine == "mariadb":
+        await mariadb_reset(create_only=False)
     await asyncio.to_thread(migrate.upgrade, url)
     db = Database(url)
     try:
@@ -138,11 +171,13 @@ def pct(values: list[float], p: float) -> float:
 
 async def time_queries(url: str, runs: int) -> dict:
     db = Database(url)
-    dialect = "sqlite" if db.is_sqlite else "postgresql"
+    dialect = db.dialect
     results = {}
     try:
         async with db.read() as s:
-            people = list((await s.execute(select(User).order_by(User.following_count))).scalars())
+            people = list(
+                (await s.execute(select(User).order_by(User.following_count, User.id))).scalars()
+            )
         viewers = {"typical": people[len(people) // 2], "heavy": people[-1]}
         for label, viewer in viewers.items():
             for page in (1, DEEP_PAGE):
@@ -172,7 +207,7 @@ async def time_queries(url: str, runs: int) -> dict:
 
 async def show_plans(url: str) -> None:
     db = Database(url)
-    dialect = "sqlite" if db.is_sqlite else "postgresql"
+    dialect = db.dialect
     try:
         async with db.read() as s:
             viewer = (await s.execute(select(User).order_by(User.following_count.desc()))).scalar()
@@ -199,7 +234,12 @@ async def show_plans(url: str) -> None:
                         dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
                     )
                 )
-                if db.is_sqlite:
+                if db.dialect == "mysql":
+                    rows = list((await s.execute(text("EXPLAIN " + sql))).mappings())
+                    scans = [r for r in rows if r["table"] in ("posts", "post_tags")
+                             and r["type"] == "ALL"]  # fmt: skip
+                    shown = [f"{r['table']} {r['type']} {r['key'] or ''}".strip() for r in rows]
+                elif db.is_sqlite:
                     rows = await s.execute(text("EXPLAIN QUERY PLAN " + sql))
                     lines = [row[3] for row in rows]
                     scans = [x for x in lines if re.match(r"SCAN (posts|post_tags)\b(?! USING)", x)]
@@ -342,12 +382,26 @@ async def run_engine(engine: str, args) -> dict:
     return result
 
 
+async def unreachable(engine: str) -> str | None:
+    """Why ``engine``'s server cannot be used, or None (SQLite always can)."""
+    try:
+        if engine == "postgresql":
+            await pg_reset(create_only=True)
+        elif engine == "mariadb":
+            await mariadb_reset(create_only=True)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 async def typical_username(url: str) -> str:
     db = Database(url)
     try:
         async with db.read() as s:
             people = list(
-                (await s.execute(select(User.username).order_by(User.following_count))).scalars()
+                (
+                    await s.execute(select(User.username).order_by(User.following_count, User.id))
+                ).scalars()
             )
             return people[len(people) // 2]
     finally:
@@ -356,7 +410,7 @@ async def typical_username(url: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--engines", default="sqlite,postgresql,mariadb")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=300_000)
     parser.add_argument("--follows", type=int, default=200)
@@ -371,6 +425,10 @@ def main() -> None:
     started = time.monotonic()
     summary = {}
     for engine in args.engines.split(","):
+        problem = asyncio.run(unreachable(engine))
+        if problem:
+            print(f"[{engine}] skipped: cannot reach it ({problem})")
+            continue
         summary[engine] = asyncio.run(run_engine(engine, args))
     print("\nsummary")
     for engine, result in summary.items():

@@ -35,7 +35,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
         default=env("DATABASE_URL", ""),
-        help="sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db "
+        help="sqlite+aiosqlite:///path, postgresql+asyncpg://user@host/db "
+        "or mysql+asyncmy://user:pass@host/db "
         "(TORNAGRAM_DATABASE_URL; default: SQLite in the data dir)",
     )
 

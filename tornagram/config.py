@@ -107,6 +107,9 @@ class Settings:
         return self.database_url == default_database_url(self.data_dir)
 
 
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://", "mysql+asyncmy://")
+
+
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'tornagram.db').resolve()}"
 
@@ -208,9 +211,10 @@ def build_settings(
         raise ConfigError("--max-upload-bytes must be at least 1024")
     data.mkdir(parents=True, exist_ok=True)
     url = database_url or default_database_url(data)
-    if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+    if not url.startswith(DATABASE_SCHEMES):
         raise ConfigError(
-            "--database-url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            "--database-url must start with sqlite+aiosqlite://, postgresql+asyncpg:// "
+            "or mysql+asyncmy://"
         )
     site_url = check_site_url(site_url)
     mail_from = check_mail_from(mail_from)

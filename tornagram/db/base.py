@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, MetaData
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -19,14 +20,21 @@ NAMING_CONVENTION = {
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores UTC, always returns an aware datetime, on SQLite and PostgreSQL alike.
+    """Stores UTC, always returns an aware datetime, on SQLite, PostgreSQL and MySQL alike.
 
-    SQLite has no time zone type and aiosqlite hands back naive values; normalising here keeps
-    every comparison in the code base aware-vs-aware.
+    SQLite and MySQL's DATETIME have no time zone and their drivers hand back naive values;
+    normalising here keeps every comparison in the code base aware-vs-aware.
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        # MySQL's DATETIME keeps whole seconds unless asked for more: microseconds, as the
+        # other engines keep them (ordering by time, expiry to the instant).
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(self.impl)
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
@@ -34,7 +42,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; use datetime.now(UTC)")
         value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        # SQLite and MySQL have no time zone type: they are given naive UTC.
+        return value.replace(tzinfo=None) if dialect.name in ("sqlite", "mysql") else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:

@@ -32,6 +32,8 @@ AFTER_COMMIT_WAIT_SECS = 0.1
 AFTER_COMMIT_DRAIN_SECS = 3.0
 # Execution option that asks for BEGIN IMMEDIATE (see Database.write).
 _IMMEDIATE = "tornagram_begin_immediate"
+# Connection info flag: this connection holds MySQL named locks (see _configure_mysql).
+NAMED_LOCKS = "tornagram_named_locks"
 # SQLite has one writer at a time. Rather than every write taking a pooled connection and
 # contending for the lock at BEGIN IMMEDIATE (the losers fail after the busy timeout), writes in
 # this process take turns, first come first served. A write that has waited this long, or that
@@ -45,7 +47,46 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8)
         _configure_sqlite(engine)
         return engine
+    if url.startswith("mysql"):
+        engine = create_async_engine(
+            mysql_url(url),
+            echo=echo,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            # The server closes idle connections (wait_timeout); never hand one out that old.
+            pool_recycle=3600,
+            # As on PostgreSQL: each statement sees what committed before it, so a write that
+            # reads a row another request just changed never works from an older snapshot.
+            isolation_level="READ COMMITTED",
+        )
+        _configure_mysql(engine)
+        return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def mysql_url(url: str) -> str:
+    """``url`` with ``charset=utf8mb4`` unless it names a charset: MySQL's ``utf8`` is three
+    bytes a character and cannot hold emoji."""
+    if "charset=" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "charset=utf8mb4"
+
+
+def _configure_mysql(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(dbapi_connection, record) -> None:
+        # Named locks (GET_LOCK, photos/media_refs.py) belong to the connection, not to the
+        # transaction: they end here, once the transaction has ended, never in the next user's.
+        if dbapi_connection is None or not record.info.pop(NAMED_LOCKS, False):
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("DO RELEASE_ALL_LOCKS()")
+            cursor.close()
+        except Exception:
+            log.exception("could not release named locks; closing the connection")
+            record.invalidate()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -140,6 +181,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.is_sqlite = url.startswith("sqlite")
+        # "sqlite", "postgresql" or "mysql" (MariaDB included): for the few queries that differ.
+        self.dialect = self.engine.dialect.name
         # Where committed changes are announced (RedisChanges when processes share Redis); the
         # caches built on this database read the same object, so it is fixed here, for good.
         self.changes: Changes = changes if changes is not None else LocalChanges()

@@ -162,10 +162,15 @@ def posts_by_ids(ids: Select | list[int], *order_by) -> Select:
     """(post, author) rows for a page whose ids a subquery (or an earlier query) chose. Choosing
     ids over ``posts`` alone keeps each plan a walk of one index; loading the rows is then a
     dozen key lookups."""
+    if isinstance(ids, Select):
+        # In a derived table of its own: MySQL and MariaDB refuse LIMIT in an IN subquery, and
+        # the other planners read the two forms alike.
+        chosen = ids.subquery("chosen")
+        ids = select(chosen.c[0])
     return (
         select(Post, Author)
         .join(Author, Author.id == Post.author_id)
-        .where(Post.id.in_(ids.scalar_subquery() if isinstance(ids, Select) else ids))
+        .where(Post.id.in_(ids))
         .order_by(*(order_by or (Post.id.desc(),)))
     )
 
@@ -284,7 +289,7 @@ def _popular_cursor(post: Post) -> str:
 
 
 def _dialect(db: Database) -> str:
-    return "sqlite" if db.is_sqlite else "postgresql"
+    return db.dialect
 
 
 async def home_feed_page_ids(

@@ -128,16 +128,23 @@ class _Ids:
 
 class _Writer:
     """Bulk inserts of plain tuples: COPY on PostgreSQL (its bulk path, an order of magnitude
-    faster than INSERT), executemany on SQLite. Times and JSON are given in each engine's form."""
+    faster than INSERT), executemany on SQLite and MySQL (whose driver folds it into multi-row
+    INSERTs). Times and JSON are given in each engine's form."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.pg = not db.is_sqlite
+        self.pg = db.dialect == "postgresql"
+        self.mysql = db.dialect == "mysql"
 
     def ts(self, unix_ms: int):
         moment = datetime.fromtimestamp(unix_ms / 1000, UTC)
+        if self.pg:
+            return moment
+        if self.mysql:
+            # DATETIME holds no zone: naive UTC, as UTCDateTime stores it.
+            return moment.replace(tzinfo=None)
         # SQLAlchemy's own storage format for SQLite DATETIME (naive UTC, microseconds).
-        return moment if self.pg else moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     async def insert(self, conn, table: str, columns: tuple[str, ...], rows: list) -> None:
         for start in range(0, len(rows), ROW_BATCH):
@@ -149,13 +156,16 @@ class _Writer:
                 )
             else:
                 # Table and column names are this module's constants, never input.
-                marks = ", ".join("?" * len(columns))
-                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+                marks = ", ".join(("%s" if self.mysql else "?") for _ in columns)
+                # Quoted: "key" is a reserved word on MySQL.
+                quote = self.db.engine.dialect.identifier_preparer.quote
+                names = ", ".join(quote(c) for c in columns)
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
                 await conn.exec_driver_sql(sql, chunk)
 
     async def transaction(self):
         conn = await self.db.engine.connect()
-        if not self.pg:
+        if self.db.is_sqlite:
             # Index pages stay in memory while millions of rows go in.
             await conn.exec_driver_sql("PRAGMA cache_size=-200000")
             await conn.commit()
@@ -399,6 +409,11 @@ async def _analyze(db: Database) -> None:
     async with db.engine.connect() as conn:
         if db.is_sqlite:
             await conn.exec_driver_sql("ANALYZE")
+            await conn.commit()
+            return
+        if db.dialect == "mysql":
+            for table in ("users", "posts", "follows", "likes", "photos", "post_tags"):
+                await conn.exec_driver_sql(f"ANALYZE TABLE {table}")
             await conn.commit()
             return
         # VACUUM also sets the visibility map, which index-only scans rely on.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -12,6 +13,7 @@ from tornagram.accounts.models import User
 from tornagram.accounts.service import user_named
 from tornagram.db.engine import Database, after_commit
 from tornagram.db.ids import IdGenerator
+from tornagram.db.locks import lock_parents
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.access import (
     Access,
@@ -36,8 +38,12 @@ class Notices(Protocol):
 
 
 def insert_ignore(session, model, **values):
-    """INSERT … ON CONFLICT DO NOTHING on either engine: doing a thing twice is doing it once."""
+    """INSERT … ON CONFLICT DO NOTHING on every engine: doing a thing twice is doing it once.
+    MySQL's form is INSERT IGNORE, which like the others reports no row for a duplicate (ON
+    DUPLICATE KEY UPDATE would count the untouched row as found)."""
     dialect = session.bind.dialect.name
+    if dialect == "mysql":
+        return mysql_insert(model).values(**values).prefix_with("IGNORE")
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(model).values(**values).on_conflict_do_nothing()
 
@@ -99,6 +105,7 @@ class GraphService:
         return "following"
 
     async def _add_follow(self, session, follower_id: int, followee_id: int) -> bool:
+        await lock_parents(session, User, follower_id, followee_id)
         result = await session.execute(
             insert_ignore(session, Follow, follower_id=follower_id, followee_id=followee_id)
         )

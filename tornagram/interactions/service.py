@@ -14,6 +14,7 @@ from tornagram.cache import NOTICES_GONE
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, changed
 from tornagram.db.ids import IdGenerator
+from tornagram.db.locks import lock_parents
 from tornagram.errors import Forbidden, NotFound
 from tornagram.graph.models import Comment, Follow, Like, Save
 from tornagram.graph.service import insert_ignore
@@ -68,6 +69,7 @@ class InteractionsService(InteractionReads):
         self.limiter.check("like", user.id)
         async with self._writing() as session:
             post = await visible_post(session, user.id, post_id)
+            await lock_parents(session, Post, post_id)
             added = await session.execute(
                 insert_ignore(
                     session, Like, id=self.ids.next_id(), post_id=post_id, user_id=user.id
@@ -87,6 +89,7 @@ class InteractionsService(InteractionReads):
         self.limiter.check("like", user.id)
         async with self._writing() as session:
             post = await visible_post(session, user.id, post_id)
+            await lock_parents(session, Post, post_id)
             removed = await session.execute(
                 delete(Like).where(Like.post_id == post_id, Like.user_id == user.id)
             )
@@ -152,6 +155,7 @@ class InteractionsService(InteractionReads):
         self.limiter.check("comment", author.id)
         async with self._writing() as session:
             post = await visible_post(session, author.id, post_id)
+            await lock_parents(session, Post, post_id)
             replied_to = None
             if parent_id is not None:
                 replied_to = await self._reply_target(session, author.id, post_id, parent_id)
@@ -226,14 +230,18 @@ class InteractionsService(InteractionReads):
     @staticmethod
     async def _bump(session, column, post_id: int, delta: int) -> int:
         """``column = column + delta`` in the database (never read-modify-write in Python)."""
-        result = await session.execute(
+        bump = (
             update(Post)
             .where(Post.id == post_id)
             .values({column.key: column + delta})
-            .returning(column)
             .execution_options(synchronize_session=False)
         )
-        return result.scalar_one()
+        if session.bind.dialect.update_returning:
+            return (await session.execute(bump.returning(column))).scalar_one()
+        # MySQL and MariaDB return nothing from an UPDATE: the row stays locked by it until
+        # commit, so reading it back in this transaction reads exactly what was written.
+        await session.execute(bump)
+        return await session.scalar(select(column).where(Post.id == post_id))
 
     async def _reply_target(self, session, author_id: int, post_id: int, parent_id: int):
         row = (

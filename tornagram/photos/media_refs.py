@@ -10,6 +10,7 @@ A new kind of reference (a room cover file, say) is added to ``REFERENCE_COLUMNS
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text, union
 
 from tornagram.accounts.models import User
+from tornagram.db.engine import NAMED_LOCKS
 from tornagram.errors import RetryLater
 from tornagram.i18n import N_
 from tornagram.photos.models import MediaUploadFile, Rendition
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Every column that holds a media key.
 # (Photos uploaded through the app API and not yet in a post count too, until they expire.)
+# How long a MySQL named lock on a media key is waited for.
+NAMED_LOCK_WAIT_SECS = 30
 REFERENCE_COLUMNS = (
     Rendition.key,
     User.avatar_key,
@@ -55,12 +59,31 @@ async def lock_keys(session, keys: Iterable[str]) -> None:
     BEGIN IMMEDIATE to commit. PostgreSQL takes a transaction advisory lock per key (in sorted
     order, so two transactions cannot deadlock)."""
     dialect = getattr(getattr(session, "bind", None), "dialect", None)
+    if dialect is not None and dialect.name == "mysql":
+        await _mysql_lock_keys(session, keys)
+        return
     if dialect is None or dialect.name != "postgresql":
         return
     for key in sorted(set(keys)):
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
         )
+
+
+async def _mysql_lock_keys(session, keys: Iterable[str]) -> None:
+    """MySQL and MariaDB have no transaction-scoped advisory lock: a named lock (GET_LOCK) per
+    key is held by the connection instead, and released when it goes back to the pool, after
+    the transaction has ended (db/engine.py)."""
+    connection = await session.connection()
+    connection.info[NAMED_LOCKS] = True
+    for key in sorted(set(keys)):
+        # Names are at most 64 characters: a digest of the key.
+        name = "tornagram:" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+        got = await session.scalar(
+            text("SELECT GET_LOCK(:name, :wait)"), {"name": name, "wait": NAMED_LOCK_WAIT_SECS}
+        )
+        if got != 1:
+            raise TimeoutError(f"media key {key} stayed locked for {NAMED_LOCK_WAIT_SECS}s")
 
 
 async def keep_stored(session, storage, files: Iterable[StoredFile]) -> None:

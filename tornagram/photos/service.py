@@ -15,6 +15,7 @@ from tornagram.accounts.models import User
 from tornagram.cache import NOTICES_GONE
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
+from tornagram.db.locks import lock_parents
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.access import decide, relationship_columns, relationship_from
 from tornagram.graph.visibility import can_see_author
@@ -251,6 +252,7 @@ class PhotosService:
 
     async def _insert_post(self, session, author: User, post: Post) -> None:
         # The photos and their renditions are inserted with the post (relationship cascade).
+        await lock_parents(session, User, author.id)
         session.add(post)
         await session.flush()
         await session.execute(

@@ -8,10 +8,11 @@ Every lookup is an index range, never a scan:
   operators compare code points whatever the database's collation, and are served by the
   ``*_pattern_ops`` indexes of migration 0005 (under a collation such as en_US an ordinary
   range is not a reliable prefix test). No LIKE, so ``%`` and ``_`` mean nothing special.
+  MySQL and MariaDB: an escaped ``LIKE 'p%'`` (search/mysql.py).
 - Captions: SQLite's FTS5 table ``posts_fts`` (rowid = post id), PostgreSQL's GIN index over
   ``to_tsvector('simple', caption)``. The query is never handed over as typed: it is cut into
   words here, and each word becomes a quoted prefix term, so FTS syntax (``NEAR``, ``*``,
-  quotes, ``-``) is only ever text.
+  quotes, ``-``) is only ever text. MySQL and MariaDB: see search/mysql.py.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tornagram.graph.visibility import can_see_author, can_see_user_id, not_bloc
 from tornagram.i18n import N_
 from tornagram.photos.captions import normalize_tag
 from tornagram.photos.models import Photo, Post, PostTag
+from tornagram.search import mysql
 
 QUERY_MAX_CHARS = 100
 PEOPLE_LIMIT = 20
@@ -102,25 +104,31 @@ class SearchService:
         viewer_id = viewer.id if viewer is not None else None
         only_people, only_tags = query.startswith("@"), query.startswith("#")
         async with self.db.read() as session:
-            postgres = session.bind.dialect.name == "postgresql"
+            # From a connection: MariaDB is told from MySQL only once the server has answered.
+            dialect = (await session.connection()).dialect
+            # The engine: "sqlite", "postgresql", or "mysql" / "mariadb".
+            engine = "mariadb" if dialect.name == "mysql" and dialect.is_mariadb else dialect.name
             if before is None and not only_tags:
-                results.people = await self._people(session, viewer_id, query, postgres)
+                results.people = await self._people(session, viewer_id, query, engine)
             if before is None and not only_people:
-                results.tags = await self._tags(session, viewer_id, query, postgres)
+                results.tags = await self._tags(session, viewer_id, query, engine)
             if not only_people and not only_tags:
                 terms = words(query)
                 if terms:
                     results.posts, results.next_before = await self._posts(
-                        session, viewer_id, terms, before, postgres
+                        session, viewer_id, terms, before, engine
                     )
         return results
 
     # -- people and tags -----------------------------------------------------------------------
 
     @staticmethod
-    def _prefix(column_, prefix, postgres: bool, fold=None):
+    def _prefix(column_, prefix, engine: str, fold=None):
         """``column_`` starts with ``prefix``, as an index range; ``fold`` is a SQL function
         applied to both bounds (the one the column side was folded with)."""
+        if engine in ("mysql", "mariadb"):
+            return mysql.like_prefix(column_, prefix)
+        postgres = engine == "postgresql"
         low, high = prefix, prefix + _TOP
         if fold is not None:
             low, high = fold(low, type_=String), fold(high, type_=String)
@@ -128,7 +136,7 @@ class SearchService:
             return and_(column_.op("~>=~")(low), column_.op("~<~")(high))
         return and_(column_ >= low, column_ < high)
 
-    async def _people(self, session, viewer_id, query: str, postgres: bool) -> list[User]:
+    async def _people(self, session, viewer_id, query: str, engine: str) -> list[User]:
         text = query.removeprefix("@").strip()
         if not text:
             return []
@@ -139,20 +147,23 @@ class SearchService:
             # Usernames are stored lower-case, so their own unique index serves the range.
             by_username = (
                 select(User)
-                .where(self._prefix(User.username, username, postgres), visible)
+                .where(self._prefix(User.username, username, engine), visible)
                 .order_by(User.username)
                 .limit(PEOPLE_LIMIT)
             )
             found.extend((await session.execute(by_username)).scalars())
         # The same folding on both sides, by the database itself: lower() on PostgreSQL; on
-        # SQLite, NOCASE (ASCII only, like its lower()), which is how the index is built.
-        if postgres:
+        # SQLite, NOCASE (ASCII only, like its lower()), which is how the index is built; on
+        # MySQL, the column's own collation (utf8mb4_unicode_ci).
+        if engine == "postgresql":
             name, fold = func.lower(User.display_name, type_=String), func.lower
+        elif engine in ("mysql", "mariadb"):
+            name, fold = User.display_name, None
         else:
             name, fold = User.display_name.collate("NOCASE"), None
         by_name = (
             select(User)
-            .where(self._prefix(name, text, postgres, fold), visible)
+            .where(self._prefix(name, text, engine, fold), visible)
             .order_by(name)
             .limit(PEOPLE_LIMIT)
         )
@@ -160,7 +171,7 @@ class SearchService:
         found.extend(u for u in (await session.execute(by_name)).scalars() if u.id not in seen)
         return found[:PEOPLE_LIMIT]
 
-    async def _tags(self, session, viewer_id, query: str, postgres: bool):
+    async def _tags(self, session, viewer_id, query: str, engine: str):
         tag = normalize_tag(query.removeprefix("#").strip())
         if not tag or not all(c.isalnum() or c == "_" for c in tag):
             return []
@@ -171,7 +182,7 @@ class SearchService:
             select(PostTag.tag, posts)
             .join(Post, Post.id == PostTag.post_id)
             .where(
-                self._prefix(PostTag.tag, tag, postgres),
+                self._prefix(PostTag.tag, tag, engine),
                 can_see_user_id(viewer_id, Post.author_id),
             )
             .group_by(PostTag.tag)
@@ -182,10 +193,14 @@ class SearchService:
 
     # -- captions ------------------------------------------------------------------------------
 
-    async def _posts(self, session, viewer_id, terms, before, postgres: bool):
+    async def _posts(self, session, viewer_id, terms, before, engine: str):
         # Aliased: the visibility rule's subqueries name the plain users table themselves.
         Author = aliased(User)
-        if postgres:
+        if engine in ("mysql", "mariadb"):
+            match = mysql.caption_match(Post.caption, terms, mariadb=engine == "mariadb")
+            query = select(Post, Author).where(match)
+            newest_first = Post.id
+        elif engine == "postgresql":
             match = func.to_tsvector(_SIMPLE, Post.caption).op("@@")(
                 func.to_tsquery(_SIMPLE, tsquery(terms))
             )

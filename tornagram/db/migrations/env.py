@@ -22,7 +22,26 @@ def _url() -> str:
     return config.get_main_option("sqlalchemy.url")
 
 
+def _utf8mb4(connection) -> None:
+    """MySQL and MariaDB: tables take the database's default character set, and migrations name
+    none, so the database's default is utf8mb4 (four bytes: emoji, every CJK character) with
+    the binary collation: strings compare by code point, as on SQLite and PostgreSQL, so unique
+    usernames, tags and tokens match exactly ("Café" is not "cafe")."""
+    row = connection.exec_driver_sql(
+        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA"
+        " WHERE SCHEMA_NAME = DATABASE()"
+    ).one()
+    if tuple(row) != ("utf8mb4", "utf8mb4_bin"):
+        name = connection.exec_driver_sql("SELECT DATABASE()").scalar_one()
+        quoted = connection.dialect.identifier_preparer.quote_identifier(name)
+        connection.exec_driver_sql(
+            f"ALTER DATABASE {quoted} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        )
+
+
 def _run(connection) -> None:
+    if connection.dialect.name == "mysql":
+        _utf8mb4(connection)
     context.configure(
         connection=connection,
         target_metadata=metadata,

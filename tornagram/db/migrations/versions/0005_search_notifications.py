@@ -65,6 +65,22 @@ POSTGRESQL_INDEXES = (
 )
 
 
+# MySQL and MariaDB. Display names compare under utf8mb4_unicode_ci (the rest of the schema is
+# utf8mb4_bin, see migrations/env.py), so a plain index serves a case-insensitive
+# ``LIKE 'p%'``; usernames (unique, lower-case) and tags are already indexed, and LIKE with a
+# constant prefix is an index range in code-point order under _bin.
+MYSQL_INDEXES = (
+    "ALTER TABLE users MODIFY display_name VARCHAR(64) CHARACTER SET utf8mb4 "
+    "COLLATE utf8mb4_unicode_ci NOT NULL",
+    "CREATE INDEX ix_users_display_name_prefix ON users (display_name)",
+    "CREATE INDEX ix_post_tags_tag_prefix ON post_tags (tag)",
+)
+# MySQL 8 ships InnoDB's ngram parser, which indexes every two characters, so Chinese and
+# Japanese words are found inside a run of text. MariaDB has no ngram parser; there the search
+# matches captions by regular expression instead (tornagram/search/mysql.py, docs/architecture.md).
+MYSQL_NGRAM_INDEX = "ALTER TABLE posts ADD FULLTEXT INDEX ix_posts_caption_fts (caption) WITH PARSER ngram"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index(
@@ -81,13 +97,27 @@ def upgrade() -> None:
             op.execute(statement)
         # Index the captions that already exist.
         op.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")
+    elif op.get_bind().dialect.name == "mysql":
+        for statement in MYSQL_INDEXES:
+            op.execute(statement)
+        if not op.get_bind().dialect.is_mariadb:
+            op.execute(MYSQL_NGRAM_INDEX)
     else:
         for statement in POSTGRESQL_INDEXES:
             op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    if op.get_bind().dialect.name == "mysql":
+        if not op.get_bind().dialect.is_mariadb:
+            op.execute("DROP INDEX ix_posts_caption_fts ON posts")
+        op.execute("DROP INDEX ix_post_tags_tag_prefix ON post_tags")
+        op.execute("DROP INDEX ix_users_display_name_prefix ON users")
+        op.execute(
+            "ALTER TABLE users MODIFY display_name VARCHAR(64) CHARACTER SET utf8mb4 "
+            "COLLATE utf8mb4_bin NOT NULL"
+        )
+    elif op.get_bind().dialect.name == "sqlite":
         for name in ("after_update", "after_delete", "after_insert"):
             op.execute(f"DROP TRIGGER IF EXISTS posts_fts_{name}")
         op.execute("DROP TABLE IF EXISTS posts_fts")
