@@ -22,7 +22,7 @@ from tornagram.moderation.models import Invite, is_admin
 
 # What the form offers, in days; and how many accounts one link may make.
 EXPIRY_CHOICES = (1, 7, 30)
-MAX_USES_CHOICES = (1, 5, 10, 25, 100)
+MAX_USES_CHOICES = (1, 2, 5, 10, 25, 50, 100)
 LIST_SIZE = 50
 INVITE_TOO_FAST_MESSAGE = "You are making invites too quickly. Try again in %(secs)d seconds."
 
