@@ -35,7 +35,7 @@ async def waiting_site(site):
 
 
 async def test_approving_lets_the_person_in_and_mails_them(site, smtp_sink):
-    mod, member = await waiting_site(site)
+    mod, _member = await waiting_site(site)
     wanda = site.client()
     assert (await sign_up_form(wanda, "wanda", answer="Bo's sister")).status_code == 303
     user = await site.ctx.accounts.by_username("wanda")
@@ -56,7 +56,7 @@ async def test_approving_lets_the_person_in_and_mails_them(site, smtp_sink):
 
 
 async def test_turning_down_deletes_the_waiting_account(site):
-    mod, member = await waiting_site(site)
+    mod, _member = await waiting_site(site)
     assert (await sign_up_form(site.client(), "spammy", answer="buy now")).status_code == 303
     user = await site.ctx.accounts.by_username("spammy")
     r = await mod.post(f"/admin/approvals/{user.id}/reject", {"note": "spam"})

@@ -28,9 +28,13 @@ async def test_sign_up_shows_the_rules_and_needs_them_accepted(site):
     assert await _exists(site, "newt")
 
 
-async def test_a_password_refused_is_not_sent_back(site):
+async def test_the_password_comes_back_only_when_the_account_fields_were_right(site):
     r = await sign_up_form(site.client(), "newt", password="short")
     assert r.status_code == 400 and 'value="short"' not in r.text
+    root = await admin_client(site)
+    await save_site(root, rules=["Be kind."])
+    r = await sign_up_form(site.client(), "bad name")  # rules not ticked either
+    assert r.status_code == 400 and "long enough password" not in r.text
 
 
 async def test_without_rules_there_is_nothing_to_accept(site):

@@ -56,7 +56,12 @@ class SignupHandler(BaseHandler):
             if exc.status in (403, 404, 410):
                 self._refused(exc)
                 return
-            self.render_form("accounts/signup.html", exc, keep_password=True, invite=code)
+            # Refused only for what the site asks beyond the account (the rules, the
+            # question): the password was fine and comes back, so nobody types it twice.
+            only_site_fields = set(exc.by_field()) <= {"accept_rules", "answer", "__all__"}
+            self.render_form(
+                "accounts/signup.html", exc, keep_password=only_site_fields, invite=code
+            )
             return
         await self.ctx.addresses.send_confirmation(created.user, locale=self.locale.code)
         self.start_session(created.token)

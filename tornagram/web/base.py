@@ -340,7 +340,8 @@ class BaseHandler(tornado.web.RequestHandler):
     ) -> None:  # fmt: skip
         """Re-show a form with the user's input and a message for each bad field. Passwords
         are not sent back, unless ``keep_password`` (a sign-up refused for another field: the
-        person's own typing, to the same browser, on a page no cache keeps)."""
+        person's own typing, to the same browser, on a page no cache keeps: a sign-up refused
+        only for the site's rules or question)."""
         if exc is not None:
             self.set_status(exc.status)
             self.say_when_to_retry(exc)
