@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tornado.web
 
+from tornagram.accounts.recovery import site_link
 from tornagram.errors import UserError
 from tornagram.moderation.handlers import AdminHandler
 from tornagram.moderation.invites import EXPIRY_CHOICES, MAX_USES_CHOICES
@@ -68,8 +69,8 @@ class InvitesHandler(BaseHandler):
         )  # fmt: skip
 
     def _invite_url(self, code: str) -> str:
-        path = self.reverse_url("signup") + "?invite=" + code
-        return self.absolute_url(path) or path
+        # A link to send elsewhere: from --site-url, as mailed links are (never the Host header).
+        return site_link(self.ctx.settings, self.reverse_url("signup"), invite=code)
 
     @tornado.web.authenticated
     async def get(self) -> None:
