@@ -77,3 +77,14 @@ async def test_only_waiting_accounts_can_be_approved_and_members_cannot(site):
     wanda = await site.ctx.accounts.by_username("wanda")
     assert (await member.post(f"/admin/approvals/{wanda.id}/approve")).status_code == 403
     assert (await site.ctx.accounts.by_username("wanda")).is_pending
+
+
+async def test_a_waiting_account_is_seen_by_nobody_until_approved(site):
+    mod, member = await waiting_site(site)
+    assert (await sign_up_form(site.client(), "wanda", answer="me")).status_code == 303
+    assert (await member.get("/@wanda")).status_code == 404
+    assert "@wanda" not in (await member.get("/search?q=wanda")).text
+    user = await site.ctx.accounts.by_username("wanda")
+    await mod.post(f"/admin/approvals/{user.id}/approve")
+    assert (await member.get("/@wanda")).status_code == 200
+    assert "@wanda" in (await member.get("/search?q=wanda")).text

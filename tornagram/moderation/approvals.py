@@ -16,7 +16,8 @@ from tornagram.accounts import emails
 from tornagram.accounts.emails import Letter
 from tornagram.accounts.models import User
 from tornagram.accounts.recovery import site_link
-from tornagram.db.engine import after_commit
+from tornagram.cache import VISIBILITY
+from tornagram.db.engine import after_commit, changed
 from tornagram.errors import Conflict, NotFound
 from tornagram.i18n import N_
 from tornagram.moderation.audit import clean_note, record
@@ -87,6 +88,8 @@ class Approvals:
             )
             if not result.rowcount:
                 raise Conflict("This account is not waiting for approval.")
+            # The visibility rule reads the column: cached answers it filtered are stale.
+            changed(session, VISIBILITY)
             record(session, self.ids, moderator, "user.approve", user, note)
             mail = emails.compose(
                 APPROVED, user.email, user.locale, url=site_link(self.settings, "/login"),
