@@ -142,7 +142,9 @@ def site_settings(tmp_path: Path, database_url: str, **changes) -> Settings:
         cookie_secret=TEST_COOKIE_SECRET,
         password_hash=FAST_TEST_HASH_PARAMS,
         allow_loopback_fetch=True,
-        **changes,
+        # The tests sign up hundreds of accounts from 127.0.0.1; test_registration.py checks
+        # that the site's default limit bites.
+        **{"signup_ip_burst": 100_000, **changes},
     )
 
 

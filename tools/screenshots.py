@@ -92,6 +92,10 @@ def sign_up(browser, base: str, username: str):
     page.fill("#f-username", username)
     page.fill("#f-email", f"{username}@example.com")
     page.fill("#f-password", PASSWORD)
+    if page.locator("#f-answer").count():
+        page.fill("#f-answer", "I row with the Tuesday group.")
+    if page.locator("#f-accept_rules").count():
+        page.check("#f-accept_rules")
     # Wait for the answer itself: signing up hashes a password and queues a mail.
     with page.expect_navigation(url=lambda url: "/signup" not in url, timeout=60_000):
         page.locator("#f-password").evaluate("el => el.form.requestSubmit()")
@@ -138,6 +142,38 @@ def moderate(browser, base: str, env: dict, alice, carol, bob_post: str) -> tupl
     alice.goto(base + "/admin/reports")
     report = alice.locator("[data-report] a").first.get_attribute("href")
     return report, state
+
+
+def run_the_site(browser, base: str, alice) -> tuple[dict, str]:
+    """alice (an admin) names the site, writes its rules and asks for approval; erin signs
+    up and waits; alice makes an invite link. erin's browser state, and the sign-up page's
+    invite URL, for the shots."""
+    alice.goto(base + "/admin/settings")
+    alice.fill("#f-name", "Riverside Photo Club")
+    alice.fill("#f-description", "Photos from the river, the rowing and the people around it.")
+    alice.fill("#f-contact_email", "club@example.org")
+    rules = ("Be kind: critique the photo, never the person.",
+             "Post only photos you took, or have the right to share.",
+             "No ads, no spam, no chain posts.")
+    for i, rule in enumerate(rules):
+        with alice.expect_navigation():
+            alice.click("button[value=add]")
+        alice.fill(f"#rule-{i}", rule)
+    alice.check("input[name=registration][value=approval]")
+    alice.fill("#f-approval_question", "Which rowing group are you in?")
+    alice.check("input[name=members_may_invite]")
+    with alice.expect_navigation():
+        alice.locator("#f-name").evaluate("el => el.form.requestSubmit()")
+    erin_ctx, erin = sign_up(browser, base, "erin")
+    erin.wait_for_url(base + "/waiting")
+    state = erin_ctx.storage_state()
+    erin_ctx.close()
+    alice.goto(base + "/invites")
+    alice.select_option("#invite-uses", "5")
+    with alice.expect_navigation():
+        alice.click(".invite-form button[type=submit]")
+    invite = alice.locator(".notice .invite-url").input_value()
+    return state, invite.removeprefix(base)
 
 
 def post_photos(page, base: str, files: list[Path], caption: str) -> str:
@@ -191,13 +227,14 @@ def seed(browser, base: str, tmp: Path, env: dict) -> dict:
     # consent page of another that asks.
     consent = authorize_an_app(alice, base)
     report, suspended = moderate(browser, base, env, alice, carol, bob_post)
+    waiting, invite = run_the_site(browser, base, alice)
     state = alice_ctx.storage_state()
     for ctx in (alice_ctx, bob_ctx, carol_ctx):
         ctx.close()
     return {"post": first.removeprefix(base), "state": state, "consent": consent,
             "report": report,
             "report_form": "/report?kind=post&id=" + bob_post.rsplit("/", 1)[1],
-            "suspended_state": suspended}
+            "suspended_state": suspended, "waiting_state": waiting, "invite": invite}
 
 
 def register_app(page, base: str, name: str) -> str:
@@ -249,9 +286,12 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
         "muted": "/settings/muted",
         "report": seeded["report_form"], "admin-reports": "/admin/reports",
         "admin-report": seeded["report"], "admin-users": "/admin/users", "admin-log": "/admin/log",
+        "admin-settings": "/admin/settings", "admin-approvals": "/admin/approvals",
+        "invites": "/invites", "about": "/about",
     }
     signed_out = {"landing": "/", "login": "/login", "forgot": "/forgot",
-                  "bad-link": "/reset?token=expired"}
+                  "bad-link": "/reset?token=expired", "signup": "/signup",
+                  "signup-invite": seeded["invite"], "signup-bad-invite": "/signup?invite=gone"}
     if ONLY:
         pages = {k: v for k, v in pages.items() if k in ONLY}
         signed_out = {k: v for k, v in signed_out.items() if k in ONLY}
@@ -275,20 +315,23 @@ def shoot(browser, base: str, seeded: dict) -> list[Path]:
                     page.screenshot(path=str(out), full_page=True)
                     shots.append(out)
                 context.close()
-                # What a suspended account sees, whatever it opens.
-                suspended = browser.new_context(
-                    viewport={"width": width, "height": height}, color_scheme=scheme,
-                    storage_state=seeded["suspended_state"], is_mobile=device == "phone",
-                    locale="zh-CN" if lang == "zh" else "en-US",
-                )
-                suspended.add_cookies([{"name": "lang", "value": locale_code, "url": base}])
-                page = suspended.new_page()
-                page.goto(base + "/")
-                page.wait_for_load_state("networkidle")
-                out = OUT_DIR / f"suspended-{device}-{lang}-{scheme}.png"
-                page.screenshot(path=str(out), full_page=True)
-                shots.append(out)
-                suspended.close()
+                # What a suspended account, and one waiting for approval, see whatever they open.
+                for restricted in ("suspended", "waiting"):
+                    if ONLY and restricted not in ONLY:
+                        continue
+                    suspended = browser.new_context(
+                        viewport={"width": width, "height": height}, color_scheme=scheme,
+                        storage_state=seeded[f"{restricted}_state"], is_mobile=device == "phone",
+                        locale="zh-CN" if lang == "zh" else "en-US",
+                    )
+                    suspended.add_cookies([{"name": "lang", "value": locale_code, "url": base}])
+                    page = suspended.new_page()
+                    page.goto(base + "/")
+                    page.wait_for_load_state("networkidle")
+                    out = OUT_DIR / f"{restricted}-{device}-{lang}-{scheme}.png"
+                    page.screenshot(path=str(out), full_page=True)
+                    shots.append(out)
+                    suspended.close()
                 # Signed out: the landing as a visitor first sees it, and the way back in.
                 visitor = browser.new_context(viewport={"width": width, "height": height},
                                               color_scheme=scheme, is_mobile=device == "phone",
@@ -314,7 +357,8 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "TORNAGRAM_COOKIE_SECRET": "screenshots-secret-" + "s" * 32,
-               "TORNAGRAM_DATA_DIR": str(tmp / "data"), "TORNAGRAM_PORT": str(port)}
+               "TORNAGRAM_DATA_DIR": str(tmp / "data"), "TORNAGRAM_PORT": str(port),
+               "TORNAGRAM_SIGNUP_IP_BURST": "100000"}
         subprocess.run([sys.executable, "-m", "tornagram", "migrate"], cwd=ROOT, env=env,
                        check=True, stdout=subprocess.DEVNULL)
         # The access log goes to a file: an unread pipe would fill up and stall the server.

@@ -22,6 +22,7 @@ from tornagram.interactions import handlers as interactions
 from tornagram.leaving import handlers as leaving
 from tornagram.metrics import route_names
 from tornagram.moderation import handlers as moderation
+from tornagram.moderation import site_handlers as site_pages
 from tornagram.notifications import handlers as notification_pages
 from tornagram.oauth import handlers as oauth
 from tornagram.photos import handlers as photos
@@ -313,6 +314,19 @@ def make_app(ctx) -> tornado.web.Application:
             "admin_user_action",
         ),
         (r"/admin/log", moderation.AdminLogHandler, c, "admin_log"),
+        (r"/admin/settings", site_pages.AdminSettingsHandler, c, "admin_settings"),
+        (r"/admin/approvals", site_pages.AdminApprovalsHandler, c, "admin_approvals"),
+        (
+            r"/admin/approvals/([0-9]{1,19})/(approve|reject)",
+            site_pages.AdminApprovalActionHandler,
+            c,
+            "admin_approval_action",
+        ),
+        # -- the site's own pages: about, the waiting notice, invite links
+        (r"/about", site_pages.AboutHandler, c, "about"),
+        (r"/waiting", site_pages.WaitingHandler, c, "waiting"),
+        (r"/invites", site_pages.InvitesHandler, c, "invites"),
+        (r"/invites/([0-9]{1,19})/revoke", site_pages.InviteRevokeHandler, c, "invite_revoke"),
         (
             r"/media/(.+)",
             MediaHandler,

@@ -11,6 +11,8 @@ import sys
 
 from tornagram.config import (
     DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_SIGNUP_IP_BURST,
+    DEFAULT_SIGNUP_IP_EVERY_SECS,
     LOG_FORMATS,
     ConfigError,
     build_settings,
@@ -125,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=env_bool("REQUIRE_EMAIL_CONFIRMATION"),
         help="new accounts may post only after confirming their email "
         "(TORNAGRAM_REQUIRE_EMAIL_CONFIRMATION)",
+    )
+    serve.add_argument(
+        "--signup-ip-burst",
+        type=int,
+        default=int(env("SIGNUP_IP_BURST", str(DEFAULT_SIGNUP_IP_BURST))),
+        help="sign-ups one address may make at once (TORNAGRAM_SIGNUP_IP_BURST)",
+    )
+    serve.add_argument(
+        "--signup-ip-every-secs",
+        type=float,
+        default=float(env("SIGNUP_IP_EVERY_SECS", str(DEFAULT_SIGNUP_IP_EVERY_SECS))),
+        help="then one more sign-up every this many seconds (TORNAGRAM_SIGNUP_IP_EVERY_SECS)",
     )
     serve.add_argument(
         "--max-upload-bytes",
@@ -287,6 +301,8 @@ def _serve(args) -> int:
         media_url=args.media_url,
         media_public_url=args.media_public_url,
         signed_url_ttl_secs=args.signed_url_ttl_secs,
+        signup_ip_burst=args.signup_ip_burst,
+        signup_ip_every_secs=args.signup_ip_every_secs,
         allow_loopback_fetch=env_bool("ALLOW_LOOPBACK_FETCH"),
         caches=env_bool("CACHES", True),
     )

@@ -24,6 +24,8 @@ LOG_FORMATS = ("text", "json")
 # A single Redis (redis-py's URL forms) or a cluster (tornagram/redis_client.py).
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster")
 DEFAULT_MAIL_FROM = "Tornagram <tornagram@localhost>"
+DEFAULT_SIGNUP_IP_BURST = 10
+DEFAULT_SIGNUP_IP_EVERY_SECS = 360.0
 
 
 class ConfigError(Exception):
@@ -87,6 +89,10 @@ class Settings:
     media_public_url: str = ""
     # How long a private photo's signed URL works (storage/urls.py).
     signed_url_ttl_secs: int = 3600
+    # Sign-ups per address (ratelimit.py, "signup-ip"): this many at once, then one more every
+    # signup_ip_every_secs. A school or office behind one address may need a larger burst.
+    signup_ip_burst: int = DEFAULT_SIGNUP_IP_BURST
+    signup_ip_every_secs: float = DEFAULT_SIGNUP_IP_EVERY_SECS
 
     @property
     def media_dir(self) -> Path:
@@ -178,6 +184,8 @@ def build_settings(
     media_url: str = "",
     media_public_url: str = "",
     signed_url_ttl_secs: int = 3600,
+    signup_ip_burst: int = DEFAULT_SIGNUP_IP_BURST,
+    signup_ip_every_secs: float = DEFAULT_SIGNUP_IP_EVERY_SECS,
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -224,6 +232,10 @@ def build_settings(
     media_public_url = check_media_public_url(media_public_url)
     if signed_url_ttl_secs < 60:
         raise ConfigError("--signed-url-ttl-secs must be at least 60")
+    if signup_ip_burst < 1 or signup_ip_every_secs <= 0:
+        raise ConfigError(
+            "--signup-ip-burst must be at least 1 and --signup-ip-every-secs more than 0"
+        )
     secret = cookie_secret if cookie_secret is not None else load_cookie_secret(data)
     return Settings(
         data_dir=data,
@@ -249,6 +261,8 @@ def build_settings(
         media_url=media_url,
         media_public_url=media_public_url,
         signed_url_ttl_secs=signed_url_ttl_secs,
+        signup_ip_burst=signup_ip_burst,
+        signup_ip_every_secs=signup_ip_every_secs,
     )
 
 

@@ -24,7 +24,11 @@ from tornagram.leaving.deletion import DeletionService
 from tornagram.leaving.export import ExportService
 from tornagram.mail import Mailer, make_mailer
 from tornagram.metrics import Metrics
+from tornagram.moderation.approvals import Approvals
+from tornagram.moderation.invites import InviteService
+from tornagram.moderation.registration import Registration
 from tornagram.moderation.service import ModerationService
+from tornagram.moderation.site import SiteService
 from tornagram.notifications.service import NotificationsService
 from tornagram.notifications.writer import NotificationWriter
 from tornagram.oauth.service import OAuthService
@@ -90,6 +94,11 @@ class AppContext:
     presence: Presence
     rooms: RoomsService
     moderation: ModerationService
+    # The site's name, rules and registration mode; invites; who may sign up; approvals.
+    site: SiteService
+    invites: InviteService
+    registration: Registration
+    approvals: Approvals
     rate_limits: RateLimiter
     home_feed: HomeFeed
     # The photo page's data, through the home feed's caches and its own (feeds/cache.py).
@@ -182,7 +191,14 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         avatars=AvatarStore(storage, images),
     )
     mailer = make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir)
-    rate_limits = RateLimiter(DEFAULT_RATES)
+    rate_limits = RateLimiter(
+        {
+            **DEFAULT_RATES,
+            "signup-ip": Rate(
+                burst=settings.signup_ip_burst, per_secs=settings.signup_ip_every_secs
+            ),
+        }
+    )
     recovery = RecoveryService(db, ids, hasher, accounts, mailer, settings, rate_limits)
     broker = make_broker(settings.redis_url or None)
     hub = Hub(broker)
@@ -221,6 +237,8 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         limiter=rate_limits,
         deletion=deletion,
     )
+    site = SiteService(db, ids)
+    invites = InviteService(db, ids, site, rate_limits)
     accounts.live = photos.live = graph.live = deletion.live = moderation.live = live
     accounts.going_public = graph.let_everyone_in
     home_feed = HomeFeed(db, interactions)
@@ -252,6 +270,10 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         presence=Presence(hub, events),
         rooms=RoomsService(db, ids, events, photos, limiter=rate_limits),
         moderation=moderation,
+        site=site,
+        invites=invites,
+        registration=Registration(accounts, site, invites, rate_limits),
+        approvals=Approvals(db, ids, deletion, mailer, settings, site),
         rate_limits=rate_limits,
         home_feed=home_feed,
         post_pages=PostPages(home_feed, interactions, photos),

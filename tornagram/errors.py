@@ -76,6 +76,12 @@ class Forbidden(UserError):
     status = 403
 
 
+class Gone(UserError):
+    """It existed and works no more (an expired or used-up link)."""
+
+    status = 410
+
+
 class Conflict(UserError):
     status = 409
 

@@ -96,4 +96,8 @@ DEFAULT_RATES = {
     "reset-ip": Rate(burst=10, per_secs=60.0),
     # Reports: a burst of 5, then one a minute.
     "report": Rate(burst=5, per_secs=60.0),
+    # Invite links: a burst of 10, then one a minute.
+    "invite": Rate(burst=10, per_secs=60.0),
 }
+# Sign-ups per IP ("signup-ip") are sized by the settings: see AppContext.
+

@@ -27,4 +27,5 @@ def settings(tmp_path, database_url, smtp_sink):
         smtp_url=smtp_sink.url,
         mail_from="Tornagram <photos@example.org>",
         site_url="https://photos.example.org",
+        signup_ip_burst=100_000,
     )

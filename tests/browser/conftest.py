@@ -25,6 +25,8 @@ def live_server(tmp_path, request):
         "TORNAGRAM_COOKIE_SECRET": "browser-test-secret-" + "y" * 32,
         "TORNAGRAM_DATA_DIR": str(tmp_path / "data"),
         "TORNAGRAM_PORT": str(port),
+        # Every browser test signs people up from 127.0.0.1.
+        "TORNAGRAM_SIGNUP_IP_BURST": "100000",
     }
     # A test that reads the site's mail asks for ``smtp_sink`` first; the server sends there.
     if "smtp_sink" in request.fixturenames:

@@ -29,6 +29,8 @@ def sign_up(page, base: str, name: str) -> None:
     page.fill("#f-username", name)
     page.fill("#f-email", f"{name}@example.org")
     page.fill("#f-password", "long enough password")
+    if page.locator("#f-accept_rules").count():  # a site with rules asks to accept them
+        page.check("#f-accept_rules")
     page.get_by_role("button", name="Sign up").click()
     page.wait_for_url(base + "/")
 

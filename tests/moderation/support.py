@@ -38,3 +38,36 @@ async def resolve(client, report_id: int, resolution: str, note: str = ""):
 
 def post_ids(html: str) -> set[int]:
     return {int(i) for i in re.findall(r'href="/p/([0-9]+)"', html)}
+
+
+SITE_FORM = {
+    "name": "Tornagram",
+    "description": "",
+    "contact_email": "",
+    "registration": "open",
+    "approval_question": "",
+}
+
+
+async def save_site(client, *, rules=(), **changes):
+    """Posts /admin/settings as an admin would: every field, ``changes`` applied."""
+    data = {**SITE_FORM, **changes}
+    if data.pop("members_may_invite", False):
+        data["members_may_invite"] = "on"
+    data["rule"] = list(rules)
+    return await client.post("/admin/settings", data)
+
+
+async def admin_client(site, username: str = "ada"):
+    return await staff_client(site, username, "admin")
+
+
+async def sign_up_form(client, username: str, **fields):
+    """POST /signup with every field a person fills; returns the response as it is."""
+    data = {
+        "username": username,
+        "email": f"{username}@example.org",
+        "password": "long enough password",
+        **fields,
+    }
+    return await client.post("/signup", data)

@@ -87,6 +87,7 @@ def compose(letter: Letter, to: str, locale_code: str | None, *, url: str = "", 
     closing = [translate(p) % values for p in letter.closing]
     signature = translate(SIGNATURE)
     label = translate(letter.action_label) if letter.action_label else ""
+    subject = translate(letter.subject) % values
 
     text_parts = list(paragraphs)
     if label:
@@ -108,9 +109,9 @@ def compose(letter: Letter, to: str, locale_code: str | None, *, url: str = "", 
     lang = "zh-CN" if (locale_code or "").startswith("zh") else "en"
     html = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{esc(translate(letter.subject))}</title></head>"
+        f"<title>{esc(subject)}</title></head>"
         f'<body style="font-family:system-ui,sans-serif;line-height:1.5;max-width:560px">'
         + "".join(html_parts)
         + "</body></html>"
     )
-    return Mail(to=to, subject=translate(letter.subject), text=text, html=html)
+    return Mail(to=to, subject=subject, text=text, html=html)

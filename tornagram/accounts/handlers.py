@@ -20,27 +20,52 @@ AVATAR_FIELD = "avatar"
 
 
 class SignupHandler(BaseHandler):
-    def get(self) -> None:
+    """The sign-up form, as the site's registration mode has it (moderation/registration.py):
+    the rules to accept, the approval question, an invite link's code; or the page saying why
+    no account can be made (closed, invite-only, a link that no longer works)."""
+
+    def _refused(self, exc: UserError) -> None:
+        self.set_status(exc.status)
+        self.render("accounts/signup_refused.html", message=self.error_text(exc))
+
+    async def get(self) -> None:
         if self.current_user:
             self.redirect(self.reverse_url("home"))
             return
-        self.render("accounts/signup.html")
+        code = self.get_query_argument("invite", "")
+        refusal = await self.ctx.registration.refusal(code)
+        if refusal is not None:
+            self._refused(refusal)
+            return
+        self.render("accounts/signup.html", invite=code)
 
     async def post(self) -> None:
+        code = self.get_body_argument("invite", "")
         try:
-            created = await self.ctx.accounts.sign_up(
-                self.get_body_argument("username", ""),
-                self.get_body_argument("email", ""),
-                self.get_body_argument("password", ""),
+            created = await self.ctx.registration.sign_up(
+                username=self.get_body_argument("username", ""),
+                email=self.get_body_argument("email", ""),
+                password=self.get_body_argument("password", ""),
+                accepted_rules=self.get_body_argument("accept_rules", "") == "on",
+                answer=self.get_body_argument("answer", ""),
+                invite_code=code,
                 ip=self.client_ip,
                 user_agent=self.user_agent,
             )
         except UserError as exc:
-            self.render_form("accounts/signup.html", exc)
+            if exc.status in (403, 404, 410):
+                self._refused(exc)
+                return
+            # Refused only for what the site asks beyond the account (the rules, the
+            # question): the password was fine and comes back, so nobody types it twice.
+            only_site_fields = set(exc.by_field()) <= {"accept_rules", "answer", "__all__"}
+            self.render_form(
+                "accounts/signup.html", exc, keep_password=only_site_fields, invite=code
+            )
             return
         await self.ctx.addresses.send_confirmation(created.user, locale=self.locale.code)
         self.start_session(created.token)
-        self.see_other(self.reverse_url("home"))
+        self.see_other(self.reverse_url("waiting" if created.user.is_pending else "home"))
 
 
 class LoginHandler(BaseHandler):

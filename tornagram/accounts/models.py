@@ -42,6 +42,11 @@ class User(Base):
     # Set while the account is suspended: no one else sees it (graph/visibility.py), and it may
     # only sign in to read why.
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Signed up while the site asked for approval: every page leads to the waiting notice
+    # until a moderator approves the account (moderation/approvals.py).
+    approval_pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The answer to the site's sign-up question, for whoever approves the account.
+    signup_answer: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # A moderator asked for a new password: every page leads to the password form until then.
     password_reset_required: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
@@ -60,6 +65,10 @@ class User(Base):
     @property
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.approval_pending_since is not None
 
     @property
     def name(self) -> str:

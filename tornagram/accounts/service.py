@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tornagram.accounts import throttle, tokens
 from tornagram.accounts.models import ReservedUsername, Session, TokenPurpose, User
 from tornagram.accounts.passwords import PasswordHasher
+from tornagram.accounts.sessions import SessionKeeping
 from tornagram.accounts.validation import (
     check_bio,
     check_display_name,
@@ -25,7 +24,7 @@ from tornagram.accounts.validation import (
     check_username,
     normalize_username,
 )
-from tornagram.cache import VISIBILITY, Store, sessions_topic, user_topic
+from tornagram.cache import VISIBILITY, Store
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
@@ -33,9 +32,6 @@ from tornagram.errors import InvalidInput, NotFound, UserError
 
 log = logging.getLogger(__name__)
 
-# Writing last_seen on every request would turn every page view into a write.
-SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
-USER_AGENT_MAX_CHARS = 300
 WRONG_LOGIN_MESSAGE = "That username, email or password is not right."
 # Every page a member opens starts by finding their session; see tornagram/cache/.
 SESSION_CACHE_ENTRIES = 5_000
@@ -52,10 +48,19 @@ async def user_named(session, username: str) -> User:
     return user
 
 
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    user: User
-    session: Session
+def sign_up_errors(username: str, email: str, password: str) -> dict[str, UserError]:
+    """What is wrong with a sign-up's fields, by field, before anything is looked up."""
+    errors: dict[str, UserError] = {}
+    for field, check in (
+        ("username", lambda: check_username(username)),
+        ("email", lambda: check_email(email)),
+        ("password", lambda: check_password(password)),
+    ):
+        try:
+            check()
+        except UserError as exc:
+            errors[field] = exc
+    return errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +82,7 @@ class NeedsCode:
 SIGN_IN_STEP_VALID_FOR = timedelta(minutes=5)
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class AccountsService:
+class AccountsService(SessionKeeping):
     def __init__(
         self,
         db: Database,
@@ -117,18 +118,21 @@ class AccountsService:
     # -- signing up and in ---------------------------------------------------------------
 
     async def sign_up(
-        self, username: str, email: str, password: str, *, ip: str = "", user_agent: str = ""
+        self,
+        username: str,
+        email: str,
+        password: str,
+        *,
+        ip: str = "",
+        user_agent: str = "",
+        pending: bool = False,
+        answer: str = "",
+        also=None,
     ) -> NewSession:
-        errors: dict[str, UserError] = {}
-        for field, check in (
-            ("username", lambda: check_username(username)),
-            ("email", lambda: check_email(email)),
-            ("password", lambda: check_password(password)),
-        ):
-            try:
-                check()
-            except UserError as exc:
-                errors[field] = exc
+        """``pending``: the account waits for a moderator's approval, with ``answer`` to the
+        site's question. ``also(session)`` is awaited in the transaction that makes the
+        account (an invite's use): if it raises, there is no account."""
+        errors = sign_up_errors(username, email, password)
         if errors:
             raise InvalidInput(errors)
         name = check_username(username)
@@ -141,11 +145,15 @@ class AccountsService:
             email=email_text,
             email_key=email_key,
             password_hash=password_hash,
+            approval_pending_since=utcnow() if pending else None,
+            signup_answer=answer,
         )
         try:
             async with self.db.write() as session:
                 session.add(user)
                 await session.flush()
+                if also is not None:
+                    await also(session)
                 token = self._new_session(session, user, ip, user_agent)
         except IntegrityError:
             # Lost a race with someone taking the same name between the check and the insert.
@@ -239,127 +247,6 @@ class AccountsService:
                 return NeedsCode(user, step)
             token = self._new_session(session, user, ip, user_agent)
         return NewSession(user, token)
-
-    def new_session(
-        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
-    ) -> str:
-        """For the other account services: a session made in their transaction."""
-        return self._new_session(session, user, ip, user_agent, two_factor=two_factor)
-
-    def _new_session(
-        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
-    ) -> str:
-        # A fresh random token at every sign-in: a session id fixed before login is useless.
-        token = secrets.token_urlsafe(32)
-        now = utcnow()
-        session.add(
-            Session(
-                id=self.ids.next_id(),
-                token_hash=token_hash(token),
-                user_id=user.id,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now + self.session_max_age,
-                user_agent=(user_agent or "")[:USER_AGENT_MAX_CHARS],
-                ip=ip or "",
-                two_factor=two_factor,
-            )
-        )
-        return token
-
-    async def signed_in(self, token: str | None) -> SignedIn | None:
-        """The user and session behind a cookie token, or None if it is unknown or expired."""
-        if not token:
-            return None
-        now = utcnow()
-        digest = token_hash(token)
-        cached = self._signed_in.get(digest)
-        if cached is None:
-            stamp = self._signed_in.changes.stamp()
-            async with self.db.read() as session:
-                row = (
-                    await session.execute(
-                        select(Session, User)
-                        .join(User, User.id == Session.user_id)
-                        .where(Session.token_hash == digest, Session.expires_at > now)
-                    )
-                ).one_or_none()
-            if row is None:
-                return None
-            sess, user = row
-            cached = SignedIn(user, sess)
-            self._signed_in.put(
-                digest, cached, stamp, (sessions_topic(user.id), user_topic(user.id))
-            )
-        sess = cached.session
-        if sess.expires_at <= now:
-            self._signed_in.discard(digest)
-            return None
-        if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
-            async with self.db.write() as session:
-                await session.execute(
-                    update(Session).where(Session.id == sess.id).values(last_seen_at=now)
-                )
-            sess.last_seen_at = now
-        return cached
-
-    async def sign_out(self, token: str | None) -> None:
-        if not token:
-            return
-        async with self.db.write() as session:
-            await self._end_sessions(session, Session.token_hash == token_hash(token))
-
-    async def end_sessions(self, session, condition) -> int:
-        """For the other account services (a reset, a deletion): in their transaction."""
-        return await self._end_sessions(session, condition)
-
-    async def _end_sessions(self, session, condition) -> int:
-        """Delete the sessions matching ``condition``; after commit, announce them ended."""
-        rows = (await session.execute(select(Session.id, Session.user_id).where(condition))).all()
-        if not rows:
-            return 0
-        await session.execute(delete(Session).where(Session.id.in_([r.id for r in rows])))
-        by_user: dict[int, list[int]] = {}
-        for row in rows:
-            by_user.setdefault(row.user_id, []).append(row.id)
-        for user_id, session_ids in by_user.items():
-            if self.live is not None:
-
-                async def announce(user_id=user_id, session_ids=session_ids) -> None:
-                    await self.live.session_ended(user_id, session_ids)
-
-                after_commit(session, announce)
-        return len(rows)
-
-    async def end_sessions_of(self, session, user_id: int) -> int:
-        """Within the caller's write transaction: every session of ``user_id`` ends, and after
-        the commit its live connections close (a suspension, a required new password)."""
-        return await self._end_sessions(session, Session.user_id == user_id)
-
-    # -- devices --------------------------------------------------------------------------
-
-    async def sessions_of(self, user: User) -> list[Session]:
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(Session)
-                .where(Session.user_id == user.id, Session.expires_at > utcnow())
-                .order_by(Session.last_seen_at.desc())
-            )
-            return list(result.scalars())
-
-    async def revoke_session(self, user: User, session_id: int) -> None:
-        async with self.db.write() as session:
-            ended = await self._end_sessions(
-                session, (Session.id == session_id) & (Session.user_id == user.id)
-            )
-        if ended == 0:
-            raise NotFound("That session has already ended.")
-
-    async def revoke_other_sessions(self, user: User, keep_session_id: int) -> int:
-        async with self.db.write() as session:
-            return await self._end_sessions(
-                session, (Session.user_id == user.id) & (Session.id != keep_session_id)
-            )
 
     # -- profile and password --------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from tornagram.cache.stores import FragmentCache, Store
 from tornagram.cache.topics import (
     NOTICES_GONE,
     POSTS,
+    SITE,
     VISIBILITY,
     graph_topic,
     marks_topic,
@@ -66,6 +67,7 @@ __all__ = [
     "PUBLISH_WAIT_SECS",
     "RECONNECT_MAX_SECS",
     "REDIS_CHANNEL",
+    "SITE",
     "SOCKET_TIMEOUT_SECS",
     "VISIBILITY",
     "Changes",

@@ -12,6 +12,8 @@ NOTICES_GONE = "notices-gone"
 # Any post written (new, edited, liked, deleted): what lists posts from everyone (explore, a
 # tag) depends on it.
 POSTS = "posts"
+# The site's own settings (moderation/site.py): its name is on every page.
+SITE = "site"
 
 
 # -- topics: what a write changes and what an entry depends on ------------------------------

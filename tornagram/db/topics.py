@@ -25,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from tornagram.cache import (
     POSTS,
+    SITE,
     graph_topic,
     marks_topic,
     post_topic,
@@ -97,6 +98,8 @@ TOPICS: dict[str, TableTopics | None] = {
     # service with ``changed(session, VISIBILITY)``.
     "reports": None,
     "moderation_log": None,
+    "site_settings": TableTopics(("id",), lambda row: (SITE,)),
+    "invites": None,  # read at sign-up and on /invites, never cached
     "rooms": None,  # rooms and their messages are read live, never cached
     "room_messages": None,
     # Reset, confirmation and sign-in tokens, recovery codes, reserved names and exports are

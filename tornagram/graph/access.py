@@ -101,7 +101,9 @@ def decide(person: User, relationship: Relationship) -> Access:
     hidden: Hidden | None = None
     if relationship.blocked_by:
         hidden = "blocked"
-    elif person.suspended_at is not None and not relationship.is_self:
+    elif (
+        person.suspended_at is not None or person.approval_pending_since is not None
+    ) and not relationship.is_self:
         hidden = "suspended"
     elif relationship.blocking:
         hidden = "blocking"

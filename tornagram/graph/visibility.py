@@ -19,9 +19,14 @@ _suspended = User.__table__.alias("suspended_author")
 
 
 def not_suspended(viewer_id: int | None, author_id_column) -> ColumnElement[bool]:
-    """A suspended account (moderation) is seen by no one but itself."""
+    """A suspended account, or one still waiting for a moderator's approval (moderation), is
+    seen by no one but itself."""
     gone = ~exists().where(
-        _suspended.c.id == author_id_column, _suspended.c.suspended_at.is_not(None)
+        _suspended.c.id == author_id_column,
+        or_(
+            _suspended.c.suspended_at.is_not(None),
+            _suspended.c.approval_pending_since.is_not(None),
+        ),
     )
     return gone if viewer_id is None else or_(author_id_column == viewer_id, gone)
 

@@ -24,6 +24,7 @@ from tornagram.interactions.comment_text import (
     comment_html,
     mentioned_names,
 )
+from tornagram.interactions.counts import recount_comments
 from tornagram.interactions.reads import (
     POST_GONE_MESSAGE,
     InteractionReads,
@@ -207,7 +208,9 @@ class InteractionsService(InteractionReads):
             # Their notifications went with them (the foreign key cascades).
             changed(session, NOTICES_GONE)
             removed = 1 + len(reply_ids)
-            count = await self._bump(session, Post.comment_count, post_id, -removed)
+            # Counted again rather than lowered: the thread may hold a suspended account's
+            # replies, which the count already left out (counts.py).
+            count = await recount_comments(session, post_id)
             if self.events is not None:
                 for gone in (comment_id, *reply_ids):
                     self.events.on_commit(

@@ -3,9 +3,10 @@
 One write transaction, after the password (and a code, with two-factor sign-in on) is right:
 
 1. Counters kept on other rows are brought down first, while the rows that say by how much
-   still exist: the like and comment counts of other people's posts (a comment's replies go
-   with it, whoever wrote them), the follower and following counts of the people on either
-   side of a follow, the message counts of other people's rooms.
+   still exist: the follower and following counts of the people on either side of a follow,
+   the message counts of other people's rooms. The like and comment counts of other people's
+   posts are counted again from their rows once the account's are gone (a comment's replies
+   go with it, whoever wrote them).
 2. Every session ends, announced after commit so that each process closes the live sockets
    and long polls opened with them.
 3. The posts, then the account, are deleted; the foreign keys cascade to photos, tags, likes,
@@ -32,6 +33,7 @@ from tornagram.db.base import utcnow
 from tornagram.db.engine import after_commit
 from tornagram.errors import InvalidInput, UserError
 from tornagram.graph.models import Comment, Follow, Like
+from tornagram.interactions.counts import recount
 from tornagram.photos.media_refs import delete_unreferenced
 from tornagram.photos.models import Photo, Post, Rendition
 from tornagram.realtime.channels import post_channel
@@ -91,10 +93,30 @@ class DeletionService:
                 ).scalars()
             )
             keys.update(k for k in (user.avatar_key, user.avatar_small_key) if k)
+            # Other people's posts this account liked or commented on are counted again
+            # once its rows are gone (interactions/counts.py): lowering them by its rows would
+            # count twice for a suspended account, whose likes and comments were left out.
+            touched = list(
+                (
+                    await session.execute(
+                        select(Post.id).where(
+                            Post.author_id != uid,
+                            or_(
+                                Post.id.in_(select(Like.post_id).where(Like.user_id == uid)),
+                                Post.id.in_(
+                                    select(Comment.post_id).where(Comment.author_id == uid)
+                                ),
+                            ),
+                        )
+                    )
+                ).scalars()
+            )
             await self._fix_counters(session, uid)
             await self.accounts.end_sessions(session, Session.user_id == uid)
             await session.execute(delete(Post).where(Post.author_id == uid))
             await session.execute(delete(User).where(User.id == uid))
+            if touched:
+                await recount(session, touched)
             until = utcnow() + USERNAME_RESERVED_FOR
             stale = or_(
                 ReservedUsername.username == user.username, ReservedUsername.until < utcnow()
@@ -115,32 +137,6 @@ class DeletionService:
         log.info("account %s deleted with %d posts", uid, len(post_ids))
 
     async def _fix_counters(self, session, uid: int) -> None:
-        others_post = Post.author_id != uid
-        # Likes: one per post per person.
-        liked = select(Like.post_id).where(Like.user_id == uid)
-        await session.execute(
-            update(Post)
-            .where(Post.id.in_(liked), others_post)
-            .values(like_count=Post.like_count - 1)
-            .execution_options(synchronize_session=False)
-        )
-        # Comments: theirs, and the replies that go with their top-level ones.
-        mine = select(Comment.id).where(Comment.author_id == uid)
-        gone = (
-            await session.execute(
-                select(Comment.post_id, func.count())
-                .join(Post, Post.id == Comment.post_id)
-                .where(or_(Comment.author_id == uid, Comment.parent_id.in_(mine)), others_post)
-                .group_by(Comment.post_id)
-            )
-        ).all()
-        for post_id, count in gone:
-            await session.execute(
-                update(Post)
-                .where(Post.id == post_id)
-                .values(comment_count=Post.comment_count - count)
-                .execution_options(synchronize_session=False)
-            )
         # Follows, both ways.
         await session.execute(
             update(User)

@@ -57,6 +57,15 @@ ACTION_MESSAGES = {
     "user.role.member": "%(actor)s made %(subject)s a member.",
     "user.role.moderator": "%(actor)s made %(subject)s a moderator.",
     "user.role.admin": "%(actor)s made %(subject)s an admin.",
+    "user.approve": "%(actor)s approved the account of %(subject)s.",
+    "user.reject": "%(actor)s turned down the account of %(subject)s.",
+    "site.name": "%(actor)s renamed the site.",
+    "site.description": "%(actor)s changed the site's description.",
+    "site.rules": "%(actor)s changed the site's rules.",
+    "site.contact": "%(actor)s changed the site's contact address.",
+    "site.registration": "%(actor)s changed who may sign up.",
+    "site.question": "%(actor)s changed the question asked at sign-up.",
+    "site.invites": "%(actor)s changed whether members may invite people.",
 }
 COMMAND_LINE_MESSAGE = "The command line"
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tornagram.db.base import Base, UTCDateTime, snowflake_pk, utcnow
@@ -113,3 +123,46 @@ class AuditEntry(Base):
     report_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistrationMode(StrEnum):
+    OPEN = "open"
+    APPROVAL = "approval"  # new accounts wait for a moderator
+    INVITE = "invite"  # only through an invite link
+    CLOSED = "closed"
+
+
+class SiteConfig(Base):
+    """The site's own settings, one row (id 1), written from /admin/settings. Until an admin
+    saves them the defaults below apply (moderation/site.py)."""
+
+    __tablename__ = "site_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    # The rules, in order: a JSON list of strings.
+    rules: Mapped[str] = mapped_column(Text)
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    registration: Mapped[str] = mapped_column(String(10), default=RegistrationMode.OPEN)
+    approval_question: Mapped[str] = mapped_column(String(300), default="")
+    members_may_invite: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invite(Base):
+    """A sign-up link: valid until ``expires_at`` for ``max_uses`` accounts, unless revoked.
+    ``uses`` only ever grows, by one atomic UPDATE in the transaction that makes the account."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = snowflake_pk()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_by_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_uses: Mapped[int] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -16,6 +16,7 @@ import tornado.web
 
 from tornagram.accounts.validation import LANGUAGES
 from tornagram.errors import RetryLater, UserError
+from tornagram.moderation.site import DEFAULTS as SITE_DEFAULTS
 from tornagram.web.failures import resource_failure
 from tornagram.web.import_map import import_map
 from tornagram.web.security import apply_security_headers, safe_next
@@ -47,8 +48,9 @@ TEMPLATE_COMMENT_ID = 9_000_000_000_000_000_001
 class BaseHandler(tornado.web.RequestHandler):
     """Loads the signed-in user in ``prepare`` (``get_current_user`` cannot await)."""
 
-    # A suspended account, or one a moderator asked for a new password, reaches only the pages
-    # that say so (and signing in and out, the language): everything else leads there.
+    # A suspended account, one waiting for approval, or one a moderator asked for a new
+    # password, reaches only the pages that say so (and signing in and out, the language):
+    # everything else leads there.
     open_while_restricted = False
 
     # Whether a page's reads share one database session (off for responses that wait).
@@ -83,6 +85,8 @@ class BaseHandler(tornado.web.RequestHandler):
             # The session, the badge and the page's own reads, in one database session. Pages
             # only: a long poll or a socket would hold a pooled connection while it waits.
             self._shared_reads = self.ctx.db.share_reads()
+        # The site's name and rules (cached in memory; moderation/site.py).
+        self.site_info = await self.ctx.site.current()
         token = self.session_token()
         signed_in = await self.ctx.accounts.signed_in(token)
         if signed_in is None:
@@ -105,6 +109,8 @@ class BaseHandler(tornado.web.RequestHandler):
         """Send a restricted account to its notice; True when the request is answered."""
         if user.suspended_at is not None:
             page = "suspended"
+        elif user.approval_pending_since is not None:
+            page = "waiting"
         elif user.password_reset_required:
             page = "settings_password"
         else:
@@ -268,7 +274,7 @@ class BaseHandler(tornado.web.RequestHandler):
         # outlive it (storage/urls.py).
         key = (template, self.current_user.id if self.current_user else None,
                self.locale.code, self.request.uri, self.unread_notifications,
-               self.ctx.media_urls.window(), key)  # fmt: skip
+               self.ctx.media_urls.window(), self.site_info, key)  # fmt: skip
         page = self.ctx.pages.get(key)
         if page is not None:
             self.finish(self.fill_xsrf(page))
@@ -313,6 +319,8 @@ class BaseHandler(tornado.web.RequestHandler):
             languages=LANGUAGES,
             current_path=self.request.path,
             import_map_json=import_map(self)[0],
+            # Before prepare (an error that early) the defaults stand in.
+            site=getattr(self, "site_info", None) or SITE_DEFAULTS,
             errors={},
             form={},
             # The stand-in comment a live comment is cloned from (ui_modules.LiveCommentTemplate)
@@ -326,16 +334,24 @@ class BaseHandler(tornado.web.RequestHandler):
         if isinstance(exc, RetryLater):
             self.set_header("Retry-After", str(exc.retry_after_secs))
 
-    def render_form(self, template: str, exc: UserError | None = None, **kwargs: Any) -> None:
-        """Re-show a form with the user's input and a message for each bad field."""
+    def render_form(
+        self, template: str, exc: UserError | None = None, *, keep_password: bool = False,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        """Re-show a form with the user's input and a message for each bad field. Passwords
+        are not sent back, unless ``keep_password`` (a sign-up refused for another field: the
+        person's own typing, to the same browser, on a page no cache keeps: a sign-up refused
+        only for the site's rules or question)."""
         if exc is not None:
             self.set_status(exc.status)
             self.say_when_to_retry(exc)
         errors = self.field_errors(exc)
         form = {k: self.get_body_argument(k, "") for k in self.request.body_arguments}
         form.pop("_xsrf", None)
+        kept = ("password",) if keep_password and "password" not in errors else ()
         for secret_field in ("password", "current_password", "new_password"):
-            form.pop(secret_field, None)
+            if secret_field not in kept:
+                form.pop(secret_field, None)
         self.render(template, errors=errors, form=form, **kwargs)
 
     # -- errors ---------------------------------------------------------------------------------

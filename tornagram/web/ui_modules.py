@@ -55,6 +55,8 @@ class Field(tornado.web.UIModule):
         help: str | None = None,
         **attrs,
     ) -> str:
+        # A password comes back only when the page passes it on purpose (``value``).
+        given = value is not None
         if value is None:
             value = (form or {}).get(name, "")
         error = (errors or {}).get(name)
@@ -63,7 +65,7 @@ class Field(tornado.web.UIModule):
             name=name,
             label=label,
             type=type,
-            value=value if type != "password" else "",
+            value=value if type != "password" or given else "",
             error=error,
             help=help,
             attrs=attrs,
