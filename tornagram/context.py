@@ -201,6 +201,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ),
         notifications=notifications,
     )
+    photos.events = events
     graph = GraphService(db, ids, notifications)
     interactions = InteractionsService(db, ids, notifications, limiter=rate_limits, events=events)
     ctx: AppContext

@@ -15,15 +15,17 @@ from tornagram.db.base import utcnow
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import InvalidInput, NotFound, UserError
+from tornagram.photos.captions import ALT_MAX_CHARS
 from tornagram.photos.imaging import ImageRejected
 from tornagram.photos.media_refs import delete_unreferenced, keep_stored
 from tornagram.photos.models import MediaUpload, MediaUploadFile
-from tornagram.photos.service import ALT_MAX_CHARS, PhotosService, StoredPhoto
+from tornagram.photos.service import PhotosService, StoredPhoto
 
 log = logging.getLogger(__name__)
 
 # Uploads no status took are removed after this (tornagram gc-media).
 UNATTACHED_LIFETIME = timedelta(hours=24)
+# A description is the photo's alt text: the upload page's limit (photos/captions.py).
 DESCRIPTION_MAX_CHARS = ALT_MAX_CHARS
 
 
@@ -46,7 +48,9 @@ def parse_focus(raw: str | None) -> tuple[float, float] | None:
 def check_description(description: str | None) -> str:
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX_CHARS:
-        raise MediaRefused("description is too long")
+        raise MediaRefused(
+            "description can be at most %(max)d characters", max=DESCRIPTION_MAX_CHARS
+        )
     return description
 
 

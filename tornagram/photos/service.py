@@ -13,14 +13,16 @@ from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
 from tornagram.cache import NOTICES_GONE
+from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.access import decide, relationship_columns, relationship_from
 from tornagram.graph.visibility import can_see_author
-from tornagram.photos import remote
+from tornagram.photos import post_events, remote
 from tornagram.photos.captions import (
     CAPTION_MAX_CHARS,
+    check_alt_texts,
     clean_caption,
     extract_tags,
 )
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 GC_BATCH = 500
 
 MAX_PHOTOS_PER_POST = 10
-ALT_MAX_CHARS = 1000
 MAX_PIXELS = 40_000_000
 # Four rows of three on a profile.
 PROFILE_PAGE_SIZE = 12
@@ -126,6 +127,8 @@ class PhotosService:
         self.notifications = notifications
         # A LiveControl (realtime/control.py): a deleted post's live viewers are cut off.
         self.live = None
+        # An EventPublisher: posts made, edited and deleted are announced (post_events.py).
+        self.events = None
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -143,10 +146,7 @@ class PhotosService:
                     "A post can have at most %(max)d photos.", "photo", max=MAX_PHOTOS_PER_POST
                 )
             )
-        if any(len(alt) > ALT_MAX_CHARS for alt in alts):
-            raise InvalidInput(
-                UserError("Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS)
-            )
+        check_alt_texts(alts)
         return caption
 
     async def create_post(self, author: User, uploads: list[PhotoUpload], caption: str) -> Post:
@@ -256,9 +256,11 @@ class PhotosService:
         await session.execute(
             update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
         )
-        for tag in extract_tags(post.caption):
+        tags = extract_tags(post.caption)
+        for tag in tags:
             session.add(PostTag(post_id=post.id, tag=tag))
         await self._notify_mentions(session, author, post.id, post.caption)
+        post_events.announce(self.events, session, post_events.CREATED, post.id, author, tags)
 
     async def process_upload(self, author: User, path: Path) -> ProcessedImage:
         """One photo through the upload page's pipeline (decoded off the loop, checked, resized,
@@ -402,21 +404,26 @@ class PhotosService:
     async def edit_post(self, user: User, post_id: int, caption: str, alts: list[str]) -> Post:
         view = await self._own_post(user, post_id)
         caption = self._check_caption(caption)
-        if any(len(a) > ALT_MAX_CHARS for a in alts):
-            raise InvalidInput(
-                UserError("Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS)
-            )
+        check_alt_texts(alts)
         async with self.db.write() as session:
-            await session.execute(update(Post).where(Post.id == post_id).values(caption=caption))
+            await session.execute(
+                update(Post).where(Post.id == post_id).values(caption=caption, edited_at=utcnow())
+            )
             for photo, alt in zip(view.post.photos, alts, strict=False):
                 await session.execute(
                     update(Photo).where(Photo.id == photo.id).values(alt_text=alt.strip())
                 )
+            old_tags = await self._tags_of(session, post_id)
             await session.execute(delete(PostTag).where(PostTag.post_id == post_id))
-            for tag in extract_tags(caption):
+            tags = extract_tags(caption)
+            for tag in tags:
                 session.add(PostTag(post_id=post_id, tag=tag))
             await retract_dropped_mentions(session, post_id, caption)
             await self._notify_mentions(session, user, post_id, caption)
+            # Streams of a tag the edit removed hear of it too (the status they hold changed).
+            post_events.announce(
+                self.events, session, post_events.EDITED, post_id, user, old_tags + tags
+            )
         return (await self.get_post(post_id, user)).post
 
     async def _notify_mentions(self, session, author: User, post_id: int, caption: str) -> None:
@@ -427,8 +434,12 @@ class PhotosService:
         view = await self._own_post(user, post_id)
         keys = {r.key for photo in view.post.photos for r in photo.renditions}
         async with self.db.write() as session:
+            tags = await self._tags_of(session, post_id)
             result = await session.execute(delete(Post).where(Post.id == post_id))
             if result.rowcount:
+                post_events.announce(
+                    self.events, session, post_events.DELETED, post_id, user, tags
+                )
                 # Its notifications go with it (the foreign key cascades), unseen by the rows
                 # this session writes: every badge is read again.
                 changed(session, NOTICES_GONE)
@@ -441,6 +452,10 @@ class PhotosService:
                 live = self.live
                 after_commit(session, lambda: live.access_changed(channels=[post_channel(post_id)]))
         log.info("post %s deleted by %s; %d files checked", post_id, user.username, len(keys))
+
+    async def _tags_of(self, session, post_id: int) -> list[str]:
+        query = select(PostTag.tag).where(PostTag.post_id == post_id)
+        return list((await session.execute(query)).scalars())
 
     async def _own_post(self, user: User, post_id: int) -> PostView:
         view = await self.get_post(post_id, user)
