@@ -10,7 +10,7 @@ Two channels feed it, both through the broker (so across processes with Redis):
   they follow; ``public…`` when its author is public; ``hashtag…`` by tag), then read as this
   person, through the same rule: a post they may not see (blocked either way, a suspended or a
   private author they do not follow) is never sent. A ``delete`` carries only the id and goes
-  where an ``update`` could have gone, blocks excepted.
+  where an ``update`` could have gone, to those who may see the author.
 
 Events are handled one after another, so a post's ``update`` comes before its ``delete``.
 """
@@ -25,7 +25,7 @@ from sqlalchemy import BigInteger, exists, literal, select
 
 from tornagram.errors import NotFound
 from tornagram.graph.models import Follow
-from tornagram.graph.visibility import not_blocked
+from tornagram.graph.visibility import can_see_user_id
 from tornagram.oauth.scopes import grants
 from tornagram.photos.post_events import CREATED, DELETED, EDITED
 from tornagram.realtime.channels import POSTS_CHANNEL
@@ -167,7 +167,7 @@ class StreamFeed:
             if not targets:
                 return
         if kind == DELETED:
-            if await self._blocked(author_id):
+            if not await self._sees_author(author_id):
                 return
             payload = str(post_id)
         else:
@@ -193,8 +193,10 @@ class StreamFeed:
             )
             return bool(await session.scalar(query))
 
-    async def _blocked(self, author_id: int) -> bool:
-        """A block either way, or a suspended author: such deletes are not this person's."""
+    async def _sees_author(self, author_id: int) -> bool:
+        """The visibility rule on the author as it stands: a delete goes only to those who
+        could have been sent the post (not blocked either way, not suspended, public or
+        followed)."""
         async with self.ctx.db.read() as session:
             author = literal(author_id, BigInteger)
-            return not bool(await session.scalar(select(not_blocked(self.user.id, author))))
+            return bool(await session.scalar(select(can_see_user_id(self.user.id, author))))
