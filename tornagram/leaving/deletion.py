@@ -33,7 +33,7 @@ from tornagram.db.engine import after_commit
 from tornagram.errors import InvalidInput, UserError
 from tornagram.graph.models import Comment, Follow, Like
 from tornagram.photos.media_refs import delete_unreferenced
-from tornagram.photos.models import Photo, Post, Rendition
+from tornagram.photos.models import MediaUpload, MediaUploadFile, Photo, Post, Rendition
 from tornagram.realtime.channels import post_channel
 from tornagram.rooms.models import Room, RoomMessage
 
@@ -54,6 +54,9 @@ class DeletionService:
         self.settings = settings
         # Told after commit which post channels closed (tornagram/realtime/control.py).
         self.live = None
+        # ``await callback(session, user_id)`` in the deleting transaction: the app tokens go
+        # (oauth/service.py: revoke_all_of), and their streams close after the commit.
+        self.on_removing: list = []
 
     async def delete_account(
         self, user: User, *, password: str, code: str, typed_name: str, ip: str = ""
@@ -91,6 +94,19 @@ class DeletionService:
                 ).scalars()
             )
             keys.update(k for k in (user.avatar_key, user.avatar_small_key) if k)
+            # Photos uploaded through the app API that no post took yet: their rows go with
+            # the account (foreign key), their files here.
+            keys.update(
+                (
+                    await session.execute(
+                        select(MediaUploadFile.key)
+                        .join(MediaUpload, MediaUpload.id == MediaUploadFile.upload_id)
+                        .where(MediaUpload.owner_id == uid)
+                    )
+                ).scalars()
+            )
+            for callback in self.on_removing:
+                await callback(session, uid)
             await self._fix_counters(session, uid)
             await self.accounts.end_sessions(session, Session.user_id == uid)
             await session.execute(delete(Post).where(Post.author_id == uid))
