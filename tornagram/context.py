@@ -45,7 +45,7 @@ from tornagram.search.service import SearchService
 from tornagram.storage import media_urls, open_storage
 from tornagram.storage.base import MediaStorage
 from tornagram.storage.urls import MediaUrls
-from tornagram.web.api import WindowCounter
+from tornagram.web.api_limits import WindowCounter
 
 # The app API's own limits per account, beside the site's (which apply to API actions too).
 API_RATES = {

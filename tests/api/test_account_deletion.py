@@ -8,7 +8,8 @@ import asyncio
 from sqlalchemy import select
 
 from tests.api.support import jpeg, upload_media
-from tests.api.test_streaming import connect, next_message
+from tests.api.support import stream_connect as connect
+from tests.api.support import stream_message as next_message
 from tornagram.photos.models import MediaUploadFile
 
 

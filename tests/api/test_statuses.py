@@ -104,7 +104,7 @@ async def test_media_refusals_and_changes(site, api):
     alice = await api("alice")
     r = await upload_media(alice, b"not an image at all")
     assert r.status_code == 422 and "error" in r.json()
-    r = await upload_media(alice, description="x" * 1001)
+    r = await upload_media(alice, description="x" * 1501)
     assert r.status_code == 422
     r = await alice.post("/api/v2/media", data={"description": "no file"})
     assert r.status_code in (400, 422) and "error" in r.json()

@@ -8,8 +8,10 @@ import json
 
 import tornado.httpclient
 
+from tests.api.support import STREAM_WAIT_SECS as WAIT_SECS
 from tests.api.support import post_photo
-from tests.api.test_streaming import WAIT_SECS, connect, next_message
+from tests.api.support import stream_connect as connect
+from tests.api.support import stream_message as next_message
 
 
 async def _id(http) -> str:
