@@ -275,7 +275,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
 
     ctx.oauth.on_revoked.append(close_streams)
     ctx.api_accounts = AccountReads(db, graph)
-    ctx.api_media = MediaService(db, ids, photos)
+    ctx.api_media = MediaService(db, ids, photos, settings.data_dir / "tmp")
     ctx.api_statuses = StatusService(db, photos, interactions, ctx.api_media)
     ctx.api_notifications = NotificationReads(db, ctx.api_statuses)
     return ctx

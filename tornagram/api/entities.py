@@ -216,7 +216,7 @@ def upload_media(upload: MediaUpload, urls: Urls) -> dict[str, Any]:
     focus = None
     if upload.focus_x is not None and upload.focus_y is not None:
         focus = (upload.focus_x, upload.focus_y)
-    return _media(
+    data = _media(
         upload.id,
         upload.files,
         upload.width,
@@ -226,6 +226,9 @@ def upload_media(upload: MediaUpload, urls: Urls) -> dict[str, Any]:
         urls,
         focus,
     )
+    if upload.state != "ready":
+        data["url"] = None  # the large renditions are still being made (preview_url is set)
+    return data
 
 
 # -- statuses ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import tornado.web
 
 from tornagram.api.entities import account, upload_media
+from tornagram.api.media_processing import FAILED, READY, state_of
 from tornagram.errors import UserError
 from tornagram.photos.captions import normalize_tag
 from tornagram.web.api import ApiError, ApiHandler, BadParameter, Unprocessable
@@ -223,10 +224,15 @@ class MediaUploadHandler(StreamingFormMixin, ApiHandler):
         self.ctx.api_limits.check("media_upload", viewer.id)
         self.ctx.upload_pixels.check(user=viewer.id, ip=self.client_ip or None)
         upload = await self.ctx.api_media.upload(
-            viewer, files[0].path, form.get("description") or None, form.get("focus") or None
-        )
-        # Processed before answering, so the answer is 200 with every URL set.
-        self.write_json(upload_media(upload, self.urls()))
+            viewer, files[0].path, form.get("description") or None, form.get("focus") or None,
+            wait=self.deprecated,
+        )  # fmt: skip
+        # v2: 202 (url null, preview_url set) while the large renditions are made, 200 once
+        # done; the deprecated v1 waits for them and answers 200.
+        state = state_of(upload)
+        if state == FAILED:
+            raise Unprocessable("The photo could not be processed")
+        self.write_json(upload_media(upload, self.urls()), 200 if state == READY else 202)
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -240,8 +246,12 @@ class MediaHandler(ApiHandler):
     a photo of theirs that a status has taken)."""
 
     async def get(self, media_id: str) -> None:
+        """206 while the large renditions are made, 200 when ready, 422 if that failed."""
         upload = await self.ctx.api_media.own(self.current_user, path_id(media_id))
-        self.write_json(upload_media(upload, self.urls()))
+        state = state_of(upload)
+        if state == FAILED:
+            raise Unprocessable("The photo could not be processed")
+        self.write_json(upload_media(upload, self.urls()), 200 if state == READY else 206)
 
     async def put(self, media_id: str) -> None:
         upload = await self.ctx.api_media.update(

@@ -148,6 +148,9 @@ class MediaUpload(Base):
     dominant_color: Mapped[str] = mapped_column(String(7))
     source_format: Mapped[str] = mapped_column(String(8))
     camera: Mapped[dict] = mapped_column(JSON, default=dict)
+    # "processing" while the large renditions are made (api/media_processing.py), then
+    # "ready", or "failed".
+    state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     files: Mapped[list[MediaUploadFile]] = relationship(

@@ -1,4 +1,5 @@
-"""posts: when a caption was last edited; photos: alt text up to 1,500 characters
+"""posts: when a caption was last edited; photos: alt text up to 1,500 characters; app-API
+uploads: whether their large renditions are made yet
 
 Revision ID: 0012
 Revises: 0010
@@ -16,6 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("api_media_uploads", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("state", sa.String(length=16), server_default="ready", nullable=False)
+        )
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("edited_at", tornagram.db.base.UTCDateTime(timezone=True), nullable=True)
@@ -39,3 +44,5 @@ def downgrade() -> None:
         )
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.drop_column("edited_at")
+    with op.batch_alter_table("api_media_uploads", schema=None) as batch_op:
+        batch_op.drop_column("state")
