@@ -46,6 +46,7 @@ from tornagram.storage import media_urls, open_storage
 from tornagram.storage.base import MediaStorage
 from tornagram.storage.urls import MediaUrls
 from tornagram.web.api_limits import WindowCounter
+from tornagram.web.uploads import UPLOAD_PART_PREFIX, UPLOAD_PART_SUFFIX
 
 # The app API's own limits per account, beside the site's (which apply to API actions too).
 API_RATES = {
@@ -275,7 +276,14 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
 
     ctx.oauth.on_revoked.append(close_streams)
     ctx.api_accounts = AccountReads(db, graph)
-    ctx.api_media = MediaService(db, ids, photos, settings.data_dir / "tmp")
+    ctx.api_media = MediaService(
+        db,
+        ids,
+        photos,
+        lambda upload_id: settings.data_dir / "tmp" / (
+            f"{UPLOAD_PART_PREFIX}media-{upload_id}{UPLOAD_PART_SUFFIX}"
+        ),
+    )
     ctx.api_statuses = StatusService(db, photos, interactions, ctx.api_media)
     ctx.api_notifications = NotificationReads(db, ctx.api_statuses)
     return ctx

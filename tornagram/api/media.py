@@ -31,7 +31,6 @@ from tornagram.photos.media_refs import delete_unreferenced, keep_stored
 from tornagram.photos.models import MediaUpload, MediaUploadFile
 from tornagram.photos.previews import process_photo_preview_file
 from tornagram.photos.service import PhotosService, StoredPhoto
-from tornagram.web.uploads import UPLOAD_PART_PREFIX, UPLOAD_PART_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +69,14 @@ class MediaService:
     description_limit = DESCRIPTION_MAX_CHARS
 
     def __init__(
-        self, db: Database, ids: IdGenerator, photos: PhotosService, keep_dir: Path
+        self, db: Database, ids: IdGenerator, photos: PhotosService, kept_path
     ) -> None:
         self.db = db
         self.ids = ids
         self.photos = photos
-        # Where an upload's file waits for its full pass (api/media_processing.py).
-        self.keep_dir = keep_dir
+        # upload id -> where its file waits for the full pass (api/media_processing.py); named
+        # like an upload part, so the start-up sweep removes any a crash left.
+        self.kept_path = kept_path
         self.processor = MediaProcessor(db, photos)
 
     async def upload(
@@ -94,8 +94,8 @@ class MediaService:
         except ImageRejected as exc:
             raise MediaRefused(exc.message) from None
         upload_id = self.ids.next_id()
-        self.keep_dir.mkdir(parents=True, exist_ok=True)
-        kept = self.keep_dir / f"{UPLOAD_PART_PREFIX}media-{upload_id}{UPLOAD_PART_SUFFIX}"
+        kept = self.kept_path(upload_id)
+        await asyncio.to_thread(kept.parent.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(os.replace, path, kept)
         try:
             stored = await self.photos.store_renditions(image)
