@@ -64,6 +64,10 @@ API_ROUTES = [
     # -- accounts
     (r"/api/v1/accounts/verify_credentials", api.VerifyCredentialsHandler,
      "api_verify_credentials", {"GET": user("read:accounts", "profile")}),
+    (r"/api/v1/accounts/update_credentials", api_accounts.UpdateCredentialsHandler,
+     "api_update_credentials", {"PATCH": user("write:accounts")}),
+    (r"/api/v1/accounts/search", api_accounts.AccountSearchHandler, "api_account_search",
+     {"GET": user("read:accounts")}),
     (r"/api/v1/accounts/lookup", api_accounts.LookupHandler, "api_lookup",
      {"GET": public("read:accounts")}),
     (r"/api/v1/accounts/relationships", api_accounts.RelationshipsHandler, "api_relationships",
@@ -87,7 +91,8 @@ API_ROUTES = [
     (r"/api/v1/statuses", api_statuses.StatusesHandler, "api_statuses",
      {"POST": user("write:statuses")}),
     (r"/api/v1/statuses/" + API_ID, api_statuses.StatusHandler, "api_status",
-     {"GET": public("read:statuses"), "DELETE": user("write:statuses")}),
+     {"GET": public("read:statuses"), "PUT": user("write:statuses"),
+      "DELETE": user("write:statuses")}),
     (r"/api/v1/statuses/" + API_ID + "/context", api_statuses.ContextHandler, "api_context",
      {"GET": public("read:statuses")}),
     (r"/api/v1/statuses/" + API_ID + "/(favourite|unfavourite)", api_statuses.MarkHandler,
@@ -140,6 +145,19 @@ API_ROUTES = [
     (r"/api/v1/streaming/user/notification", api_streaming.StreamingEventsHandler,
      "api_streaming_notification", {"GET": user("read:notifications")},
      {"stream": "user:notification"}),
+    *(
+        (rf"/api/v1/streaming/{path}", api_streaming.StreamingEventsHandler,
+         "api_streaming_" + stream.replace(":", "_"), {"GET": user("read:statuses")},
+         {"stream": stream})
+        for path, stream in (
+            ("public", "public"),
+            ("public/local", "public:local"),
+            ("public/media", "public:media"),
+            ("public/local/media", "public:local:media"),
+            ("hashtag", "hashtag"),
+            ("hashtag/local", "hashtag:local"),
+        )
+    ),
     # -- what Tornagram does not have: empty answers, so clients start cleanly
     *(
         (rf"/api/{path}", api.EmptyListHandler, "api_empty_" + path.replace("/", "_"),

@@ -49,7 +49,8 @@ from tornagram.search.service import SearchService
 from tornagram.storage import media_urls, open_storage
 from tornagram.storage.base import MediaStorage
 from tornagram.storage.urls import MediaUrls
-from tornagram.web.api import WindowCounter
+from tornagram.web.api_limits import WindowCounter
+from tornagram.web.uploads import UPLOAD_PART_PREFIX, UPLOAD_PART_SUFFIX
 
 # The app API's own limits per account, beside the site's (which apply to API actions too).
 API_RATES = {
@@ -217,6 +218,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ),
         notifications=notifications,
     )
+    photos.events = events
     graph = GraphService(db, ids, notifications)
     interactions = InteractionsService(db, ids, notifications, limiter=rate_limits, events=events)
     ctx: AppContext
@@ -286,6 +288,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ctx.metrics.attach(ctx)
     ctx.oauth = OAuthService(db, ids)
     accounts.on_password_changed.append(ctx.oauth.revoke_all_of)
+    deletion.on_removing.append(ctx.oauth.revoke_all_of)
 
     async def close_streams(by_user: dict[int, list[int]]) -> None:
         # Token and session ids come from one id generator and never collide, so the live
@@ -295,7 +298,14 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
 
     ctx.oauth.on_revoked.append(close_streams)
     ctx.api_accounts = AccountReads(db, graph)
-    ctx.api_media = MediaService(db, ids, photos)
+    ctx.api_media = MediaService(
+        db,
+        ids,
+        photos,
+        lambda upload_id: settings.data_dir / "tmp" / (
+            f"{UPLOAD_PART_PREFIX}media-{upload_id}{UPLOAD_PART_SUFFIX}"
+        ),
+    )
     ctx.api_statuses = StatusService(db, photos, interactions, ctx.api_media)
     ctx.api_notifications = NotificationReads(db, ctx.api_statuses)
     return ctx

@@ -112,3 +112,23 @@ async def post_photo(http, text="Hello #Cats", *, count=1) -> dict:
     r = await http.post("/api/v1/statuses", data={"status": text, "media_ids[]": ids})
     assert r.status_code == 200, r.text
     return r.json()
+
+
+STREAM_WAIT_SECS = 10
+
+
+async def stream_connect(site, token: str, query: str = "stream=user"):
+    """A streaming WebSocket with the token as its subprotocol, as browsers must send it."""
+    import tornado.websocket
+
+    url = site.base_url.replace("http://", "ws://") + "/api/v1/streaming?" + query
+    return await tornado.websocket.websocket_connect(url, subprotocols=[token])
+
+
+async def stream_message(conn) -> dict | None:
+    """The next frame as JSON, or None once the server closed the socket."""
+    import asyncio
+    import json
+
+    raw = await asyncio.wait_for(conn.read_message(), STREAM_WAIT_SECS)
+    return None if raw is None else json.loads(raw)

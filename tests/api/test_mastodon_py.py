@@ -72,11 +72,13 @@ async def test_a_whole_session_with_mastodon_py(site):
     assert instance.version.startswith("4.2.0")
 
     # Photos with alt text, several to a post.
+    # synchronous: Mastodon.py polls GET /api/v1/media/:id (206) until the large renditions
+    # are made (200); the second is posted while it may still be processing (the post waits).
     first = await run(alice.media_post, jpeg(80, 60), mime_type="image/jpeg",
-                      description="A red field", file_name="red.jpg")
+                      description="A red field", file_name="red.jpg", synchronous=True)
     second = await run(alice.media_post, jpeg(60, 80, (10, 120, 200)), mime_type="image/jpeg",
                        description="A blue field", file_name="blue.jpg")
-    assert first.description == "A red field" and first.url
+    assert first.description == "A red field" and first.url and second.preview_url
     status = await run(alice.status_post, "Fields of colour #Colour", media_ids=[first, second])
     assert [m.description for m in status.media_attachments] == ["A red field", "A blue field"]
     for i in range(4):

@@ -3,6 +3,8 @@ change goes through the same services as the web pages."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.api.support import jpeg, post_photo, upload_media
@@ -10,12 +12,22 @@ from tests.helpers import fixture_bytes
 from tornagram.photos.models import MediaUpload, Photo
 
 
+async def ready(http, media: dict) -> dict:
+    """The upload once its large renditions are made (GET answers 206 until then)."""
+    for _ in range(100):
+        got = await http.get(f"/api/v1/media/{media['id']}")
+        if got.status_code == 200:
+            return got.json()
+        await asyncio.sleep(0.1)
+    raise AssertionError("the upload was never processed")
+
+
 async def test_post_photos_with_alt_text_and_read_them_back(site, api):
     alice = await api("alice")
     first = await upload_media(alice, description="The first photo")
     second = await upload_media(alice, jpeg(30, 90), description="The second")
-    assert first.status_code == 200
-    media = first.json()
+    assert first.status_code in (200, 202)
+    media = await ready(alice, first.json())
     assert media["type"] == "image" and media["description"] == "The first photo"
     assert media["url"].startswith(site.base_url + "/media/")
     assert media["preview_url"].startswith(site.base_url + "/media/")
@@ -48,9 +60,15 @@ async def test_post_photos_with_alt_text_and_read_them_back(site, api):
 async def test_gps_is_stripped_like_the_upload_page(site, api):
     alice = await api("alice")
     r = await upload_media(alice, fixture_bytes("camera-gps.jpg"))
-    assert r.status_code == 200
-    image = await site.client().http.get(r.json()["url"].replace(site.base_url, ""))
-    assert b"GPS" not in image.content
+    assert r.status_code in (200, 202)
+    media = await ready(alice, r.json())
+    assert media["preview_url"] == r.json()["preview_url"]  # stable from the first answer
+    posted = await alice.post("/api/v1/statuses", data={"media_ids[]": [media["id"]]})
+    photo = posted.json()["media_attachments"][0]
+    # Neither the quick pass's preview nor the full pass's large rendition keeps it.
+    for url in (photo["preview_url"], photo["url"]):
+        image = await site.client().http.get(url.replace(site.base_url, ""))
+        assert image.status_code == 200 and b"GPS" not in image.content
 
 
 @pytest.mark.parametrize(
@@ -104,7 +122,7 @@ async def test_media_refusals_and_changes(site, api):
     alice = await api("alice")
     r = await upload_media(alice, b"not an image at all")
     assert r.status_code == 422 and "error" in r.json()
-    r = await upload_media(alice, description="x" * 1001)
+    r = await upload_media(alice, description="x" * 1501)
     assert r.status_code == 422
     r = await alice.post("/api/v2/media", data={"description": "no file"})
     assert r.status_code in (400, 422) and "error" in r.json()
@@ -112,7 +130,7 @@ async def test_media_refusals_and_changes(site, api):
     r = await alice.put(f"/api/v1/media/{media['id']}", data={"description": "Better", "focus": "0.5,-0.25"})
     assert r.json()["description"] == "Better" and r.json()["meta"]["focus"] == {"x": 0.5, "y": -0.25}
     assert (await alice.put(f"/api/v1/media/{media['id']}", data={"focus": "9,9"})).status_code == 422
-    assert (await alice.get(f"/api/v1/media/{media['id']}")).status_code == 200
+    assert (await alice.get(f"/api/v1/media/{media['id']}")).status_code in (200, 206)
     assert (await alice.delete(f"/api/v1/media/{media['id']}")).json() == {}
     assert (await alice.get(f"/api/v1/media/{media['id']}")).status_code == 404
     # The deprecated endpoint says so; the new one does not.
@@ -127,7 +145,7 @@ async def test_unattached_uploads_expire_and_gc_media_removes_their_files(site, 
     from tornagram.db.base import utcnow
 
     alice = await api("alice")
-    media = (await upload_media(alice, jpeg(70, 70, (1, 2, 3)))).json()
+    media = await ready(alice, (await upload_media(alice, jpeg(70, 70, (1, 2, 3)))).json())
     key = media["url"].split("/media/", 1)[1]
     # Until it expires its files are referenced: gc-media leaves them.
     assert key not in await site.ctx.photos.gc_media(dry_run=True)
@@ -234,3 +252,57 @@ async def test_idempotency_key_posts_once(site, api):
     first = await alice.post("/api/v1/statuses", data={"status": "once", "media_ids[]": [media]}, headers=headers)
     again = await alice.post("/api/v1/statuses", data={"status": "once", "media_ids[]": [media]}, headers=headers)
     assert first.status_code == again.status_code == 200 and first.json()["id"] == again.json()["id"]
+
+
+async def test_media_is_answered_202_while_the_large_renditions_are_made(site, api):
+    alice = await api("alice")
+    r = await upload_media(alice, jpeg(1600, 1200))
+    assert r.status_code in (200, 202), r.text
+    media = r.json()
+    assert media["preview_url"]
+    if r.status_code == 202:
+        assert media["url"] is None
+    # GET says 206 while processing, then 200 with the large rendition.
+    for _ in range(100):
+        got = await alice.get(f"/api/v1/media/{media['id']}")
+        if got.status_code == 200:
+            break
+        assert got.status_code == 206 and got.json()["url"] is None
+        await asyncio.sleep(0.1)
+    assert got.status_code == 200
+    done = got.json()
+    assert done["url"] and done["meta"]["original"]["width"] == 1600
+    assert done["preview_url"] == media["preview_url"]
+    # The deprecated v1 answers once done; a status may name an upload still processing
+    # (it waits for it), and its post carries the large rendition.
+    v1 = await upload_media(alice, jpeg(1200, 1600), path="/api/v1/media")
+    assert v1.status_code == 200 and v1.json()["url"]
+    fresh = (await upload_media(alice, jpeg(2000, 1000))).json()
+    status = await alice.post("/api/v1/statuses", data={"media_ids[]": [fresh["id"], v1.json()["id"]]})
+    assert status.status_code == 200, status.text
+    photos = status.json()["media_attachments"]
+    assert [p["id"] for p in photos] == [fresh["id"], v1.json()["id"]]
+    assert all(p["url"] and p["url"] != p["preview_url"] for p in photos)
+
+
+def refuse_in_full(path, *, max_pixels):
+    """Runs in the image workers: the full pass refuses what the quick pass took."""
+    from tornagram.photos.imaging import ImageRejected, RejectionReason
+
+    raise ImageRejected(RejectionReason.CORRUPT, "refused in the full pass")
+
+
+async def test_media_whose_full_pass_failed_is_422(site, api, monkeypatch):
+    import tornagram.api.media_processing as processing
+
+    monkeypatch.setattr(processing, "process_photo_file", refuse_in_full)
+    alice = await api("alice")
+    media = (await upload_media(alice)).json()
+    for _ in range(100):
+        got = await alice.get(f"/api/v1/media/{media['id']}")
+        if got.status_code != 206:
+            break
+        await asyncio.sleep(0.1)
+    assert got.status_code == 422 and got.json()["error"]
+    r = await alice.post("/api/v1/statuses", data={"media_ids[]": [media["id"]]})
+    assert r.status_code == 422

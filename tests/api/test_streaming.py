@@ -9,19 +9,10 @@ import json
 import tornado.httpclient
 import tornado.websocket
 
-from tests.api.support import post_photo
+from tests.api.support import STREAM_WAIT_SECS, post_photo, stream_connect, stream_message
 
-WAIT_SECS = 10
-
-
-async def connect(site, token: str, query: str = "stream=user"):
-    url = site.base_url.replace("http://", "ws://") + "/api/v1/streaming?" + query
-    return await tornado.websocket.websocket_connect(url, subprotocols=[token])
-
-
-async def next_message(conn) -> dict | None:
-    raw = await asyncio.wait_for(conn.read_message(), WAIT_SECS)
-    return None if raw is None else json.loads(raw)
+WAIT_SECS = STREAM_WAIT_SECS
+connect, next_message = stream_connect, stream_message
 
 
 async def test_notifications_arrive_on_the_websocket(site, api):

@@ -2,12 +2,58 @@
 
 from __future__ import annotations
 
-from tornagram.api.entities import account
+from tornagram.api.entities import account, credential_account
 from tornagram.errors import UserError
 from tornagram.web.api import ApiError, ApiHandler, BadParameter
 from tornagram.web.params import parse_id, path_id
 
 MAX_RELATIONSHIPS = 80
+
+
+class UpdateCredentialsHandler(ApiHandler):
+    """PATCH /api/v1/accounts/update_credentials: the profile settings page's own change
+    (display name, bio, avatar, private); what is not sent stays as it is."""
+
+    async def patch(self) -> None:
+        user = self.current_user
+        files = self.request.files.get("avatar") or []
+        avatar = files[0]["body"] if files and files[0]["body"] else None
+        locked = self.param("locked")
+        language = self.param("source[language]")
+        if language is None:
+            language = (self.json_body().get("source") or {}).get("language")
+        await self.ctx.accounts.update_profile(
+            user,
+            display_name=_text(self.param("display_name"), user.display_name),
+            bio=_text(self.param("note"), user.bio),
+            locale=_text(language, user.locale or ""),
+            is_private=None if locked is None else self.param_bool("locked"),
+            avatar=avatar,
+        )
+        count = await self.ctx.graph.pending_request_count(user)
+        self.write_json(credential_account(user, self.urls(), count))
+
+
+def _text(value, current: str | None) -> str:
+    if value is None:
+        return current or ""
+    if not isinstance(value, str):
+        raise BadParameter("Text fields must be strings")
+    return value
+
+
+class AccountSearchHandler(ApiHandler):
+    """GET /api/v1/accounts/search: username and display-name prefix, as the search page."""
+
+    async def get(self) -> None:
+        query = self.param("q", "") or ""
+        limit = self.param_int("limit", 40, low=1, high=80)
+        offset = self.param_int("offset", 0, low=0, high=10_000)
+        for ignored in ("resolve", "following"):
+            self.param_bool(ignored)  # no federation; see docs/api.md
+        people = await self.ctx.search.people(self.current_user, query)
+        urls = self.urls()
+        self.write_json([account(u, urls) for u in people[offset : offset + limit]])
 
 
 class LookupHandler(ApiHandler):

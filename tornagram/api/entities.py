@@ -216,7 +216,7 @@ def upload_media(upload: MediaUpload, urls: Urls) -> dict[str, Any]:
     focus = None
     if upload.focus_x is not None and upload.focus_y is not None:
         focus = (upload.focus_x, upload.focus_y)
-    return _media(
+    data = _media(
         upload.id,
         upload.files,
         upload.width,
@@ -226,6 +226,9 @@ def upload_media(upload: MediaUpload, urls: Urls) -> dict[str, Any]:
         urls,
         focus,
     )
+    if upload.state != "ready":
+        data["url"] = None  # the large renditions are still being made (preview_url is set)
+    return data
 
 
 # -- statuses ---------------------------------------------------------------------------------
@@ -322,8 +325,8 @@ def post_status(
     data["media_attachments"] = [photo_media(photo, urls) for photo in post.photos]
     data["favourites_count"] = post.like_count or 0
     data["replies_count"] = post.comment_count or 0
-    if post.updated_at and post.created_at and (post.updated_at - post.created_at).seconds > 1:
-        data["edited_at"] = iso(post.updated_at)
+    # Set by an edit only (updated_at also moves when a like or comment changes a counter).
+    data["edited_at"] = iso(post.edited_at)
     if marks is not None:
         data["favourited"] = post.id in marks.liked
         data["bookmarked"] = post.id in marks.saved

@@ -3,7 +3,10 @@ page (photos/service.py), kept as rows of their own until a status takes them or
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,19 +14,29 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
+from tornagram.api.media_processing import (
+    ATTACH_WAIT_SECS,
+    PROCESSING,
+    READY,
+    MediaProcessor,
+    state_of,
+)
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
 from tornagram.errors import InvalidInput, NotFound, UserError
+from tornagram.photos.captions import ALT_MAX_CHARS
 from tornagram.photos.imaging import ImageRejected
 from tornagram.photos.media_refs import delete_unreferenced, keep_stored
 from tornagram.photos.models import MediaUpload, MediaUploadFile
-from tornagram.photos.service import ALT_MAX_CHARS, PhotosService, StoredPhoto
+from tornagram.photos.previews import process_photo_preview_file
+from tornagram.photos.service import PhotosService, StoredPhoto
 
 log = logging.getLogger(__name__)
 
 # Uploads no status took are removed after this (tornagram gc-media).
 UNATTACHED_LIFETIME = timedelta(hours=24)
+# A description is the photo's alt text: the upload page's limit (photos/captions.py).
 DESCRIPTION_MAX_CHARS = ALT_MAX_CHARS
 
 
@@ -46,61 +59,82 @@ def parse_focus(raw: str | None) -> tuple[float, float] | None:
 def check_description(description: str | None) -> str:
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX_CHARS:
-        raise MediaRefused("description is too long")
+        raise MediaRefused(
+            "description can be at most %(max)d characters", max=DESCRIPTION_MAX_CHARS
+        )
     return description
 
 
 class MediaService:
     description_limit = DESCRIPTION_MAX_CHARS
 
-    def __init__(self, db: Database, ids: IdGenerator, photos: PhotosService) -> None:
+    def __init__(
+        self, db: Database, ids: IdGenerator, photos: PhotosService, kept_path
+    ) -> None:
         self.db = db
         self.ids = ids
         self.photos = photos
+        # upload id -> where its file waits for the full pass (api/media_processing.py); named
+        # like an upload part, so the start-up sweep removes any a crash left.
+        self.kept_path = kept_path
+        self.processor = MediaProcessor(db, photos)
 
     async def upload(
-        self, owner: User, path: Path, description: str | None, focus: str | None
+        self, owner: User, path: Path, description: str | None, focus: str | None,
+        *, wait: bool = False,
     ) -> MediaUpload:
+        """The small renditions now (the upload page's checks and refusals), the large ones in
+        the background; with ``wait``, answered once they are made too."""
         description = check_description(description)
         point = parse_focus(focus)
         try:
-            image = await self.photos.process_upload(owner, path)
+            image = await self.photos.workers.run_for(
+                owner.id, process_photo_preview_file, str(path), max_pixels=self.photos.max_pixels
+            )
         except ImageRejected as exc:
             raise MediaRefused(exc.message) from None
-        stored = await self.photos.store_renditions(image)
-        upload = MediaUpload(
-            id=self.ids.next_id(),
-            owner_id=owner.id,
-            description=description,
-            focus_x=point[0] if point else None,
-            focus_y=point[1] if point else None,
-            width=image.width,
-            height=image.height,
-            blurhash=image.blurhash,
-            dominant_color=image.dominant_color,
-            source_format=image.source_format,
-            camera=image.camera.as_dict(),
-            created_at=utcnow(),
-        )
-        upload.files = [
-            MediaUploadFile(
-                upload_id=upload.id,
-                name=rendition.name,
-                fmt=rendition.fmt,
-                key=file.key,
-                width=rendition.width,
-                height=rendition.height,
-            )
-            for rendition, file in zip(image.renditions, stored, strict=True)
-        ]
+        upload_id = self.ids.next_id()
+        kept = self.kept_path(upload_id)
+        await asyncio.to_thread(kept.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(os.replace, path, kept)
         try:
-            async with self.db.write() as session:
-                await keep_stored(session, self.photos.storage, stored)
-                session.add(upload)
+            stored = await self.photos.store_renditions(image)
+            upload = MediaUpload(
+                id=upload_id,
+                owner_id=owner.id,
+                description=description,
+                focus_x=point[0] if point else None,
+                focus_y=point[1] if point else None,
+                width=image.width,
+                height=image.height,
+                blurhash=image.blurhash,
+                dominant_color=image.dominant_color,
+                source_format=image.source_format,
+                camera=image.camera.as_dict(),
+                state=PROCESSING,
+                created_at=utcnow(),
+            )
+            try:
+                async with self.db.write() as session:
+                    await keep_stored(session, self.photos.storage, stored)
+                    session.add(upload)
+                    for rendition, file in zip(image.renditions, stored, strict=True):
+                        session.add(
+                            MediaUploadFile(
+                                upload_id=upload_id, name=rendition.name, fmt=rendition.fmt,
+                                key=file.key, width=rendition.width, height=rendition.height,
+                            )
+                        )  # fmt: skip
+            except BaseException:
+                await self.photos.discard([f.key for f in stored])
+                raise
         except BaseException:
-            await self.photos.discard([f.key for f in stored])
+            await asyncio.to_thread(kept.unlink, missing_ok=True)
             raise
-        return upload
+        task = self.processor.start(owner.id, upload_id, kept)
+        if wait:
+            await asyncio.shield(task)
+        return await self.own(owner, upload_id)
 
     async def own(self, owner: User, media_id: int) -> MediaUpload:
         """An upload of ``owner``'s not yet in a status; anyone else's is NotFound."""
@@ -145,10 +179,20 @@ class MediaService:
         uploads = []
         for media_id in media_ids:
             try:
-                uploads.append(await self.own(owner, media_id))
+                upload = await self.own(owner, media_id)
+                if state_of(upload) == PROCESSING:
+                    await self.processor.wait(media_id)
+                    upload = await self._settled(owner, media_id)
             except NotFound:
                 raise MediaRefused("Media %(id)s is not one of your unattached uploads",
                                    id=str(media_id)) from None  # fmt: skip
+            state = state_of(upload)
+            if state != READY:
+                raise MediaRefused(
+                    "Media %(id)s is still being processed" if state == PROCESSING
+                    else "Media %(id)s could not be processed", id=str(media_id),
+                )  # fmt: skip
+            uploads.append(upload)
         photos = [
             StoredPhoto(
                 id=u.id,
@@ -175,6 +219,16 @@ class MediaService:
                 raise InvalidInput(MediaRefused("Media is already attached"))
 
         return photos, claim
+
+    async def _settled(self, owner: User, media_id: int) -> MediaUpload:
+        """The upload once no longer processing, waiting (by reading it again) for a pass
+        that another process runs; at most ATTACH_WAIT_SECS."""
+        deadline = time.monotonic() + ATTACH_WAIT_SECS
+        while True:
+            upload = await self.own(owner, media_id)
+            if state_of(upload) != PROCESSING or time.monotonic() > deadline:
+                return upload
+            await asyncio.sleep(0.25)
 
     async def expire_unattached(self, *, now=None) -> int:
         """Remove uploads older than the lifetime that no status took, and their files."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import tornado.web
 
 from tornagram.api.entities import account, upload_media
+from tornagram.api.media_processing import FAILED, READY, state_of
 from tornagram.errors import UserError
 from tornagram.photos.captions import normalize_tag
 from tornagram.web.api import ApiError, ApiHandler, BadParameter, Unprocessable
@@ -66,6 +67,60 @@ class StatusHandler(ApiHandler):
     async def get(self, status_id: str) -> None:
         found = await self.ctx.api_statuses.find(self.current_user, path_id(status_id))
         self.write_json(await self.ctx.api_statuses.render(self.current_user, found, self.urls()))
+
+    async def put(self, status_id: str) -> None:
+        """An edit of a post's caption and its photos' alt texts, through the edit page's
+        own service; the photos themselves stay (Tornagram does not swap a post's photos)."""
+        viewer = self.current_user
+        statuses = self.ctx.api_statuses
+        found = await statuses.find(viewer, path_id(status_id))
+        if found.comment is not None:
+            raise Unprocessable("Comments can't be edited")
+        post = found.post
+        if post.author_id != viewer.id:
+            raise ApiError(403, "Only the author can edit this post")
+        photo_ids = [str(photo.id) for photo in post.photos]
+        media_ids = self.param_list("media_ids")
+        if media_ids and sorted(media_ids) != sorted(photo_ids):
+            raise Unprocessable("The photos of a post can't be changed, only their alt text")
+        alts = {str(photo.id): photo.alt_text for photo in post.photos}
+        for media_id, description in self.media_attributes():
+            if media_id not in alts:
+                raise Unprocessable("media_attributes names a photo that is not in this post")
+            alts[media_id] = description
+        caption = self.param("status")
+        await self.ctx.photos.edit_post(
+            viewer,
+            post.id,
+            post.caption if caption is None else caption,
+            [alts[photo_id] for photo_id in photo_ids],
+        )
+        found = await statuses.find(viewer, post.id)
+        self.write_json(await statuses.render(viewer, found, self.urls()))
+
+    def media_attributes(self) -> list[tuple[str, str]]:
+        """(photo id, description) pairs: a JSON array of objects, or the form's
+        ``media_attributes[][id]`` and ``media_attributes[][description]`` in order."""
+        raw = self.json_body().get("media_attributes")
+        if raw is None:
+            ids = self.get_arguments("media_attributes[][id]")
+            descriptions = self.get_arguments("media_attributes[][description]")
+            if len(ids) != len(descriptions):
+                raise BadParameter("media_attributes needs an id and a description for each")
+            raw = [{"id": i, "description": d} for i, d in zip(ids, descriptions, strict=True)]
+        if not isinstance(raw, list) or len(raw) > MAX_MEDIA_IDS:
+            raise BadParameter("media_attributes must be an array of at most 10")
+        pairs = []
+        for item in raw:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str | int):
+                raise BadParameter("media_attributes must name each photo's id")
+            description = item.get("description")
+            if description is None:
+                continue
+            if not isinstance(description, str):
+                raise BadParameter("description must be a string")
+            pairs.append((str(item["id"]), description))
+        return pairs
 
     async def delete(self, status_id: str) -> None:
         viewer = self.current_user
@@ -169,10 +224,15 @@ class MediaUploadHandler(StreamingFormMixin, ApiHandler):
         self.ctx.api_limits.check("media_upload", viewer.id)
         self.ctx.upload_pixels.check(user=viewer.id, ip=self.client_ip or None)
         upload = await self.ctx.api_media.upload(
-            viewer, files[0].path, form.get("description") or None, form.get("focus") or None
-        )
-        # Processed before answering, so the answer is 200 with every URL set.
-        self.write_json(upload_media(upload, self.urls()))
+            viewer, files[0].path, form.get("description") or None, form.get("focus") or None,
+            wait=self.deprecated,
+        )  # fmt: skip
+        # v2: 202 (url null, preview_url set) while the large renditions are made, 200 once
+        # done; the deprecated v1 waits for them and answers 200.
+        state = state_of(upload)
+        if state == FAILED:
+            raise Unprocessable("The photo could not be processed")
+        self.write_json(upload_media(upload, self.urls()), 200 if state == READY else 202)
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -186,8 +246,12 @@ class MediaHandler(ApiHandler):
     a photo of theirs that a status has taken)."""
 
     async def get(self, media_id: str) -> None:
+        """206 while the large renditions are made, 200 when ready, 422 if that failed."""
         upload = await self.ctx.api_media.own(self.current_user, path_id(media_id))
-        self.write_json(upload_media(upload, self.urls()))
+        state = state_of(upload)
+        if state == FAILED:
+            raise Unprocessable("The photo could not be processed")
+        self.write_json(upload_media(upload, self.urls()), 200 if state == READY else 206)
 
     async def put(self, media_id: str) -> None:
         upload = await self.ctx.api_media.update(

@@ -1,14 +1,10 @@
 """The streaming API: GET /api/v1/streaming (WebSocket) and the server-sent event streams.
 
-It rides the site's own live machinery: the hub subscribes each stream to the person's user
-channel (``user:<id>``, through the broker, so across processes with Redis), and this module
-reads the hub's frames back (as the long poll does) and turns each notification event into a
-Mastodon ``notification`` event, reading the notification through the API's visibility rule.
-A stream is a live connection to the live control under its token's id: revoking the token
-closes it at once, on whichever process holds it.
-
-What is streamed today: notifications (streams ``user`` and ``user:notification``). Home
-``update``s and the public and hashtag streams are not yet delivered (docs/api.md).
+It rides the site's own live machinery: the hub subscribes each connection to the person's
+user channel and to the posts timeline (through the broker, so across processes with Redis),
+and api/stream_feed.py turns their frames into Mastodon events, read through the visibility
+rule for this person. A stream is a live connection to the live control under its token's id:
+revoking the token (or deleting the account) closes it at once, on whichever process holds it.
 """
 
 from __future__ import annotations
@@ -22,72 +18,42 @@ import tornado.iostream
 import tornado.web
 import tornado.websocket
 
-from tornagram.realtime.channels import user_channel
+from tornagram.api.stream_feed import (
+    NOTIFICATION_STREAMS,
+    POST_STREAMS,
+    STREAMS,
+    TAG_STREAMS,
+    StreamFeed,
+)
+from tornagram.photos.captions import TAG_MAX_CHARS, normalize_tag
+from tornagram.realtime.channels import POSTS_CHANNEL, user_channel
 from tornagram.realtime.control import CLOSE_SESSION_ENDED
-from tornagram.realtime.frames import pending_bytes, text_frame_payload
+from tornagram.realtime.frames import pending_bytes
 from tornagram.web.api import ApiError, ApiHandler
 
 log = logging.getLogger(__name__)
 
-STREAMS = ("user", "user:notification")
-# Known to Mastodon, not yet delivered here: refused with an error, the connection kept.
-LATER_STREAMS = ("public", "public:local", "public:media", "public:local:media",
-                 "public:remote", "public:remote:media", "hashtag", "hashtag:local", "list",
-                 "direct")  # fmt: skip
 SSE_HEARTBEAT_SECS = 15
 UNKNOWN_STREAM = {"error": "Unknown stream type", "status": 400}
-NOT_YET_STREAM = {"error": "This stream is not supported yet", "status": 400}
+NO_TAG = {"error": "Missing tag name parameter", "status": 400}
+# Known to Mastodon, without a meaning on one site with no lists or direct messages.
+UNSUPPORTED_STREAMS = ("public:remote", "public:remote:media", "list", "direct")
+NOT_SUPPORTED = {"error": "This stream is not supported", "status": 400}
+OUTSIDE_SCOPES = {"error": "This stream is outside the authorized scopes", "status": 403}
 
 
-class StreamFeed:
-    """The hub's ``Subscriber`` for one stream: each frame of the user channel, read back,
-    becomes the Mastodon events ``deliver`` is given (as JSON text)."""
-
-    __slots__ = ("background", "ctx", "deliver", "pending", "streams", "token_use", "urls", "user")
-
-    def __init__(self, ctx, token_use, deliver, pending) -> None:
-        self.ctx = ctx
-        self.token_use = token_use
-        self.user = token_use.user
-        self.deliver = deliver  # (event name, payload text, stream names) -> bool
-        self.pending = pending  # () -> bytes not yet flushed
-        self.streams: set[str] = set()
-        self.urls = None  # set by the handler: where entity URLs point
-        self.background: set[asyncio.Task] = set()
-
-    def send_frame(self, frame: bytes) -> bool:
-        try:
-            wire = json.loads(text_frame_payload(frame))
-        except ValueError:
-            return True
-        events = wire if isinstance(wire, list) else [wire]
-        for event in events:
-            if event.get("event") == "notification.created" and (event.get("data") or {}).get("id"):
-                task = asyncio.get_running_loop().create_task(
-                    self._notification(event["data"]["id"])
-                )
-                self.background.add(task)
-                task.add_done_callback(self.background.discard)
-        return True
-
-    async def _notification(self, raw_id: str) -> None:
-        reads = self.ctx.api_notifications
-        try:
-            row = await reads.one(self.user, int(raw_id))
-        except Exception:  # gone, or no longer visible: nothing to say
-            return
-        items = await reads.render(self.user, [row], self.urls)
-        if not items:
-            return
-        payload = json.dumps(items[0], ensure_ascii=False, separators=(",", ":"))
-        for stream in sorted(self.streams):
-            self.deliver("notification", payload, [stream])
-
-    def pending_bytes(self) -> int:
-        return self.pending()
-
-    def close_for_backpressure(self) -> None:
-        self.deliver(None, None, None)
+def stream_key(stream: str, tag: str | None) -> tuple[str, ...] | dict:
+    """The subscription as its Mastodon ``stream`` array, or the error to send."""
+    if stream in UNSUPPORTED_STREAMS:
+        return NOT_SUPPORTED
+    if stream not in STREAMS:
+        return UNKNOWN_STREAM
+    if stream in TAG_STREAMS:
+        name = normalize_tag((tag or "").strip().lstrip("#"))
+        if not name or len(name) > TAG_MAX_CHARS:
+            return NO_TAG
+        return (stream, name)
+    return (stream,)
 
 
 class StreamingMixin:
@@ -123,42 +89,55 @@ class StreamingMixin:
         self.feed.urls = self.urls()
         self.ctx.live.opened(self)
 
-    async def add_stream(self, stream: str) -> dict | None:
+    def _channels(self, streams) -> set[str]:
+        """The hub channels a set of subscriptions needs."""
+        channels = set()
+        for stream in streams:
+            if stream[0] in NOTIFICATION_STREAMS:
+                channels.add(user_channel(self.current_user.id))
+            if stream[0] in POST_STREAMS:
+                channels.add(POSTS_CHANNEL)
+        return channels
+
+    async def add_stream(self, stream: str, tag: str | None = None) -> dict | None:
         """None when subscribed, else the error to send."""
-        if stream in LATER_STREAMS:
-            return NOT_YET_STREAM
-        if stream not in STREAMS:
-            return UNKNOWN_STREAM
-        first = not self.feed.streams
-        self.feed.streams.add(stream)
-        if first:
-            channel = user_channel(self.current_user.id)
+        key = stream_key(stream, tag)
+        if isinstance(key, dict):
+            return key
+        if not self.feed.may_subscribe(key[0]):
+            return OUTSIDE_SCOPES
+        before = self._channels(self.feed.streams)
+        self.feed.streams.add(key)
+        for channel in sorted(self._channels(self.feed.streams) - before):
             await self.ctx.hub.subscribe(self.feed, channel)
-            self.ctx.live.joined(self, channel)
+            if channel != POSTS_CHANNEL:  # the live control re-checks only the pages' channels
+                self.ctx.live.joined(self, channel)
         return None
 
-    def remove_stream(self, stream: str) -> None:
-        if self.feed is None or stream not in self.feed.streams:
+    def remove_stream(self, stream: str, tag: str | None = None) -> None:
+        key = stream_key(stream, tag)
+        if self.feed is None or key not in self.feed.streams:
             return
-        self.feed.streams.discard(stream)
-        if not self.feed.streams:
-            channel = user_channel(self.current_user.id)
+        before = self._channels(self.feed.streams)
+        self.feed.streams.discard(key)
+        for channel in sorted(before - self._channels(self.feed.streams)):
             self.ctx.hub.unsubscribe(self.feed, channel)
-            self.ctx.live.left(self, channel)
+            if channel != POSTS_CHANNEL:
+                self.ctx.live.left(self, channel)
 
     def stop_feed(self) -> None:
         if self.feed is None:
             return
-        channels = [user_channel(self.current_user.id)] if self.feed.streams else []
+        channels = sorted(self._channels(self.feed.streams) - {POSTS_CHANNEL})
         self.ctx.live.closed(self, channels)
         self.ctx.hub.drop(self.feed)
-        for task in list(self.feed.background):
-            task.cancel()
-        self.feed.streams.clear()
+        self.feed.stop()
 
     def lose_channel(self, channel: str, error) -> None:
+        """The live control took a channel away: the streams it fed end."""
         for stream in list(self.feed.streams if self.feed else ()):
-            self.remove_stream(stream)
+            if channel in self._channels([stream]):
+                self.remove_stream(*stream)
 
 
 class StreamingSocket(StreamingMixin, tornado.websocket.WebSocketHandler, ApiHandler):
@@ -179,7 +158,7 @@ class StreamingSocket(StreamingMixin, tornado.websocket.WebSocketHandler, ApiHan
         self.ctx.sockets.add(self)
         stream = self.get_query_argument("stream", None)
         if stream:
-            error = await self.add_stream(stream)
+            error = await self.add_stream(stream, self.get_query_argument("tag", None))
             if error:
                 self._write(error)
 
@@ -203,14 +182,14 @@ class StreamingSocket(StreamingMixin, tornado.websocket.WebSocketHandler, ApiHan
         if not isinstance(data, dict) or data.get("type") not in ("subscribe", "unsubscribe"):
             self._write({"error": "Unknown message type", "status": 400})
             return
-        stream = data.get("stream")
-        if not isinstance(stream, str):
+        stream, tag = data.get("stream"), data.get("tag")
+        if not isinstance(stream, str) or not isinstance(tag, str | None):
             self._write(UNKNOWN_STREAM)
             return
         if data["type"] == "unsubscribe":
-            self.remove_stream(stream)
+            self.remove_stream(stream, tag)
             return
-        error = await self.add_stream(stream)
+        error = await self.add_stream(stream, tag)
         if error:
             self._write(error)
 
@@ -223,7 +202,8 @@ class StreamingSocket(StreamingMixin, tornado.websocket.WebSocketHandler, ApiHan
 
 
 class StreamingEventsHandler(StreamingMixin, ApiHandler):
-    """GET /api/v1/streaming/user and /user/notification as server-sent events."""
+    """GET /api/v1/streaming/user, /user/notification, /public, /public/local, /hashtag?tag=
+    and /hashtag/local?tag= as server-sent events."""
 
     def initialize(self, ctx, scopes=None, stream: str = "user") -> None:
         super().initialize(ctx, scopes)
@@ -234,9 +214,12 @@ class StreamingEventsHandler(StreamingMixin, ApiHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Accel-Buffering", "no")
+        error = stream_key(self.stream, self.get_query_argument("tag", None))
+        if isinstance(error, dict):
+            raise ApiError(400, error["error"])
         self.start_feed(self._send, lambda: 0)
         try:
-            await self.add_stream(self.stream)
+            await self.add_stream(self.stream, self.get_query_argument("tag", None))
             self.write(":)\n\n")
             await self.flush()
             while not self._ended.is_set():

@@ -35,7 +35,7 @@ from tornagram.errors import InvalidInput, UserError
 from tornagram.graph.models import Comment, Follow, Like
 from tornagram.interactions.counts import recount
 from tornagram.photos.media_refs import delete_unreferenced
-from tornagram.photos.models import Photo, Post, Rendition
+from tornagram.photos.models import MediaUpload, MediaUploadFile, Photo, Post, Rendition
 from tornagram.realtime.channels import post_channel
 from tornagram.rooms.models import Room, RoomMessage
 
@@ -56,6 +56,9 @@ class DeletionService:
         self.settings = settings
         # Told after commit which post channels closed (tornagram/realtime/control.py).
         self.live = None
+        # ``await callback(session, user_id)`` in the deleting transaction: the app tokens go
+        # (oauth/service.py: revoke_all_of), and their streams close after the commit.
+        self.on_removing: list = []
 
     async def delete_account(
         self, user: User, *, password: str, code: str, typed_name: str, ip: str = ""
@@ -111,6 +114,19 @@ class DeletionService:
                     )
                 ).scalars()
             )
+            # Photos uploaded through the app API that no post took yet: their rows go with
+            # the account (foreign key), their files here.
+            keys.update(
+                (
+                    await session.execute(
+                        select(MediaUploadFile.key)
+                        .join(MediaUpload, MediaUpload.id == MediaUploadFile.upload_id)
+                        .where(MediaUpload.owner_id == uid)
+                    )
+                ).scalars()
+            )
+            for callback in self.on_removing:
+                await callback(session, uid)
             await self._fix_counters(session, uid)
             await self.accounts.end_sessions(session, Session.user_id == uid)
             await session.execute(delete(Post).where(Post.author_id == uid))

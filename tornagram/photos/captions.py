@@ -8,7 +8,12 @@ from collections.abc import Callable
 
 from tornado.escape import url_escape, xhtml_escape
 
+from tornagram.errors import InvalidInput, UserError
+
 CAPTION_MAX_CHARS = 2200
+# One limit for a photo's alt text, whichever way it comes: the upload and edit pages, and the
+# app API's media descriptions (Mastodon's limit, which apps check before sending).
+ALT_MAX_CHARS = 1500
 TAG_MAX_CHARS = 100
 MAX_TAGS_PER_POST = 30
 
@@ -17,6 +22,16 @@ MAX_TAGS_PER_POST = 30
 _TAG_RE = re.compile(r"(?<![\w&#])#(\w{1,100})")
 _MENTION_RE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_.]{1,30})(?![\w@])")
 _TOKEN_RE = re.compile(f"{_TAG_RE.pattern}|{_MENTION_RE.pattern}")
+
+
+def alt_text_error() -> UserError:
+    return UserError("Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS)
+
+
+def check_alt_texts(alts) -> None:
+    """The alt-text rule of a photo; raises InvalidInput for one that is too long."""
+    if any(len((alt or "").strip()) > ALT_MAX_CHARS for alt in alts):
+        raise InvalidInput(alt_text_error())
 
 
 def normalize_tag(raw: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import tornado.web
 
 from tornagram.errors import UserError
+from tornagram.photos.captions import ALT_MAX_CHARS
 from tornagram.photos.fairness import pixels_charged
 from tornagram.photos.service import MAX_PHOTOS_PER_POST, PhotoUpload
 from tornagram.web import params
@@ -26,6 +27,7 @@ class UploadPageMixin:
             errors=self.field_errors(exc),
             form=form,
             max_photos=MAX_PHOTOS_PER_POST,
+            alt_max=ALT_MAX_CHARS,
             max_upload_mb=self.ctx.settings.max_upload_bytes // (1024 * 1024),
         )
 
@@ -128,7 +130,7 @@ class PostEditHandler(BaseHandler):
         view = await self.ctx.photos.get_post(params.path_id(post_id), self.current_user)
         if view.post.author_id != self.current_user.id:
             raise tornado.web.HTTPError(403)
-        self.render("photos/edit.html", post=view.post, errors={}, form={})
+        self.render("photos/edit.html", post=view.post, errors={}, form={}, alt_max=ALT_MAX_CHARS)
 
     @tornado.web.authenticated
     async def post(self, post_id: str) -> None:
@@ -144,7 +146,7 @@ class PostEditHandler(BaseHandler):
             if exc.status != 400:
                 raise
             view = await self.ctx.photos.get_post(pid, self.current_user)
-            self.render_form("photos/edit.html", exc, post=view.post)
+            self.render_form("photos/edit.html", exc, post=view.post, alt_max=ALT_MAX_CHARS)
             return
         self.see_other(self.reverse_url("post", pid))
 

@@ -38,6 +38,8 @@ class Post(Base):
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the caption or an alt text was last changed (the app API's ``edited_at``).
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     photos: Mapped[list[Photo]] = relationship(
         order_by="Photo.position", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
@@ -67,7 +69,7 @@ class Photo(Base):
     height: Mapped[int] = mapped_column(Integer)
     blurhash: Mapped[str] = mapped_column(String(100))
     dominant_color: Mapped[str] = mapped_column(String(7))
-    alt_text: Mapped[str] = mapped_column(String(1000), default="")
+    alt_text: Mapped[str] = mapped_column(String(1500), default="")
     source_format: Mapped[str] = mapped_column(String(8))
     # Make, model, lens, exposure…: shown on the photo page. Never any location.
     camera: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -146,6 +148,9 @@ class MediaUpload(Base):
     dominant_color: Mapped[str] = mapped_column(String(7))
     source_format: Mapped[str] = mapped_column(String(8))
     camera: Mapped[dict] = mapped_column(JSON, default=dict)
+    # "processing" while the large renditions are made (api/media_processing.py), then
+    # "ready", or "failed".
+    state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     files: Mapped[list[MediaUploadFile]] = relationship(

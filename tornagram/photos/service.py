@@ -8,46 +8,44 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
 from tornagram.cache import NOTICES_GONE
+from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
 from tornagram.db.locks import lock_parents
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.access import decide, relationship_columns, relationship_from
 from tornagram.graph.visibility import can_see_author
-from tornagram.photos import remote
+from tornagram.photos import post_events, remote
 from tornagram.photos.captions import (
     CAPTION_MAX_CHARS,
+    check_alt_texts,
     clean_caption,
     extract_tags,
 )
 from tornagram.photos.imaging import ImageRejected, ProcessedImage, process_photo
 from tornagram.photos.media_refs import (
     StoredFile,
-    all_referenced_keys,
     delete_unreferenced,
     discard_after_failure,
     keep_stored,
-    keys_in_use,
     storage_down,
 )
 from tornagram.photos.mentions import notify_caption_mentions, retract_dropped_mentions
 from tornagram.photos.models import Photo, Post, PostTag, Rendition
+from tornagram.photos.photo_files import PhotoFiles
 from tornagram.photos.pipeline import process_photo_file
 from tornagram.photos.workers import ImageWorkers
 from tornagram.realtime.channels import post_channel
 from tornagram.storage.base import MediaStorage, StorageUnavailable
 
 log = logging.getLogger(__name__)
-# Keys gc-media checks and deletes per transaction.
-GC_BATCH = 500
 
 MAX_PHOTOS_PER_POST = 10
-ALT_MAX_CHARS = 1000
 MAX_PIXELS = 40_000_000
 # Four rows of three on a profile.
 PROFILE_PAGE_SIZE = 12
@@ -102,7 +100,7 @@ UNCONFIRMED_MESSAGE = (
 )
 
 
-class PhotosService:
+class PhotosService(PhotoFiles):
     def __init__(
         self,
         db: Database,
@@ -127,6 +125,8 @@ class PhotosService:
         self.notifications = notifications
         # A LiveControl (realtime/control.py): a deleted post's live viewers are cut off.
         self.live = None
+        # An EventPublisher: posts made, edited and deleted are announced (post_events.py).
+        self.events = None
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -144,10 +144,7 @@ class PhotosService:
                     "A post can have at most %(max)d photos.", "photo", max=MAX_PHOTOS_PER_POST
                 )
             )
-        if any(len(alt) > ALT_MAX_CHARS for alt in alts):
-            raise InvalidInput(
-                UserError("Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS)
-            )
+        check_alt_texts(alts)
         return caption
 
     async def create_post(self, author: User, uploads: list[PhotoUpload], caption: str) -> Post:
@@ -258,9 +255,11 @@ class PhotosService:
         await session.execute(
             update(User).where(User.id == author.id).values(post_count=User.post_count + 1)
         )
-        for tag in extract_tags(post.caption):
+        tags = extract_tags(post.caption)
+        for tag in tags:
             session.add(PostTag(post_id=post.id, tag=tag))
         await self._notify_mentions(session, author, post.id, post.caption)
+        post_events.announce(self.events, session, post_events.CREATED, post.id, author, tags)
 
     async def process_upload(self, author: User, path: Path) -> ProcessedImage:
         """One photo through the upload page's pipeline (decoded off the loop, checked, resized,
@@ -404,21 +403,26 @@ class PhotosService:
     async def edit_post(self, user: User, post_id: int, caption: str, alts: list[str]) -> Post:
         view = await self._own_post(user, post_id)
         caption = self._check_caption(caption)
-        if any(len(a) > ALT_MAX_CHARS for a in alts):
-            raise InvalidInput(
-                UserError("Alt text can be at most %(max)d characters.", "alt", max=ALT_MAX_CHARS)
-            )
+        check_alt_texts(alts)
         async with self.db.write() as session:
-            await session.execute(update(Post).where(Post.id == post_id).values(caption=caption))
+            await session.execute(
+                update(Post).where(Post.id == post_id).values(caption=caption, edited_at=utcnow())
+            )
             for photo, alt in zip(view.post.photos, alts, strict=False):
                 await session.execute(
                     update(Photo).where(Photo.id == photo.id).values(alt_text=alt.strip())
                 )
+            old_tags = await self._tags_of(session, post_id)
             await session.execute(delete(PostTag).where(PostTag.post_id == post_id))
-            for tag in extract_tags(caption):
+            tags = extract_tags(caption)
+            for tag in tags:
                 session.add(PostTag(post_id=post_id, tag=tag))
             await retract_dropped_mentions(session, post_id, caption)
             await self._notify_mentions(session, user, post_id, caption)
+            # Streams of a tag the edit removed hear of it too (the status they hold changed).
+            post_events.announce(
+                self.events, session, post_events.EDITED, post_id, user, old_tags + tags
+            )
         return (await self.get_post(post_id, user)).post
 
     async def _notify_mentions(self, session, author: User, post_id: int, caption: str) -> None:
@@ -429,8 +433,12 @@ class PhotosService:
         view = await self._own_post(user, post_id)
         keys = {r.key for photo in view.post.photos for r in photo.renditions}
         async with self.db.write() as session:
+            tags = await self._tags_of(session, post_id)
             result = await session.execute(delete(Post).where(Post.id == post_id))
             if result.rowcount:
+                post_events.announce(
+                    self.events, session, post_events.DELETED, post_id, user, tags
+                )
                 # Its notifications go with it (the foreign key cascades), unseen by the rows
                 # this session writes: every badge is read again.
                 changed(session, NOTICES_GONE)
@@ -444,69 +452,12 @@ class PhotosService:
                 after_commit(session, lambda: live.access_changed(channels=[post_channel(post_id)]))
         log.info("post %s deleted by %s; %d files checked", post_id, user.username, len(keys))
 
+    async def _tags_of(self, session, post_id: int) -> list[str]:
+        query = select(PostTag.tag).where(PostTag.post_id == post_id)
+        return list((await session.execute(query)).scalars())
+
     async def _own_post(self, user: User, post_id: int) -> PostView:
         view = await self.get_post(post_id, user)
         if view.post.author_id != user.id:
             raise Forbidden("Only the author can change this post.")
         return view
-
-    # -- files ---------------------------------------------------------------------------------
-
-    async def _discard(self, keys) -> None:
-        """Delete files that no row points at any more (equal bytes share one key)."""
-        async with self.db.write() as session:
-            await delete_unreferenced(session, self.storage, keys)
-
-    async def media_is_public(self, key: str) -> bool:
-        """Whether anyone may fetch ``key`` without a signed URL: an avatar (public on every
-        photo site), or a rendition of a post everyone may see. Asked on each unsigned media
-        request, so making an account private closes its unsigned URLs at once."""
-        avatar = (
-            select(User.id)
-            .where(or_(User.avatar_key == key, User.avatar_small_key == key))
-            .limit(1)
-        )
-        photo = (
-            select(Rendition.photo_id)
-            .join(Photo, Photo.id == Rendition.photo_id)
-            .join(Post, Post.id == Photo.post_id)
-            .join(User, User.id == Post.author_id)
-            .where(Rendition.key == key, can_see_author(None))
-            .limit(1)
-        )
-        async with self.db.read() as session:
-            if await session.scalar(photo) is not None:
-                return True
-            return await session.scalar(avatar) is not None
-
-    async def key_in_use(self, key: str) -> bool:
-        async with self.db.read() as session:
-            return bool(await keys_in_use(session, [key]))
-
-    async def referenced_keys(self) -> set[str]:
-        async with self.db.read() as session:
-            return await all_referenced_keys(session)
-
-    async def gc_media(self, *, dry_run: bool = False, batch: int = GC_BATCH) -> list[str]:
-        """Remove stored files that no row references, ``batch`` keys per transaction (the
-        listing streams from the backend, so memory stays flat however much is stored);
-        returns their keys. A dry run deletes nothing and returns what it would delete."""
-        removed: list[str] = []
-        chunk: list[str] = []
-        async for key in self.storage.iter_keys():
-            chunk.append(key)
-            if len(chunk) >= batch:
-                removed += await self._gc_batch(chunk, dry_run)
-                chunk = []
-        if chunk:
-            removed += await self._gc_batch(chunk, dry_run)
-        return sorted(removed)
-
-    async def _gc_batch(self, keys: list[str], dry_run: bool) -> list[str]:
-        if dry_run:
-            async with self.db.read() as session:
-                return sorted(set(keys) - await keys_in_use(session, keys))
-        # Checked inside a write transaction: a post or avatar saved since the listing keeps
-        # its file (and one saved after it puts its file back: media_refs.keep_stored).
-        async with self.db.write() as session:
-            return await delete_unreferenced(session, self.storage, keys)

@@ -29,6 +29,6 @@ async def authorize_subscribe(ctx, user, channel: str) -> tuple[str, str, int | 
             raise Forbidden("You can only listen to your own notifications.")
     elif kind == "room":
         await ctx.rooms.room(key, user)
-    else:  # the processes' control channel is not for browsers
+    else:  # the processes' control channel and the posts timeline are not for browsers
         raise BadChannel("That is not a channel.")
     return kind, key, owner

@@ -2,7 +2,9 @@
 
 A channel is what a browser watches: the danmaku over one photo (``post:<id>``),
 one person's notifications (``user:<id>``) or a chat room (``room:<slug>``);
-and one channel between the site's own processes (``control:live``).
+one channel between the site's own processes (``control:live``); and the site's
+posts as they are made, edited and deleted (``timeline:posts``), read by the app
+API's streams on the server (never opened to browsers).
 Names travel in URLs, Redis keys and pub/sub subjects, so they are parsed
 strictly: anything we did not mint ourselves is rejected.
 """
@@ -12,18 +14,23 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-ChannelKind = Literal["post", "user", "room", "control"]
+ChannelKind = Literal["post", "user", "room", "control", "timeline"]
 
 # Ids are positive 64-bit decimal numbers (no sign, no leading zero) so that a
 # channel has exactly one spelling and one Redis key.
 _ID = r"[1-9][0-9]{0,19}"
 _SLUG = r"[a-z0-9-]{1,40}"
-_CHANNEL_RE = re.compile(rf"(?:(post|user):({_ID})|(room):({_SLUG})|(control):(live))")
+_CHANNEL_RE = re.compile(
+    rf"(?:(post|user):({_ID})|(room):({_SLUG})|(control):(live)|(timeline):(posts))"
+)
 _SLUG_RE = re.compile(_SLUG)
 _MAX_ID = 2**63 - 1
 # Between the processes of one site: sessions that ended, access that changed
 # (realtime/control.py). Never open to browsers (realtime/access.py refuses it).
 CONTROL_CHANNEL = "control:live"
+# Every post made, edited or deleted (ids, author, tags; never content): what the app API's
+# home, public and hashtag streams filter per subscriber (api/streaming.py).
+POSTS_CHANNEL = "timeline:posts"
 
 
 def _check_id(value: int | str) -> int:
@@ -60,4 +67,6 @@ def parse_channel(name: str) -> tuple[ChannelKind, str]:
         return match.group(1), match.group(2)  # type: ignore[return-value]
     if match.group(5):
         return "control", match.group(6)
+    if match.group(7):
+        return "timeline", match.group(8)
     return "room", match.group(4)

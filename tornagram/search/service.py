@@ -122,6 +122,18 @@ class SearchService:
 
     # -- people and tags -----------------------------------------------------------------------
 
+    async def people(self, viewer: User | None, raw_query: str) -> list[User]:
+        """People whose username or display name starts with the query (a leading ``@`` is
+        dropped), blocks either way and suspended accounts left out: the search page's own."""
+        query = " ".join((raw_query or "").split())
+        if not query or len(query) > QUERY_MAX_CHARS:
+            return []
+        async with self.db.read() as session:
+            postgres = session.bind.dialect.name == "postgresql"
+            return await self._people(
+                session, viewer.id if viewer is not None else None, query, postgres
+            )
+
     @staticmethod
     def _prefix(column_, prefix, engine: str, fold=None):
         """``column_`` starts with ``prefix``, as an index range; ``fold`` is a SQL function

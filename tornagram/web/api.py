@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import tornado.locale
@@ -26,6 +24,7 @@ from tornagram.api.pagination import BadCursor, Cursor, link_header, parse_curso
 from tornagram.errors import TooManyRequests, UserError
 from tornagram.oauth.scopes import grants
 from tornagram.ratelimit import TOO_FAST_MESSAGE
+from tornagram.web.api_limits import REQUESTS, iso_time
 from tornagram.web.base import BaseHandler
 
 log = logging.getLogger(__name__)
@@ -84,47 +83,6 @@ class BadParameter(ApiError):
 class Unprocessable(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(422, message)
-
-
-# -- rate limits --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    limit: int
-    secs: int
-
-
-REQUESTS = Window(300, 300)  # per token, and per address without one
-MAX_TRACKED = 50_000
-
-
-class WindowCounter:
-    """Fixed windows per key, in this process (N processes allow N times the rate, as the
-    site's other limits do; see tornagram/ratelimit.py)."""
-
-    def __init__(self, clock=time.time) -> None:
-        self.clock = clock
-        self._windows: OrderedDict[tuple, tuple[float, int]] = OrderedDict()
-
-    def take(self, key: tuple, window: Window) -> tuple[int, float, bool]:
-        """(remaining, reset time, allowed) after counting one request."""
-        now = self.clock()
-        start, count = self._windows.pop(key, (now, 0))
-        if now - start >= window.secs:
-            start, count = now, 0
-        allowed = count < window.limit
-        if allowed:
-            count += 1
-        self._windows[key] = (start, count)
-        while len(self._windows) > MAX_TRACKED:
-            self._windows.popitem(last=False)
-        return window.limit - count, start + window.secs, allowed
-
-
-def iso_time(when: float) -> str:
-    moment = datetime.fromtimestamp(when, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class PathOnlyLogMixin:

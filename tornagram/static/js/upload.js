@@ -14,6 +14,7 @@ const submit = document.getElementById("upload-submit");
 const singleAlt = document.getElementById("single-alt");
 const maxFiles = Number(form.dataset.maxFiles);
 const maxBytes = Number(form.dataset.maxBytes);
+const altMax = Number(form.dataset.altMax);
 const ACCEPTED = /^image\/(jpeg|png|webp|gif|heic|heif)$|\.(jpe?g|png|webp|gif|heic|heif)$/i;
 const t = (key) => form.dataset[key] || key;
 
@@ -76,7 +77,7 @@ function render() {
       meta.append(why);
     } else {
       const alt = document.createElement("input");
-      alt.type = "text"; alt.maxLength = 1000; alt.value = entry.alt;
+      alt.type = "text"; alt.maxLength = altMax; alt.value = entry.alt;
       alt.placeholder = t("msgAlt");
       alt.setAttribute("aria-label", `${t("msgAlt")} (${index + 1})`);
       alt.addEventListener("input", () => { entry.alt = alt.value; });
