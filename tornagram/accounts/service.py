@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tornagram.accounts import throttle, tokens
 from tornagram.accounts.models import ReservedUsername, Session, TokenPurpose, User
 from tornagram.accounts.passwords import PasswordHasher
+from tornagram.accounts.sessions import DatabaseSessions, SessionRecord, SessionStore
 from tornagram.accounts.validation import (
     check_bio,
     check_display_name,
@@ -55,7 +56,7 @@ async def user_named(session, username: str) -> User:
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     user: User
-    session: Session
+    session: Session | SessionRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +91,11 @@ class AccountsService:
         *,
         session_max_age_days: int = 30,
         avatars=None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.db = db
+        # Where sessions live: the database, or Redis (accounts/sessions.py).
+        self.sessions: SessionStore = sessions or DatabaseSessions(db)
         self.ids = ids
         self.hasher = hasher
         self.session_max_age = timedelta(days=session_max_age_days)
@@ -146,7 +150,7 @@ class AccountsService:
             async with self.db.write() as session:
                 session.add(user)
                 await session.flush()
-                token = self._new_session(session, user, ip, user_agent)
+                token = await self._new_session(session, user, ip, user_agent)
         except IntegrityError:
             # Lost a race with someone taking the same name between the check and the insert.
             await self._ensure_available(name, email_key)
@@ -237,23 +241,24 @@ class AccountsService:
                     binding=tokens.password_stamp(user.password_hash),
                 )
                 return NeedsCode(user, step)
-            token = self._new_session(session, user, ip, user_agent)
+            token = await self._new_session(session, user, ip, user_agent)
         return NewSession(user, token)
 
-    def new_session(
+    async def new_session(
         self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
     ) -> str:
         """For the other account services: a session made in their transaction."""
-        return self._new_session(session, user, ip, user_agent, two_factor=two_factor)
+        return await self._new_session(session, user, ip, user_agent, two_factor=two_factor)
 
-    def _new_session(
+    async def _new_session(
         self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
     ) -> str:
         # A fresh random token at every sign-in: a session id fixed before login is useless.
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        session.add(
-            Session(
+        await self.sessions.add(
+            session,
+            SessionRecord(
                 id=self.ids.next_id(),
                 token_hash=token_hash(token),
                 user_id=user.id,
@@ -263,7 +268,7 @@ class AccountsService:
                 user_agent=(user_agent or "")[:USER_AGENT_MAX_CHARS],
                 ip=ip or "",
                 two_factor=two_factor,
-            )
+            ),
         )
         return token
 
@@ -276,14 +281,7 @@ class AccountsService:
         cached = self._signed_in.get(digest)
         if cached is None:
             stamp = self._signed_in.changes.stamp()
-            async with self.db.read() as session:
-                row = (
-                    await session.execute(
-                        select(Session, User)
-                        .join(User, User.id == Session.user_id)
-                        .where(Session.token_hash == digest, Session.expires_at > now)
-                    )
-                ).one_or_none()
+            row = await self.sessions.find(digest, now)
             if row is None:
                 return None
             sess, user = row
@@ -296,10 +294,7 @@ class AccountsService:
             self._signed_in.discard(digest)
             return None
         if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
-            async with self.db.write() as session:
-                await session.execute(
-                    update(Session).where(Session.id == sess.id).values(last_seen_at=now)
-                )
+            await self.sessions.touch(sess, now)
             sess.last_seen_at = now
         return cached
 
@@ -307,58 +302,52 @@ class AccountsService:
         if not token:
             return
         async with self.db.write() as session:
-            await self._end_sessions(session, Session.token_hash == token_hash(token))
+            await self._end_sessions(session, token_hash=token_hash(token))
 
-    async def end_sessions(self, session, condition) -> int:
-        """For the other account services (a reset, a deletion): in their transaction."""
-        return await self._end_sessions(session, condition)
-
-    async def _end_sessions(self, session, condition) -> int:
-        """Delete the sessions matching ``condition``; after commit, announce them ended."""
-        rows = (await session.execute(select(Session.id, Session.user_id).where(condition))).all()
-        if not rows:
-            return 0
-        await session.execute(delete(Session).where(Session.id.in_([r.id for r in rows])))
+    async def _end_sessions(self, session, **which) -> int:
+        """End the sessions ``which`` names (see SessionStore.end) in the caller's write
+        transaction; after commit, every process drops them and closes their live sockets."""
+        ended = await self.sessions.end(session, **which)
         by_user: dict[int, list[int]] = {}
-        for row in rows:
-            by_user.setdefault(row.user_id, []).append(row.id)
+        for row in ended:
+            by_user.setdefault(row.user_id, []).append(row.session_id)
         for user_id, session_ids in by_user.items():
+            # The rows written name this topic for the database store; Redis writes do not.
+            changed(session, sessions_topic(user_id))
             if self.live is not None:
 
                 async def announce(user_id=user_id, session_ids=session_ids) -> None:
                     await self.live.session_ended(user_id, session_ids)
 
                 after_commit(session, announce)
-        return len(rows)
+        return len(ended)
 
     async def end_sessions_of(self, session, user_id: int) -> int:
         """Within the caller's write transaction: every session of ``user_id`` ends, and after
-        the commit its live connections close (a suspension, a required new password)."""
-        return await self._end_sessions(session, Session.user_id == user_id)
+        the commit its live connections close (a reset, a suspension, a deletion, a required
+        new password)."""
+        return await self._end_sessions(session, user_id=user_id)
+
+    async def mark_two_factor(self, session, user_id: int, session_id: int) -> None:
+        """The person at this session has just shown a second factor (accounts/twofactor.py)."""
+        await self.sessions.mark_two_factor(session, user_id, session_id)
+        changed(session, sessions_topic(user_id))
 
     # -- devices --------------------------------------------------------------------------
 
-    async def sessions_of(self, user: User) -> list[Session]:
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(Session)
-                .where(Session.user_id == user.id, Session.expires_at > utcnow())
-                .order_by(Session.last_seen_at.desc())
-            )
-            return list(result.scalars())
+    async def sessions_of(self, user: User) -> list:
+        return await self.sessions.of_user(user.id, utcnow())
 
     async def revoke_session(self, user: User, session_id: int) -> None:
         async with self.db.write() as session:
-            ended = await self._end_sessions(
-                session, (Session.id == session_id) & (Session.user_id == user.id)
-            )
+            ended = await self._end_sessions(session, user_id=user.id, session_id=session_id)
         if ended == 0:
             raise NotFound("That session has already ended.")
 
     async def revoke_other_sessions(self, user: User, keep_session_id: int) -> int:
         async with self.db.write() as session:
             return await self._end_sessions(
-                session, (Session.user_id == user.id) & (Session.id != keep_session_id)
+                session, user_id=user.id, keep_session_id=keep_session_id
             )
 
     # -- profile and password --------------------------------------------------------------
@@ -388,10 +377,10 @@ class AccountsService:
                 .where(User.id == user.id)
                 .values(password_hash=new_hash, password_reset_required=False)
             )
-            await self._end_sessions(session, Session.user_id == user.id)
+            await self._end_sessions(session, user_id=user.id)
             for revoke in self.on_password_changed:
                 await revoke(session, user.id)
-            token = self._new_session(session, user, ip, user_agent, two_factor=two_factor)
+            token = await self._new_session(session, user, ip, user_agent, two_factor=two_factor)
         user.password_hash = new_hash
         user.password_reset_required = False
         return token
