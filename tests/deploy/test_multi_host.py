@@ -118,6 +118,16 @@ class Deployment:
         path = self.directory / f"{name}.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
+    def stream_bodies(self, channel: str) -> set[str]:
+        """The bodies of the comment.created events in ``channel``'s replay stream."""
+        db = self.hosts.addresses["db"]
+        out = subprocess.run(
+            ["ip", "netns", "exec", self.hosts.ns("db"), "redis-cli", "-h", db, "--raw",
+             "XRANGE", f"tg:stream:{channel}", "-", "+"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout
+        return set(re.findall(r'"body": ?"(w[0-9]+-[0-9]+)"', out))
+
     def start_services(self) -> None:
         db = self.hosts.addresses["db"]
         self.hosts.run("db", [sys.executable, str(Path(__file__).with_name("relay.py")),
@@ -410,6 +420,7 @@ async def test_kill_9_of_host_one_under_steady_traffic(deployment):
     channel = f"post:{post_id}"
     writers = [(await signed_up(deployment))[0] for _ in range(4)]
     acknowledged: set[str] = set()
+    answered_at: dict[str, float] = {}
     statuses: list[tuple[float, int]] = []
     killed_at: list[float] = []
     stop = asyncio.Event()
@@ -423,6 +434,7 @@ async def test_kill_9_of_host_one_under_steady_traffic(deployment):
                 r = await browser.post(f"/p/{post_id}/comments", {"body": body})
                 if r.status_code == 303:
                     acknowledged.add(body)
+                    answered_at[body] = time.monotonic()
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.5)
@@ -484,14 +496,24 @@ async def test_kill_9_of_host_one_under_steady_traffic(deployment):
     stored = set(await _pg_column(deployment.database, "SELECT body FROM comments WHERE post_id = $1", post_id))
     missing = acknowledged - stored
     assert not missing, f"acknowledged comments lost: {sorted(missing)}"
-    # ...and reached the live client, which moved to host 2 and resumed without a gap.
+    # ...and every comment that was published reached the live client, which moved to host 2
+    # and resumed with ``since``, without a gap: what it heard is the channel's stream.
+    published = deployment.stream_bodies(channel)
+    assert len(published) > len(acknowledged) / 2, "the stream holds too few comments"
     deadline = time.monotonic() + 15
-    while not acknowledged <= set(heard) and time.monotonic() < deadline:
+    while not published <= set(heard) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert reconnects >= 1, "the live client was never cut off from host 1"
-    assert acknowledged <= set(heard), f"not delivered live: {sorted(acknowledged - set(heard))}"
+    assert published <= set(heard), f"not delivered live: {sorted(published - set(heard))}"
     assert gaps == []
-    assert ws.headers.get("X-Upstream") == deployment.upstream("h2")
+    # A comment's live event is published after its commit, and its answer waits at most
+    # 0.1 s for that (db/engine.py: AFTER_COMMIT_WAIT_SECS): one answered by host 1 in its last
+    # moments may be stored but never published. Only those, answered within a second of the
+    # kill, may be missing from the stream; the page shows them on its next load.
+    unpublished = acknowledged - published
+    assert all(killed_at[0] - answered_at[b] < 1.0 for b in unpublished), sorted(unpublished)
+    # nginx tried host 1 (if it had not yet marked it failed) and then host 2.
+    assert ws.headers.get("X-Upstream").split(", ")[-1] == deployment.upstream("h2")
     listener.cancel()
     ws.close()
     for browser in (author, viewer, *writers):
