@@ -83,6 +83,8 @@ EXPLICIT = {
     "tornagram.__main__": "app",
 }
 INFRA_PACKAGES = ("tornagram.db", "tornagram.storage", "tornagram.mail")
+# The command line is a package of one module per group of commands.
+APP_PACKAGES = ("tornagram.cli",)
 
 
 class UnknownModule(Exception):
@@ -93,6 +95,8 @@ def layer_of(module: str) -> str:
     if module in EXPLICIT:
         return EXPLICIT[module]
     if module.startswith("tornagram.db.migrations"):
+        return "app"
+    if any(module == p or module.startswith(p + ".") for p in APP_PACKAGES):
         return "app"
     if any(module == p or module.startswith(p + ".") for p in INFRA_PACKAGES):
         return "infra"

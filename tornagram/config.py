@@ -22,6 +22,7 @@ MIN_COOKIE_SECRET_CHARS = 32
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 LOG_FORMATS = ("text", "json")
 # A single Redis (redis-py's URL forms) or a cluster (tornagram/redis_client.py).
+SESSION_STORES = ("database", "redis")
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster")
 DEFAULT_MAIL_FROM = "Tornagram <tornagram@localhost>"
 DEFAULT_SIGNUP_IP_BURST = 10
@@ -66,6 +67,9 @@ class Settings:
     # Threads that may hash passwords at once; more logins wait their turn off the loop.
     password_hash_threads: int = 2
     session_max_age_days: int = 30
+    # Where sessions live: "database" (the sessions table) or "redis" (on redis_url; see
+    # tornagram/accounts/redis_sessions.py).
+    session_store: str = "database"
     # The in-memory caches (tornagram/cache/). Off: every answer is read from the database,
     # for comparing, or for ruling the caches out when something looks stale.
     caches: bool = True
@@ -186,6 +190,7 @@ def build_settings(
     signed_url_ttl_secs: int = 3600,
     signup_ip_burst: int = DEFAULT_SIGNUP_IP_BURST,
     signup_ip_every_secs: float = DEFAULT_SIGNUP_IP_EVERY_SECS,
+    session_store: str = "database",
 ) -> Settings:
     data = Path(data_dir).expanduser().resolve()
     if not 1 <= port <= 65535:
@@ -214,6 +219,15 @@ def build_settings(
         raise ConfigError(
             "--redis-url must start with redis://, rediss://, unix:// or, for a Redis Cluster, "
             "redis+cluster://host:port[,host:port…]"
+        )
+    if session_store not in SESSION_STORES:
+        raise ConfigError(
+            f"--session-store must be one of {', '.join(SESSION_STORES)}, not {session_store!r}"
+        )
+    if session_store == "redis" and not redis_url:
+        raise ConfigError(
+            "--session-store redis needs --redis-url: the sessions live on that Redis "
+            "(or Redis Cluster)"
         )
     if max_upload_bytes < 1024:
         raise ConfigError("--max-upload-bytes must be at least 1024")
@@ -245,6 +259,7 @@ def build_settings(
         database_url=url,
         debug=debug,
         redis_url=redis_url,
+        session_store=session_store,
         processes=processes,
         behind_proxy=behind_proxy,
         max_upload_bytes=max_upload_bytes,

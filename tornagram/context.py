@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from tornagram.accounts.addresses import AddressService
 from tornagram.accounts.passwords import PasswordHasher
 from tornagram.accounts.recovery import RecoveryService
+from tornagram.accounts.redis_sessions import RedisSessions
 from tornagram.accounts.service import AccountsService
+from tornagram.accounts.sessions import DatabaseSessions
 from tornagram.accounts.twofactor import TwoFactorService
 from tornagram.api.accounts import AccountReads
 from tornagram.api.media import MediaService
@@ -167,10 +169,17 @@ class AppContext:
         await self.hub.close()
         await self.broker.close()
         await self.db.changes.close()
+        await self.accounts.sessions.close()
         self.hasher.close()
         self.images.close()
         await self.storage.close()
         await self.db.dispose()
+
+
+def _session_store(settings: Settings, db: Database):
+    if settings.session_store == "redis":
+        return RedisSessions(db, settings.redis_url)
+    return DatabaseSessions(db)
 
 
 def build_context(settings: Settings, *, worker_id: int | None = None) -> AppContext:
@@ -190,6 +199,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         hasher,
         session_max_age_days=settings.session_max_age_days,
         avatars=AvatarStore(storage, images),
+        sessions=_session_store(settings, db),
     )
     mailer = make_mailer(settings.smtp_url, settings.mail_from, settings.outbox_dir)
     rate_limits = RateLimiter(

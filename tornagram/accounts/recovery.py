@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from sqlalchemy import or_, select, update
 
 from tornagram.accounts import emails, tokens
-from tornagram.accounts.models import Session, TokenPurpose, User
+from tornagram.accounts.models import TokenPurpose, User
 from tornagram.accounts.validation import check_password, normalize_username
 from tornagram.db.base import utcnow
 from tornagram.errors import InvalidInput, UserError
@@ -152,7 +152,7 @@ class RecoveryService:
                 raise tokens.BadLink()
             await tokens.void_all(session, user.id, TokenPurpose.RESET)
             await tokens.void_all(session, user.id, TokenPurpose.SIGN_IN)
-            await self.accounts.end_sessions(session, Session.user_id == user.id)
+            await self.accounts.end_sessions_of(session, user.id)
             # App tokens too (tornagram/oauth registers itself here).
             for revoke in self.accounts.on_password_changed:
                 await revoke(session, user.id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tornagram.accounts import throttle, tokens
 from tornagram.accounts.models import ReservedUsername, Session, TokenPurpose, User
 from tornagram.accounts.passwords import PasswordHasher
-from tornagram.accounts.sessions import SessionKeeping
+from tornagram.accounts.sessions import DatabaseSessions, SessionRecord, SessionStore
 from tornagram.accounts.validation import (
     check_bio,
     check_display_name,
@@ -24,7 +26,7 @@ from tornagram.accounts.validation import (
     check_username,
     normalize_username,
 )
-from tornagram.cache import VISIBILITY, Store
+from tornagram.cache import VISIBILITY, Store, sessions_topic, user_topic
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, after_commit, changed
 from tornagram.db.ids import IdGenerator
@@ -32,6 +34,9 @@ from tornagram.errors import InvalidInput, NotFound, UserError
 
 log = logging.getLogger(__name__)
 
+# Writing last_seen on every request would turn every page view into a write.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+USER_AGENT_MAX_CHARS = 300
 WRONG_LOGIN_MESSAGE = "That username, email or password is not right."
 # Every page a member opens starts by finding their session; see tornagram/cache/.
 SESSION_CACHE_ENTRIES = 5_000
@@ -64,6 +69,12 @@ def sign_up_errors(username: str, email: str, password: str) -> dict[str, UserEr
 
 
 @dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    session: Session | SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
 class NewSession:
     user: User
     token: str
@@ -82,7 +93,11 @@ class NeedsCode:
 SIGN_IN_STEP_VALID_FOR = timedelta(minutes=5)
 
 
-class AccountsService(SessionKeeping):
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccountsService:
     def __init__(
         self,
         db: Database,
@@ -91,8 +106,11 @@ class AccountsService(SessionKeeping):
         *,
         session_max_age_days: int = 30,
         avatars=None,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.db = db
+        # Where sessions live: the database, or Redis (accounts/sessions.py).
+        self.sessions: SessionStore = sessions or DatabaseSessions(db)
         self.ids = ids
         self.hasher = hasher
         self.session_max_age = timedelta(days=session_max_age_days)
@@ -154,7 +172,7 @@ class AccountsService(SessionKeeping):
                 await session.flush()
                 if also is not None:
                     await also(session)
-                token = self._new_session(session, user, ip, user_agent)
+                token = await self._new_session(session, user, ip, user_agent)
         except IntegrityError:
             # Lost a race with someone taking the same name between the check and the insert.
             await self._ensure_available(name, email_key)
@@ -245,8 +263,114 @@ class AccountsService(SessionKeeping):
                     binding=tokens.password_stamp(user.password_hash),
                 )
                 return NeedsCode(user, step)
-            token = self._new_session(session, user, ip, user_agent)
+            token = await self._new_session(session, user, ip, user_agent)
         return NewSession(user, token)
+
+    async def new_session(
+        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
+    ) -> str:
+        """For the other account services: a session made in their transaction."""
+        return await self._new_session(session, user, ip, user_agent, two_factor=two_factor)
+
+    async def _new_session(
+        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
+    ) -> str:
+        # A fresh random token at every sign-in: a session id fixed before login is useless.
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        await self.sessions.add(
+            session,
+            SessionRecord(
+                id=self.ids.next_id(),
+                token_hash=token_hash(token),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + self.session_max_age,
+                user_agent=(user_agent or "")[:USER_AGENT_MAX_CHARS],
+                ip=ip or "",
+                two_factor=two_factor,
+            ),
+        )
+        return token
+
+    async def signed_in(self, token: str | None) -> SignedIn | None:
+        """The user and session behind a cookie token, or None if it is unknown or expired."""
+        if not token:
+            return None
+        now = utcnow()
+        digest = token_hash(token)
+        cached = self._signed_in.get(digest)
+        if cached is None:
+            stamp = self._signed_in.changes.stamp()
+            row = await self.sessions.find(digest, now)
+            if row is None:
+                return None
+            sess, user = row
+            cached = SignedIn(user, sess)
+            self._signed_in.put(
+                digest, cached, stamp, (sessions_topic(user.id), user_topic(user.id))
+            )
+        sess = cached.session
+        if sess.expires_at <= now:
+            self._signed_in.discard(digest)
+            return None
+        if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
+            await self.sessions.touch(sess, now)
+            sess.last_seen_at = now
+        return cached
+
+    async def sign_out(self, token: str | None) -> None:
+        if not token:
+            return
+        async with self.db.write() as session:
+            await self._end_sessions(session, token_hash=token_hash(token))
+
+    async def _end_sessions(self, session, **which) -> int:
+        """End the sessions ``which`` names (see SessionStore.end) in the caller's write
+        transaction; after commit, every process drops them and closes their live sockets."""
+        ended = await self.sessions.end(session, **which)
+        by_user: dict[int, list[int]] = {}
+        for row in ended:
+            by_user.setdefault(row.user_id, []).append(row.session_id)
+        for user_id, session_ids in by_user.items():
+            # The rows written name this topic for the database store; Redis writes do not.
+            changed(session, sessions_topic(user_id))
+            if self.live is not None:
+
+                async def announce(user_id=user_id, session_ids=session_ids) -> None:
+                    await self.live.session_ended(user_id, session_ids)
+
+                after_commit(session, announce)
+        return len(ended)
+
+    async def end_sessions_of(self, session, user_id: int) -> int:
+        """Within the caller's write transaction: every session of ``user_id`` ends, and after
+        the commit its live connections close (a reset, a suspension, a deletion, a required
+        new password)."""
+        return await self._end_sessions(session, user_id=user_id)
+
+    async def mark_two_factor(self, session, user_id: int, session_id: int) -> None:
+        """The person at this session has just shown a second factor (accounts/twofactor.py)."""
+        await self.sessions.mark_two_factor(session, user_id, session_id)
+        changed(session, sessions_topic(user_id))
+
+    # -- devices --------------------------------------------------------------------------
+
+    async def sessions_of(self, user: User) -> list:
+        return await self.sessions.of_user(user.id, utcnow())
+
+    async def revoke_session(self, user: User, session_id: int) -> None:
+        async with self.db.write() as session:
+            ended = await self._end_sessions(session, user_id=user.id, session_id=session_id)
+        if ended == 0:
+            raise NotFound("That session has already ended.")
+
+    async def revoke_other_sessions(self, user: User, keep_session_id: int) -> int:
+        async with self.db.write() as session:
+            return await self._end_sessions(
+                session, user_id=user.id, keep_session_id=keep_session_id
+            )
 
     # -- profile and password --------------------------------------------------------------
 
@@ -275,10 +399,10 @@ class AccountsService(SessionKeeping):
                 .where(User.id == user.id)
                 .values(password_hash=new_hash, password_reset_required=False)
             )
-            await self._end_sessions(session, Session.user_id == user.id)
+            await self._end_sessions(session, user_id=user.id)
             for revoke in self.on_password_changed:
                 await revoke(session, user.id)
-            token = self._new_session(session, user, ip, user_agent, two_factor=two_factor)
+            token = await self._new_session(session, user, ip, user_agent, two_factor=two_factor)
         user.password_hash = new_hash
         user.password_reset_required = False
         return token

@@ -1,156 +1,172 @@
-"""Sessions: made at sign-in, found behind a cookie (cached), ended one at a time or all of a
-person's at once; ``SessionKeeping`` is a part of ``AccountsService`` (service.py)."""
+"""Where signed-in sessions live: the database (the default) or Redis (``--session-store redis``).
+
+``AccountsService`` asks a ``SessionStore`` for everything it does with sessions, so the rules
+(a fresh token at each sign-in, only its SHA-256 stored, revocation, a new password or a
+suspension ending every session) are written once, in accounts/service.py. A store works inside
+the caller's write transaction ``tx`` where it has one to offer:
+
+* ``DatabaseSessions`` writes the ``sessions`` table in ``tx``: a session and the account it
+  belongs to commit or roll back together.
+* ``RedisSessions`` (accounts/redis_sessions.py) writes Redis at once, before ``tx`` commits.
+  A session written for a transaction that then rolls back has a token nobody was given; an
+  end written for one that rolls back has still ended, which errs on the side of signing out.
+
+Either way, after commit every process drops the sessions it had cached (the ``sessions``
+topic), and the live sockets opened with them close (``AccountsService.live``).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from tornagram.accounts.models import Session, User
-from tornagram.cache import sessions_topic, user_topic
-from tornagram.db.base import utcnow
-from tornagram.db.engine import after_commit
-from tornagram.errors import NotFound
-
-# Writing last_seen on every request would turn every page view into a write.
-SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
-USER_AGENT_MAX_CHARS = 300
+from tornagram.db.engine import Database
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(slots=True)
+class SessionRecord:
+    """A session as the Redis store keeps it: the same fields as the ``sessions`` table."""
+
+    id: int
+    token_hash: str
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    user_agent: str = ""
+    ip: str = ""
+    two_factor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class SignedIn:
-    user: User
-    session: Session
+class Ended:
+    session_id: int
+    user_id: int
 
 
-class SessionKeeping:
-    """Needs ``db``, ``ids``, ``session_max_age``, ``live`` and the ``_signed_in`` store."""
+class SessionStore(Protocol):
+    async def add(self, tx, record: SessionRecord) -> None: ...
 
-    def new_session(
-        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
-    ) -> str:
-        """For the other account services: a session made in their transaction."""
-        return self._new_session(session, user, ip, user_agent, two_factor=two_factor)
+    async def find(self, token_hash: str, now: datetime):
+        """``(session, user)`` for a live session, else None."""
 
-    def _new_session(
-        self, session, user: User, ip: str, user_agent: str, *, two_factor: bool = False
-    ) -> str:
-        # A fresh random token at every sign-in: a session id fixed before login is useless.
-        token = secrets.token_urlsafe(32)
-        now = utcnow()
-        session.add(
+    async def touch(self, session, now: datetime) -> None: ...
+
+    async def end(
+        self,
+        tx,
+        *,
+        user_id: int | None = None,
+        session_id: int | None = None,
+        token_hash: str | None = None,
+        keep_session_id: int | None = None,
+    ) -> list[Ended]:
+        """End the sessions matching every filter given: the token's, the session ``session_id``
+        of ``user_id``, or every session of ``user_id`` but ``keep_session_id``."""
+
+    async def of_user(self, user_id: int, now: datetime) -> list:
+        """The user's live sessions, the most recently seen first."""
+
+    async def mark_two_factor(self, tx, user_id: int, session_id: int) -> None: ...
+
+    async def last_seen(self, user_ids: list[int]) -> dict[int, datetime]: ...
+
+    async def close(self) -> None: ...
+
+
+class DatabaseSessions:
+    """Sessions as rows of the ``sessions`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, tx, record: SessionRecord) -> None:
+        tx.add(
             Session(
-                id=self.ids.next_id(),
-                token_hash=token_hash(token),
-                user_id=user.id,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now + self.session_max_age,
-                user_agent=(user_agent or "")[:USER_AGENT_MAX_CHARS],
-                ip=ip or "",
-                two_factor=two_factor,
+                id=record.id,
+                token_hash=record.token_hash,
+                user_id=record.user_id,
+                created_at=record.created_at,
+                last_seen_at=record.last_seen_at,
+                expires_at=record.expires_at,
+                user_agent=record.user_agent,
+                ip=record.ip,
+                two_factor=record.two_factor,
             )
         )
-        return token
 
-    async def signed_in(self, token: str | None) -> SignedIn | None:
-        """The user and session behind a cookie token, or None if it is unknown or expired."""
-        if not token:
-            return None
-        now = utcnow()
-        digest = token_hash(token)
-        cached = self._signed_in.get(digest)
-        if cached is None:
-            stamp = self._signed_in.changes.stamp()
-            async with self.db.read() as session:
-                row = (
-                    await session.execute(
-                        select(Session, User)
-                        .join(User, User.id == Session.user_id)
-                        .where(Session.token_hash == digest, Session.expires_at > now)
-                    )
-                ).one_or_none()
-            if row is None:
-                return None
-            sess, user = row
-            cached = SignedIn(user, sess)
-            self._signed_in.put(
-                digest, cached, stamp, (sessions_topic(user.id), user_topic(user.id))
-            )
-        sess = cached.session
-        if sess.expires_at <= now:
-            self._signed_in.discard(digest)
-            return None
-        if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
-            async with self.db.write() as session:
+    async def find(self, token_hash: str, now: datetime):
+        async with self.db.read() as session:
+            row = (
                 await session.execute(
-                    update(Session).where(Session.id == sess.id).values(last_seen_at=now)
+                    select(Session, User)
+                    .join(User, User.id == Session.user_id)
+                    .where(Session.token_hash == token_hash, Session.expires_at > now)
                 )
-            sess.last_seen_at = now
-        return cached
+            ).one_or_none()
+        return None if row is None else (row[0], row[1])
 
-    async def sign_out(self, token: str | None) -> None:
-        if not token:
-            return
-        async with self.db.write() as session:
-            await self._end_sessions(session, Session.token_hash == token_hash(token))
+    async def touch(self, session, now: datetime) -> None:
+        async with self.db.write() as tx:
+            await tx.execute(
+                update(Session).where(Session.id == session.id).values(last_seen_at=now)
+            )
 
-    async def end_sessions(self, session, condition) -> int:
-        """For the other account services (a reset, a deletion): in their transaction."""
-        return await self._end_sessions(session, condition)
+    async def end(
+        self,
+        tx,
+        *,
+        user_id: int | None = None,
+        session_id: int | None = None,
+        token_hash: str | None = None,
+        keep_session_id: int | None = None,
+    ) -> list[Ended]:
+        conditions = []
+        if user_id is not None:
+            conditions.append(Session.user_id == user_id)
+        if session_id is not None:
+            conditions.append(Session.id == session_id)
+        if token_hash is not None:
+            conditions.append(Session.token_hash == token_hash)
+        if keep_session_id is not None:
+            conditions.append(Session.id != keep_session_id)
+        if not conditions:
+            raise ValueError("ending sessions needs a filter")
+        rows = (await tx.execute(select(Session.id, Session.user_id).where(*conditions))).all()
+        if rows:
+            await tx.execute(delete(Session).where(Session.id.in_([r.id for r in rows])))
+        return [Ended(r.id, r.user_id) for r in rows]
 
-    async def _end_sessions(self, session, condition) -> int:
-        """Delete the sessions matching ``condition``; after commit, announce them ended."""
-        rows = (await session.execute(select(Session.id, Session.user_id).where(condition))).all()
-        if not rows:
-            return 0
-        await session.execute(delete(Session).where(Session.id.in_([r.id for r in rows])))
-        by_user: dict[int, list[int]] = {}
-        for row in rows:
-            by_user.setdefault(row.user_id, []).append(row.id)
-        for user_id, session_ids in by_user.items():
-            if self.live is not None:
-
-                async def announce(user_id=user_id, session_ids=session_ids) -> None:
-                    await self.live.session_ended(user_id, session_ids)
-
-                after_commit(session, announce)
-        return len(rows)
-
-    async def end_sessions_of(self, session, user_id: int) -> int:
-        """Within the caller's write transaction: every session of ``user_id`` ends, and after
-        the commit its live connections close (a suspension, a required new password)."""
-        return await self._end_sessions(session, Session.user_id == user_id)
-
-    # -- devices --------------------------------------------------------------------------
-
-    async def sessions_of(self, user: User) -> list[Session]:
+    async def of_user(self, user_id: int, now: datetime) -> list:
         async with self.db.read() as session:
             result = await session.execute(
                 select(Session)
-                .where(Session.user_id == user.id, Session.expires_at > utcnow())
+                .where(Session.user_id == user_id, Session.expires_at > now)
                 .order_by(Session.last_seen_at.desc())
             )
             return list(result.scalars())
 
-    async def revoke_session(self, user: User, session_id: int) -> None:
-        async with self.db.write() as session:
-            ended = await self._end_sessions(
-                session, (Session.id == session_id) & (Session.user_id == user.id)
-            )
-        if ended == 0:
-            raise NotFound("That session has already ended.")
+    async def mark_two_factor(self, tx, user_id: int, session_id: int) -> None:
+        await tx.execute(
+            update(Session)
+            .where(Session.id == session_id, Session.user_id == user_id)
+            .values(two_factor=True)
+        )
 
-    async def revoke_other_sessions(self, user: User, keep_session_id: int) -> int:
-        async with self.db.write() as session:
-            return await self._end_sessions(
-                session, (Session.user_id == user.id) & (Session.id != keep_session_id)
+    async def last_seen(self, user_ids: list[int]) -> dict[int, datetime]:
+        if not user_ids:
+            return {}
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(Session.user_id, func.max(Session.last_seen_at))
+                .where(Session.user_id.in_(user_ids))
+                .group_by(Session.user_id)
             )
+            return {uid: seen for uid, seen in rows if seen is not None}
+
+    async def close(self) -> None:
+        return None

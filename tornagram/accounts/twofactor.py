@@ -29,7 +29,7 @@ import segno
 from sqlalchemy import delete, func, select, update
 
 from tornagram.accounts import throttle, tokens
-from tornagram.accounts.models import RecoveryCode, Session, TokenPurpose, User
+from tornagram.accounts.models import RecoveryCode, TokenPurpose, User
 from tornagram.accounts.service import NewSession
 from tornagram.db.base import utcnow
 from tornagram.errors import InvalidInput, UserError
@@ -121,9 +121,7 @@ class TwoFactorService:
             self._store_codes(session, user.id, codes)
             if this_session_id is not None:
                 # The person at this device has just shown the second factor.
-                await session.execute(
-                    update(Session).where(Session.id == this_session_id).values(two_factor=True)
-                )
+                await self.accounts.mark_two_factor(session, user.id, this_session_id)
         user.totp_secret, user.totp_pending_secret, user.totp_last_step = secret, None, step
         return codes
 
@@ -270,7 +268,7 @@ class TwoFactorService:
             row, _ = await tokens.find(session, token, TokenPurpose.SIGN_IN)
             await tokens.use(session, row)
             await throttle.clear_account_failures(session, account_key)
-            session_token = self.accounts.new_session(
+            session_token = await self.accounts.new_session(
                 session, user, ip, user_agent, two_factor=True
             )
         return NewSession(user, session_token)

@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
-from tornagram.accounts.models import DataExport, ReservedUsername, Session, User
+from tornagram.accounts.models import DataExport, ReservedUsername, User
 from tornagram.db.base import utcnow
 from tornagram.db.engine import after_commit
 from tornagram.errors import InvalidInput, UserError
@@ -128,7 +128,7 @@ class DeletionService:
             for callback in self.on_removing:
                 await callback(session, uid)
             await self._fix_counters(session, uid)
-            await self.accounts.end_sessions(session, Session.user_id == uid)
+            await self.accounts.end_sessions_of(session, uid)
             await session.execute(delete(Post).where(Post.author_id == uid))
             await session.execute(delete(User).where(User.id == uid))
             if touched:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 
-from tornagram.accounts.models import Session, User
+from tornagram.accounts.models import User
 from tornagram.cache import VISIBILITY
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database, after_commit, changed
@@ -166,12 +166,7 @@ class ModerationService(Reporting):
             .where(Report.subject_id == User.id, Report.status == ReportStatus.OPEN)
             .scalar_subquery()
         )
-        last_seen = (
-            select(func.max(Session.last_seen_at))
-            .where(Session.user_id == User.id)
-            .scalar_subquery()
-        )
-        stmt = select(User, open_reports, last_seen).order_by(User.id.desc()).limit(PAGE_SIZE + 1)
+        stmt = select(User, open_reports).order_by(User.id.desc()).limit(PAGE_SIZE + 1)
         if text:
             like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             stmt = stmt.where(
@@ -180,9 +175,12 @@ class ModerationService(Reporting):
         if before is not None:
             stmt = stmt.where(User.id < before)
         async with self.db.read() as session:
-            rows = [UserRow(u, n or 0, seen) for u, n, seen in await session.execute(stmt)]
-        more = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
+            found = list(await session.execute(stmt))
+        more = len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+        # From the session store, which may be Redis rather than a table to join.
+        seen = await self.accounts.sessions.last_seen([u.id for u, _ in found])
+        rows = [UserRow(u, n or 0, seen.get(u.id)) for u, n in found]
         return rows, (rows[-1].user.id if more else None)
 
     async def staff(self) -> list[User]:
