@@ -82,6 +82,7 @@ async def build(engine: str, data_dir: Path, size: dict, rebuild: bool) -> dict:
     from tornagram.db import migrate
     from tornagram.db.engine import Database
     from tornagram.feeds.seed import Progress, SeedPlan, seed
+    from tornagram.storage.base import media_secret
     from tornagram.storage.local import LocalStorage
 
     marker = data_dir / "built.json"
@@ -101,7 +102,12 @@ async def build(engine: str, data_dir: Path, size: dict, rebuild: bool) -> dict:
     plan = SeedPlan(users=size["users"], posts=size["posts"], follows=size["follows"])
     db = Database(url)
     try:
-        result = await seed(db, LocalStorage(data_dir / "media"), plan, progress=Progress())
+        result = await seed(
+            db,
+            LocalStorage(data_dir / "media", secret=media_secret(COOKIE_SECRET)),
+            plan,
+            progress=Progress(),
+        )
     finally:
         await db.dispose()
     print(f"[{engine}] seeded in {result.secs:.0f} s: {result.counts}")
