@@ -55,11 +55,11 @@ API_RATES = {
 }
 # Rendered cards and navigation: about 6 KB each.
 FRAGMENT_ENTRIES = 6_000
-FRAGMENT_BYTES = 24 * 1024 * 1024
+FRAGMENT_BYTES = 6 * 1024 * 1024
 # Whole pages: a home page of twelve cards is about 70 KB, a photo page or a grid 20-30 KB;
 # pages shared by every viewer (web/page_slots.py) need one entry for all of them.
 PAGE_ENTRIES = 3_000
-PAGE_BYTES = 40 * 1024 * 1024
+PAGE_BYTES = 12 * 1024 * 1024
 
 
 @dataclass

@@ -39,6 +39,7 @@ from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
 from tornagram.feeds.viewers import ViewerFacts
 
+COMMENT_BYTES = 3 * 1024
 # Sized for memory (measured on the benchmark data): a post's card data, with its photos,
 # renditions and author as ORM objects, is ~20 KiB; a feed page's entry holds its ~200 topics.
 # Full, these stores take roughly 100 MB.
@@ -47,6 +48,16 @@ PAGE_ENTRIES = 5_000
 CARD_ENTRIES = 3_000
 MARK_ENTRIES = 3_000
 MAX_AGE_SECS = 300
+# Bytes (measured with tracemalloc on the benchmark data): a card's post with its photos, all
+# their renditions and its author is ~23 KB; a comment with its author ~3 KB.
+CARD_EACH_BYTES = 23_000
+CARD_BYTES = 16 * 1024 * 1024
+MARK_BYTES = 3 * 1024 * 1024
+
+
+def _marks_bytes(marks: dict) -> int:
+    return sum(100 + COMMENT_BYTES * len(mark[2]) for mark in marks.values())
+
 
 # Every load from the database gets a new number; a card's rendered HTML is keyed by them, so
 # new data can never be drawn with an old rendering.
@@ -64,8 +75,22 @@ class HomeFeed:
         self._pages = Store(
             changes, "feed-pages", max_entries=PAGE_ENTRIES, max_age_secs=MAX_AGE_SECS
         )
-        self._cards = Store(changes, "cards", max_entries=CARD_ENTRIES, max_age_secs=MAX_AGE_SECS)
-        self._marks = Store(changes, "marks", max_entries=MARK_ENTRIES, max_age_secs=MAX_AGE_SECS)
+        self._cards = Store(
+            changes,
+            "cards",
+            max_entries=CARD_ENTRIES,
+            max_age_secs=MAX_AGE_SECS,
+            max_bytes=CARD_BYTES,
+            size=lambda card: CARD_EACH_BYTES,
+        )
+        self._marks = Store(
+            changes,
+            "marks",
+            max_entries=MARK_ENTRIES,
+            max_age_secs=MAX_AGE_SECS,
+            max_bytes=MARK_BYTES,
+            size=_marks_bytes,
+        )
 
     @property
     def stores(self) -> list[Store]:
@@ -161,8 +186,7 @@ class HomeFeed:
 # A photo page's comment threads, per reader and page of comments: a comment with its author
 # as ORM objects is ~3 KiB (a page of twenty threads with their replies: ~60 KiB).
 THREAD_ENTRIES = 2_000
-THREAD_BYTES = 24 * 1024 * 1024
-COMMENT_BYTES = 3 * 1024
+THREAD_BYTES = 3 * 1024 * 1024
 
 
 def _threads_bytes(value) -> int:
@@ -255,10 +279,11 @@ class PostPages:
         return item, threads, earlier_before, version
 
 
-# A grid page (a dozen posts with one thumbnail each, and their authors): ~40 KiB.
+# A grid page (a dozen posts with all their renditions, and their authors): ~160 KB
+# (tracemalloc on the benchmark data).
 GRID_ENTRIES = 1_000
-GRID_BYTES = 24 * 1024 * 1024
-GRID_ROW_BYTES = 3_500
+GRID_BYTES = 8 * 1024 * 1024
+GRID_ROW_BYTES = 13_500
 
 
 def _grid_bytes(value) -> int:

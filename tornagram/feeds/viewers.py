@@ -35,16 +35,17 @@ from tornagram.graph.models import Block, Follow, FollowRequest, Like, Mute, Sav
 MAX_AGE_SECS = 300
 _serials = itertools.count(1)
 # A viewer with more marks than this is asked per page instead (a set of ints is ~60 bytes an
-# id): 20,000 marks is about 1.2 MB, the most one viewer's entry may take.
-MARKED_MAX = 20_000
+# id): 5,000 marks is about 300 KB, the most one viewer's entry may take.
+MARKED_MAX = 5_000
 MARKED_ENTRIES = 2_000
-MARKED_BYTES = 24 * 1024 * 1024
+MARKED_BYTES = 2 * 1024 * 1024
 PLAIN_ENTRIES = 20_000
 NAMED_ENTRIES = 5_000
+NAMED_BYTES = 2 * 1024 * 1024
 # Whom a viewer follows, is followed by, blocks...: sets of ids, ~60 bytes an id.
 GRAPH_ENTRIES = 5_000
-GRAPH_BYTES = 24 * 1024 * 1024
-GRAPH_MAX = 20_000
+GRAPH_BYTES = 2 * 1024 * 1024
+GRAPH_MAX = 5_000
 # A User row as an ORM object with its state: ~3 KiB (measured with tracemalloc).
 USER_BYTES = 3_072
 
@@ -76,6 +77,7 @@ class ViewerFacts:
             "named",
             max_entries=NAMED_ENTRIES,
             max_age_secs=MAX_AGE_SECS,
+            max_bytes=NAMED_BYTES,
             size=lambda value: USER_BYTES,
         )
         self._graph = Store(
