@@ -16,8 +16,7 @@ import difflib
 
 import pytest
 
-from tests.cache.support import own_redis, running_site, until
-from tests.cache.test_differential import normalise, same_browser
+from tests.cache.support import normalise, own_redis, running_site, same_browser, until
 from tests.feeds.support import share
 from tests.helpers import Client
 from tests.moderation.support import staff_client
