@@ -82,6 +82,7 @@ async def build(engine: str, data_dir: Path, size: dict, rebuild: bool) -> dict:
     from tornagram.db import migrate
     from tornagram.db.engine import Database
     from tornagram.feeds.seed import Progress, SeedPlan, seed
+    from tornagram.storage.base import media_secret
     from tornagram.storage.local import LocalStorage
 
     marker = data_dir / "built.json"
@@ -101,7 +102,12 @@ async def build(engine: str, data_dir: Path, size: dict, rebuild: bool) -> dict:
     plan = SeedPlan(users=size["users"], posts=size["posts"], follows=size["follows"])
     db = Database(url)
     try:
-        result = await seed(db, LocalStorage(data_dir / "media"), plan, progress=Progress())
+        result = await seed(
+            db,
+            LocalStorage(data_dir / "media", secret=media_secret(COOKIE_SECRET)),
+            plan,
+            progress=Progress(),
+        )
     finally:
         await db.dispose()
     print(f"[{engine}] seeded in {result.secs:.0f} s: {result.counts}")
@@ -340,6 +346,17 @@ def check_pages(port: int, kinds, built: dict, cookie_values: list[str]) -> None
                 raise RuntimeError(f"{path} answered {r.status_code}")
 
 
+def warm_every_path(port: int, paths: list[str], cookie_values: list[str]) -> None:
+    """Each path once, by one viewer after another (--warm-paths): the content every viewer
+    shares is then in the caches, as on a site that has been up for a while, and what the
+    timed run measures is the steady state, not hundreds of first views."""
+    import httpx
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        for i, path in enumerate(paths):
+            client.get(path, headers={"Cookie": cookie_values[i % len(cookie_values)]})
+
+
 def load_server(url: str, data_dir: Path, built: dict, args, *, caches: bool) -> dict:
     port = free_port()
     env = {
@@ -364,6 +381,8 @@ def load_server(url: str, data_dir: Path, built: dict, args, *, caches: bool) ->
         for kind in args.pages:
             script = lua_script(paths_for(kind, built), values, data_dir)
             try:
+                if caches and args.warm_paths:
+                    warm_every_path(port, paths_for(kind, built), values)
                 if caches:
                     wrk(base, args, script=script, duration=args.warm)
                 results[kind] = wrk(base, args, script=script)
@@ -519,6 +538,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=None, help="seconds of wrk per page")
     parser.add_argument("--warm", type=int, default=None, help="seconds of warming (caches on)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--warm-paths",
+        action="store_true",
+        help="with caches on, request every path once before warming (steady state)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--modes", default="off,on")
     parser.add_argument("--pages", default=",".join(PAGE_KINDS))

@@ -20,6 +20,7 @@ from tornagram.config import Settings
 from tornagram.db.engine import Database
 from tornagram.db.ids import IdGenerator
 from tornagram.feeds.cache import Grids, HomeFeed, PostPages
+from tornagram.feeds.viewers import ViewerFacts
 from tornagram.graph.service import GraphService
 from tornagram.interactions.service import InteractionsService
 from tornagram.leaving.deletion import DeletionService
@@ -59,10 +60,13 @@ API_RATES = {
     "media_upload": Rate(burst=30, per_secs=60.0),  # 30 per 30 minutes
     "status_delete": Rate(burst=30, per_secs=60.0),
 }
-# About 6 KB each.
-FRAGMENT_ENTRIES = 3_000
-# About 70 KB each (a home page of twelve cards).
-PAGE_ENTRIES = 128
+# Rendered cards and navigation: about 6 KB each.
+FRAGMENT_ENTRIES = 6_000
+FRAGMENT_BYTES = 6 * 1024 * 1024
+# Whole pages: a home page of twelve cards is about 70 KB, a photo page or a grid 20-30 KB;
+# pages shared by every viewer (web/page_slots.py) need one entry for all of them.
+PAGE_ENTRIES = 3_000
+PAGE_BYTES = 12 * 1024 * 1024
 
 
 @dataclass
@@ -104,6 +108,8 @@ class AppContext:
     approvals: Approvals
     rate_limits: RateLimiter
     home_feed: HomeFeed
+    # What pages need of the viewer, per viewer, so content entries are shared (feeds/viewers.py).
+    viewers: ViewerFacts
     # The photo page's data, through the home feed's caches and its own (feeds/cache.py).
     post_pages: PostPages
     # Explore, tag and profile grids (feeds/cache.py).
@@ -254,6 +260,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     accounts.live = photos.live = graph.live = deletion.live = moderation.live = live
     accounts.going_public = graph.let_everyone_in
     home_feed = HomeFeed(db, interactions)
+    viewers = ViewerFacts(db)
     ctx = AppContext(
         live=live,
         settings=settings,
@@ -288,10 +295,13 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         approvals=Approvals(db, ids, deletion, mailer, settings, site),
         rate_limits=rate_limits,
         home_feed=home_feed,
-        post_pages=PostPages(home_feed, interactions, photos),
-        grids=Grids(db),
-        fragments=FragmentCache(FRAGMENT_ENTRIES if settings.caches else 0),
-        pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0),
+        viewers=viewers,
+        post_pages=PostPages(home_feed, interactions, photos, viewers),
+        grids=Grids(db, viewers),
+        fragments=FragmentCache(
+            FRAGMENT_ENTRIES if settings.caches else 0, max_bytes=FRAGMENT_BYTES
+        ),
+        pages=FragmentCache(PAGE_ENTRIES if settings.caches else 0, max_bytes=PAGE_BYTES),
     )
     if settings.metrics_port:
         ctx.metrics = Metrics()

@@ -11,37 +11,11 @@ import re
 
 import pytest
 
-from tests.cache.support import running_site
+from tests.cache.support import normalise, running_site, same_browser
 from tests.feeds.support import share
 from tests.helpers import Client, make_private
 
 PEOPLE = ("alice", "bob", "carol", "dave")
-
-
-def normalise(html: str) -> str:
-    # The clock moves between the two reads; the caches key cards by the time as it reads.
-    html = re.sub(r"\b[0-9]+ (seconds?|minutes?) ago|\bjust now\b", "moments ago", html)
-    html = re.sub(r"\b[0-9]+[sm]\b", "moments", html)
-    html = re.sub(r"http://127\.0\.0\.1:[0-9]+", "http://site", html)
-    html = re.sub(r'(name="_xsrf" value=")[^"]*"', r'\1"', html)
-    html = re.sub(r'(data-xsrf=")[^"]*"', r'\1"', html)
-    html = re.sub(r'(<meta name="xsrf[^"]*" content=")[^"]*"', r'\1"', html)
-    html = re.sub(r'nonce-[A-Za-z0-9+/=_-]+|nonce="[^"]*"', "nonce", html)
-    # The live-comment template is a stand-in drawn as of each render; its time is replaced by
-    # the script with the real comment's.
-    html = re.sub(
-        r"<template data-comment-template.*?</template>",
-        lambda m: re.sub(r"<time[^>]*>", "<time>", m.group(0)),
-        html,
-        flags=re.S,
-    )
-    return html
-
-
-def same_browser(client: Client, other_site) -> Client:
-    twin = other_site.client()
-    twin.http.cookies.update(client.http.cookies)
-    return twin
 
 
 @pytest.mark.slow

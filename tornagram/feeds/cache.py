@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-
-from sqlalchemy import exists, or_, select
+from dataclasses import dataclass
 
 from tornagram.accounts.models import User
 from tornagram.cache import (
@@ -38,8 +37,9 @@ from tornagram.db.engine import Database
 from tornagram.errors import UserError
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
-from tornagram.graph.models import Block, Mute
+from tornagram.feeds.viewers import ViewerFacts
 
+COMMENT_BYTES = 3 * 1024
 # Sized for memory (measured on the benchmark data): a post's card data, with its photos,
 # renditions and author as ORM objects, is ~20 KiB; a feed page's entry holds its ~200 topics.
 # Full, these stores take roughly 100 MB.
@@ -48,6 +48,16 @@ PAGE_ENTRIES = 5_000
 CARD_ENTRIES = 3_000
 MARK_ENTRIES = 3_000
 MAX_AGE_SECS = 300
+# Bytes (measured with tracemalloc on the benchmark data): a card's post with its photos, all
+# their renditions and its author is ~23 KB; a comment with its author ~3 KB.
+CARD_EACH_BYTES = 23_000
+CARD_BYTES = 16 * 1024 * 1024
+MARK_BYTES = 3 * 1024 * 1024
+
+
+def _marks_bytes(marks: dict) -> int:
+    return sum(100 + COMMENT_BYTES * len(mark[2]) for mark in marks.values())
+
 
 # Every load from the database gets a new number; a card's rendered HTML is keyed by them, so
 # new data can never be drawn with an old rendering.
@@ -65,8 +75,22 @@ class HomeFeed:
         self._pages = Store(
             changes, "feed-pages", max_entries=PAGE_ENTRIES, max_age_secs=MAX_AGE_SECS
         )
-        self._cards = Store(changes, "cards", max_entries=CARD_ENTRIES, max_age_secs=MAX_AGE_SECS)
-        self._marks = Store(changes, "marks", max_entries=MARK_ENTRIES, max_age_secs=MAX_AGE_SECS)
+        self._cards = Store(
+            changes,
+            "cards",
+            max_entries=CARD_ENTRIES,
+            max_age_secs=MAX_AGE_SECS,
+            max_bytes=CARD_BYTES,
+            size=lambda card: CARD_EACH_BYTES,
+        )
+        self._marks = Store(
+            changes,
+            "marks",
+            max_entries=MARK_ENTRIES,
+            max_age_secs=MAX_AGE_SECS,
+            max_bytes=MARK_BYTES,
+            size=_marks_bytes,
+        )
 
     @property
     def stores(self) -> list[Store]:
@@ -159,11 +183,15 @@ class HomeFeed:
         return items
 
 
-# A photo page's comment threads, per viewer and page of comments (Comment and User objects,
-# a page of twenty threads with their replies: ~60 KiB).
-THREAD_ENTRIES = 500
-# Per member: whether they block or are blocked by anyone (a bool each).
-BLOCKS_ENTRIES = 20_000
+# A photo page's comment threads, per reader and page of comments: a comment with its author
+# as ORM objects is ~3 KiB (a page of twenty threads with their replies: ~60 KiB).
+THREAD_ENTRIES = 2_000
+THREAD_BYTES = 3 * 1024 * 1024
+
+
+def _threads_bytes(value) -> int:
+    threads = value[0]
+    return COMMENT_BYTES * sum(1 + len(thread.replies) for thread in threads)
 
 
 class PostPages:
@@ -180,49 +208,28 @@ class PostPages:
     the viewer's graph or ``visibility``.
     """
 
-    def __init__(self, home_feed: HomeFeed, interactions, photos) -> None:
+    def __init__(self, home_feed: HomeFeed, interactions, photos, viewers: ViewerFacts) -> None:
         self.home_feed = home_feed
         self.interactions = interactions
         self.photos = photos
+        self.viewers = viewers
         self._threads = Store(
-            home_feed.db.changes, "threads", max_entries=THREAD_ENTRIES, max_age_secs=MAX_AGE_SECS
-        )
-
-        self._blocks = Store(
             home_feed.db.changes,
-            "blocks-any",
-            max_entries=BLOCKS_ENTRIES,
+            "threads",
+            max_entries=THREAD_ENTRIES,
             max_age_secs=MAX_AGE_SECS,
+            max_bytes=THREAD_BYTES,
+            size=_threads_bytes,
         )
 
     @property
     def stores(self) -> list[Store]:
-        return [self._threads, self._blocks]
-
-    async def _blocks_any(self, viewer: User) -> bool:
-        """Whether the viewer blocks anyone, is blocked by anyone or mutes anyone (whose
-        comments then leave the viewer's threads) [graph:viewer]."""
-        found = self._blocks.get(viewer.id)
-        if found is None:
-            stamp = self._blocks.changes.stamp()
-            condition = or_(Block.blocker_id == viewer.id, Block.blocked_id == viewer.id)
-            async with self.home_feed.db.read() as session:
-                found = bool(
-                    await session.scalar(
-                        select(
-                            or_(
-                                exists().where(condition),
-                                exists().where(Mute.muter_id == viewer.id),
-                            )
-                        )
-                    )
-                )
-            self._blocks.put(viewer.id, found, stamp, (graph_topic(viewer.id),))
-        return found
+        return [self._threads]
 
     async def page(self, viewer: User | None, post_id: int, before: int | None):
-        """(PostItem, comment threads, the ``before`` of earlier comments). NotFound, as from
-        ``PhotosService.get_post``, for a post that is gone or that the viewer may not see."""
+        """(PostItem, comment threads, the ``before`` of earlier comments, the threads'
+        version: None when not from the caches). NotFound, as from ``PhotosService.get_post``,
+        for a post that is gone or that the viewer may not see."""
         cards = await self.home_feed._card_data([post_id])
         card = cards.get(post_id)
         if card is None:
@@ -232,7 +239,11 @@ class PostPages:
         # Comments differ between readers only by blocks and mutes: one with none, on a public
         # account's post, reads what a signed-out visitor reads, and shares that entry.
         reader = viewer
-        if viewer is not None and not author.is_private and not await self._blocks_any(viewer):
+        if (
+            viewer is not None
+            and not author.is_private
+            and (await self.viewers.plain(viewer)).no_blocks
+        ):
             reader = None
         reader_id = reader.id if reader is not None else None
         key = (reader_id, post_id, before)
@@ -251,17 +262,32 @@ class PostPages:
             for thread in found[0]:
                 topics.add(user_topic(thread.author.id))
                 topics.update(user_topic(person.id) for _reply, person in thread.replies)
+            found = (*found, next(_serials))
             self._threads.put(key, found, stamp, topics)
-        threads, earlier_before = found
+        threads, earlier_before, serial = found
         if viewer is None:
             [item] = await self.interactions.decorate(None, [(post, author)])
         else:
-            [item] = await self.home_feed._decorate(viewer, [card])
-        return item, threads, earlier_before
+            # The photo page's card shows the viewer's like and save, not the comment preview
+            # (the threads follow it): two set lookups in the viewer's marks.
+            liked, saved = await self.viewers.marks(viewer, post_id)
+            item = PostItem(post=post, author=author, liked=liked, saved=saved)
+            if self.home_feed.db.changes.usable:
+                item.version = (card[2], None)
+        # The version of what the page shows besides the card (cards carry their own).
+        version = (serial, reader_id) if self.home_feed.db.changes.usable else None
+        return item, threads, earlier_before, version
 
 
-# A grid page (a dozen posts with one thumbnail each, and their authors): ~40 KiB.
-GRID_ENTRIES = 500
+# A grid page (a dozen posts with all their renditions, and their authors): ~160 KB
+# (tracemalloc on the benchmark data).
+GRID_ENTRIES = 1_000
+GRID_BYTES = 8 * 1024 * 1024
+GRID_ROW_BYTES = 13_500
+
+
+def _grid_bytes(value) -> int:
+    return GRID_ROW_BYTES * len(getattr(value, "rows", ())) + 100
 
 
 class Grids:
@@ -272,10 +298,16 @@ class Grids:
     for explore and tags [posts], the owner's for a profile [posts-by:owner, user:owner].
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, viewers: ViewerFacts) -> None:
         self.db = db
+        self.viewers = viewers
         self._grids = Store(
-            db.changes, "grids", max_entries=GRID_ENTRIES, max_age_secs=MAX_AGE_SECS
+            db.changes,
+            "grids",
+            max_entries=GRID_ENTRIES,
+            max_age_secs=MAX_AGE_SECS,
+            max_bytes=GRID_BYTES,
+            size=_grid_bytes,
         )
 
     @property
@@ -288,6 +320,8 @@ class Grids:
             return value
         stamp = self._grids.changes.stamp()
         value = await load()
+        if isinstance(value, queries.Page) and self.db.changes.usable:
+            value = VersionedPage(value.rows, value.next_cursor, next(_serials))
         shown = set(topics) | {VISIBILITY}
         if viewer is not None:
             shown.add(graph_topic(viewer.id))
@@ -297,7 +331,17 @@ class Grids:
         self._grids.put(key, value, stamp, shown)
         return value
 
+    async def _reader(self, viewer: User | None, *, as_visitor: bool) -> User | None:
+        """Who the list is read for: a viewer who stands apart from nobody reads what a visitor
+        reads (explore: no blocks or mutes; a tag: nor private follows), and shares it."""
+        if viewer is None:
+            return None
+        plain = await self.viewers.plain(viewer)
+        return None if (plain.reads_as_visitor if as_visitor else plain.no_blocks) else viewer
+
     async def explore_recent(self, viewer: User | None, max_id: int | None) -> queries.Page:
+        # Explore lists public accounts only, so follows make no difference there.
+        viewer = await self._reader(viewer, as_visitor=False)
         return await self._cached(
             ("explore", _id(viewer), max_id),
             viewer,
@@ -306,6 +350,7 @@ class Grids:
         )
 
     async def tag(self, viewer: User | None, tag: str, max_id: int | None) -> queries.Page:
+        viewer = await self._reader(viewer, as_visitor=True)
         return await self._cached(
             ("tag", _id(viewer), tag, max_id),
             viewer,
@@ -314,6 +359,7 @@ class Grids:
         )
 
     async def tag_count(self, viewer: User | None, tag: str) -> int:
+        viewer = await self._reader(viewer, as_visitor=True)
         return await self._cached(
             ("tag-count", _id(viewer), tag),
             viewer,
@@ -333,6 +379,14 @@ class Grids:
             (posts_by_topic(owner.id), user_topic(owner.id)),
             lambda: queries.profile_page(self.db, viewer, owner, max_id),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedPage(queries.Page):
+    """A grid page from the caches, with the serial of its load: rendered pages are keyed by
+    it (a new load, a new number)."""
+
+    version: int | None = None
 
 
 def _id(viewer: User | None) -> int | None:

@@ -15,6 +15,7 @@ from tornado.escape import url_escape
 from tornagram.errors import NotFound
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
+from tornagram.graph.access import decide
 from tornagram.photos.captions import normalize_tag
 from tornagram.web import params
 from tornagram.web.base import BaseHandler
@@ -33,12 +34,19 @@ class FeedHandler(BaseHandler):
     def is_fragment(self) -> bool:
         return self.request.headers.get(FRAGMENT_HEADER) == FRAGMENT_VALUE
 
-    def render_page(self, page_template: str, fragment_template: str, **kwargs) -> None:
+    def render_page(
+        self, page_template: str, fragment_template: str, *, cache_key=None, **kwargs
+    ) -> None:
+        """``cache_key``: everything the page shows (its data's serials, the viewer's part),
+        when it all came from the caches; the page is then one rendering for every viewer
+        (BaseHandler.render_cached, shared)."""
         # The same URL answers a page or a fragment; caches must keep them apart.
         self.set_header("Vary", FRAGMENT_HEADER)
         if self.is_fragment():
             # render_string, not render: a fragment has no <head> for modules' scripts.
             self.finish(self.render_string(fragment_template, **kwargs))
+        elif cache_key is not None:
+            self.render_cached(cache_key, page_template, shared=True, **kwargs)
         else:
             self.render(page_template, **kwargs)
 
@@ -104,7 +112,12 @@ class ExploreHandler(FeedHandler):
             page = await self.ctx.grids.explore_recent(viewer, max_id)
             next_url = self.next_url("explore", max_id=page.next_cursor)
         self.render_page(
-            "feeds/explore.html", "feeds/_grid.html", tab=tab, page=page, next_url=next_url
+            "feeds/explore.html",
+            "feeds/_grid.html",
+            cache_key=_grid_key("explore", page, next_url),
+            tab=tab,
+            page=page,
+            next_url=next_url,
         )
 
 
@@ -125,9 +138,11 @@ class TagHandler(FeedHandler):
             self.render_page("feeds/tag.html", "feeds/_grid.html", page=page, next_url=next_url)
             return
         count = await self.ctx.grids.tag_count(self.current_user, tag)
+        key = _grid_key("tag", page, next_url)
         self.render_page(
             "feeds/tag.html",
             "feeds/_grid.html",
+            cache_key=None if key is None else (*key, tag, count),
             tag=tag,
             page=page,
             next_url=next_url,
@@ -142,9 +157,10 @@ class ProfileHandler(FeedHandler):
     as for a name nobody has (the decision: graph/access.py)."""
 
     async def get(self, username: str) -> None:
-        profile = await self.ctx.accounts.by_username(username)
-        access = await self.ctx.graph.access(self.current_user, profile)
-        relationship = access.relationship
+        viewers = self.ctx.viewers
+        profile, profile_version = await viewers.named(username)
+        relationship = await viewers.relationship(self.ctx.graph, self.current_user, profile)
+        access = decide(profile, relationship).require_found()
         hidden = not access.content
         max_id = params.cursor_argument(self, "max_id")
         if hidden:
@@ -152,18 +168,31 @@ class ProfileHandler(FeedHandler):
         else:
             page = await self.ctx.grids.profile(self.current_user, profile, max_id)
         # Your own profile links to your follow requests, with how many wait.
-        pending = (
-            await self.ctx.graph.pending_request_count(profile)
-            if relationship.is_self
-            else 0
-        )
+        pending = await self.ctx.graph.pending_request_count(profile) if relationship.is_self else 0
+        next_url = self.next_url("profile", profile.username, max_id=page.next_cursor)
+        key = None
+        if profile_version is not None and (hidden or _version(page) is not None):
+            key = ("profile", profile_version, relationship, hidden, pending, _version(page),
+                   next_url, profile.created_at)  # fmt: skip
         self.render_page(
             "feeds/profile.html",
             "feeds/_grid.html",
+            cache_key=key,
             profile=profile,
             relationship=relationship,
             hidden=hidden,
             pending_requests=pending,
             page=page,
-            next_url=self.next_url("profile", profile.username, max_id=page.next_cursor),
+            next_url=next_url,
         )
+
+
+def _version(page) -> int | None:
+    return getattr(page, "version", None)
+
+
+def _grid_key(kind: str, page, next_url: str | None) -> tuple | None:
+    """A grid page's cache key: its load's serial (feeds/cache.VersionedPage), None when it
+    did not come from the caches."""
+    version = _version(page)
+    return None if version is None else (kind, version, next_url)

@@ -19,6 +19,7 @@ from tornagram.errors import RetryLater, UserError
 from tornagram.moderation.site import DEFAULTS as SITE_DEFAULTS
 from tornagram.web.failures import resource_failure
 from tornagram.web.import_map import import_map
+from tornagram.web.page_slots import CachedRenderings
 from tornagram.web.security import apply_security_headers, safe_next
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,6 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "session"
 LANGUAGE_COOKIE = "lang"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-# Where a cached rendering (a post card, a whole page) takes each form's XSRF field: the HTML
-# is shared by responses, the masked token is not. Escaped text can never contain "<", and
-# the random part keeps it unguessable anyway.
-XSRF_SLOT = f"<!--xsrf-{secrets.token_hex(8)}-->"
-XSRF_SLOT_BYTES = XSRF_SLOT.encode()
 _STATIC_URLS: dict[str, str] = {}
 # Signed cookie value -> (the token inside, until when it counts as verified).
 _VERIFIED_COOKIES: dict[str, tuple[str, float]] = {}
@@ -45,7 +41,7 @@ _CLOSING: set[asyncio.Future] = set()
 TEMPLATE_COMMENT_ID = 9_000_000_000_000_000_001
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(CachedRenderings, tornado.web.RequestHandler):
     """Loads the signed-in user in ``prepare`` (``get_current_user`` cannot await)."""
 
     # A suspended account, one waiting for approval, or one a moderator asked for a new
@@ -68,6 +64,9 @@ class BaseHandler(tornado.web.RequestHandler):
         self._shared_reads = None
         # While rendering for the page cache: forms get XSRF_SLOT, and the page is kept here.
         self._page_capture: list | None = None
+        # While rendering a page shared by every viewer: the viewer's parts get slots too.
+        self._shared_capture = False
+        self._xsrf_html: bytes | None = None
 
     def set_default_headers(self) -> None:
         # Pages carry the import map (web/import_map.py); the CSP allows that one inline text.
@@ -233,7 +232,7 @@ class BaseHandler(tornado.web.RequestHandler):
             error["fields"] = self.field_errors(exc)
         return {"error": error}
 
-    # -- cached renderings ------------------------------------------------------------------
+    # -- cached renderings (and the rest in page_slots.CachedRenderings) -------------------
 
     def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
         # Tornado hashes each file once but still resolves and checks the path on every call;
@@ -251,40 +250,6 @@ class BaseHandler(tornado.web.RequestHandler):
             url = _STATIC_URLS[path] = super().static_url(path, include_host, **kwargs)
         return url
 
-    def xsrf_form_html(self) -> str:
-        if self._page_capture is not None:
-            return XSRF_SLOT
-        return super().xsrf_form_html()
-
-    def fill_xsrf(self, html: bytes | tuple[bytes, ...]) -> bytes:
-        """A cached rendering with this response's own XSRF field in every form. Kept as its
-        pieces between the slots (``split_at_slots``), it is one join: ``bytes.replace`` over a
-        70 KB page with two dozen forms was fifty times slower."""
-        parts = html if isinstance(html, tuple) else split_at_slots(html)
-        if len(parts) == 1:
-            return parts[0]
-        return self.xsrf_form_html().encode().join(parts)
-
-    def render_cached(self, key, template: str, **kwargs: Any) -> None:
-        """``render``, or the same page from the page cache when ``key`` (which must hold every
-        value the page shows that the template does not derive from the request's user,
-        language, URL and badge) was rendered before. Pages are never invalidated, only evicted:
-        new data makes a new key."""
-        # The signing window too: a page may hold private photos' signed URLs, which must not
-        # outlive it (storage/urls.py).
-        key = (template, self.current_user.id if self.current_user else None,
-               self.locale.code, self.request.uri, self.unread_notifications,
-               self.ctx.media_urls.window(), self.site_info, key)  # fmt: skip
-        page = self.ctx.pages.get(key)
-        if page is not None:
-            self.finish(self.fill_xsrf(page))
-            return
-        self._page_capture = []
-        self.render(template, **kwargs)
-        if self._page_capture:
-            self.ctx.pages.put(key, split_at_slots(self._page_capture[0]))
-        self._page_capture = None
-
     def compute_etag(self) -> str | None:
         # A page with forms carries this response's own masked XSRF token, so it differs from
         # every other response and can never match an earlier ETag: hashing it (a 70 KB feed
@@ -292,15 +257,6 @@ class BaseHandler(tornado.web.RequestHandler):
         if hasattr(self, "_xsrf_token"):
             return None
         return super().compute_etag()
-
-    def finish(self, chunk: Any = None):
-        capture = self._page_capture
-        if capture is not None and isinstance(chunk, bytes) and not capture:
-            capture.append(chunk)  # render() finishes with the whole page
-            self._page_capture = None  # from here on, forms get real tokens
-            chunk = self.fill_xsrf(chunk)
-            self._page_capture = capture
-        return super().finish(chunk)
 
     def media_src(self, key: str | None, *, private: bool = False) -> str | None:
         """The URL of a stored key for this page: signed and expiring when ``private``."""
@@ -323,6 +279,7 @@ class BaseHandler(tornado.web.RequestHandler):
             site=getattr(self, "site_info", None) or SITE_DEFAULTS,
             errors={},
             form={},
+            viewer_part=self.viewer_part,
             # The stand-in comment a live comment is cloned from (ui_modules.LiveCommentTemplate)
             # draws Report too; the script removes it from the viewer's own comments.
             stand_in_comment_id=TEMPLATE_COMMENT_ID,
@@ -399,10 +356,6 @@ class BaseHandler(tornado.web.RequestHandler):
     def wants_json(self) -> bool:
         accept = self.request.headers.get("Accept", "")
         return "application/json" in accept and "text/html" not in accept
-
-
-def split_at_slots(html: bytes) -> tuple[bytes, ...]:
-    return tuple(html.split(XSRF_SLOT_BYTES))
 
 
 def _status_phrase(code: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import tornado.escape
 import tornado.web
 
 from tornagram.accounts.models import User
@@ -12,7 +13,8 @@ from tornagram.graph.models import Comment
 from tornagram.i18n import N_
 from tornagram.notifications.service import UNREAD_BADGE_MAX
 from tornagram.photos.captions import render_caption
-from tornagram.web.base import TEMPLATE_COMMENT_ID, XSRF_SLOT, split_at_slots
+from tornagram.web.base import TEMPLATE_COMMENT_ID
+from tornagram.web.page_slots import XSRF_SLOT, slot, split_at_slots
 
 # On phones: home, explore, search, the upload "+", notifications, profile and settings: a
 # phone has no top bar to search or reach settings from. Rooms (Explore's tab) and Saved (the
@@ -76,6 +78,12 @@ class Nav(tornado.web.UIModule):
     """The top bar on wide screens and the bottom bar on phones share one list of places."""
 
     def render(self, placement: str) -> str:
+        handler = self.handler
+        if getattr(handler, "_shared_capture", False):
+            return slot("nav-" + placement)  # filled per response (page_slots)
+        return self.draw(placement)
+
+    def draw(self, placement: str) -> str:
         handler = self.handler
         user = handler.current_user
         # Set by BaseHandler.prepare; an error page raised before prepare has none.
@@ -143,6 +151,45 @@ class Nav(tornado.web.UIModule):
             here=handler.request.path,
             badges=badges,
         )
+
+
+def viewer_part_html(handler, name: str) -> str | bytes:
+    """The viewer's parts of base.html (page_slots.VIEWER_PARTS), from the fragment cache."""
+    user = handler.current_user
+    if name == "body-attrs":
+        if user is None:
+            return ""
+        return (
+            f'data-user-channel="user:{user.id}" '
+            f'data-username="{tornado.escape.xhtml_escape(user.username)}"'
+        )
+    if name in ("nav-top", "nav-bottom"):
+        return Nav(handler).draw(name[4:])
+    if name == "account":
+        fragments = handler.ctx.fragments
+        key = (
+            "account",
+            None
+            if user is None
+            else (
+                user.id,
+                user.username,
+                user.display_name,
+                user.avatar_key,
+                user.avatar_small_key,
+            ),
+            handler.locale.code,
+        )
+        parts = fragments.get(key)
+        if parts is None:
+            capture, handler._page_capture = handler._page_capture, []  # forms get slots
+            try:
+                parts = split_at_slots(handler.render_string("modules/account.html"))
+            finally:
+                handler._page_capture = capture
+            fragments.put(key, parts)
+        return handler.fill_xsrf(parts)
+    raise ValueError(f"no viewer part {name!r}")
 
 
 # A card is the page's width less its 1 rem margins on a phone, 614 px wide above that.
