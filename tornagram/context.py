@@ -309,6 +309,7 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
     ctx.oauth = OAuthService(db, ids)
     accounts.on_password_changed.append(ctx.oauth.revoke_all_of)
     deletion.on_removing.append(ctx.oauth.revoke_all_of)
+    ctx.moderation.on_access_ended.append(ctx.oauth.revoke_all_of)
 
     async def close_streams(by_user: dict[int, list[int]]) -> None:
         # Token and session ids come from one id generator and never collide, so the live

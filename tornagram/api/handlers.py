@@ -7,6 +7,7 @@ from importlib import metadata
 from sqlalchemy import func, select
 
 from tornagram.api.entities import credential_account
+from tornagram.moderation.models import RegistrationMode
 from tornagram.oauth.scopes import ALL_SCOPES
 from tornagram.oauth.service import InvalidApp
 from tornagram.photos.models import Post
@@ -19,7 +20,6 @@ MASTODON_VERSION = "4.2.0"
 SUPPORTED_MIME_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/heic",
                         "image/heif"]  # fmt: skip
 MAX_CHARACTERS = 2200
-TITLE = "Tornagram"
 DESCRIPTION = "A self-hosted photo-sharing site."
 
 
@@ -33,7 +33,27 @@ def version() -> str:
     return f"{MASTODON_VERSION} (compatible; Tornagram {__version__})"
 
 
+OPEN_MODES = (RegistrationMode.OPEN, RegistrationMode.APPROVAL)
+
+
 class InstanceMixin:
+    async def site(self):
+        """The admins' settings (/admin/settings) as the instance entities show them."""
+        info = await self.ctx.site.current()
+        return {
+            "title": info.name,
+            "description": info.description or DESCRIPTION,
+            "email": info.contact_email,
+            "rules": [
+                {"id": str(n), "text": rule, "hint": ""} for n, rule in enumerate(info.rules, 1)
+            ],
+            # Mastodon has no invite-only mode: there, as when closed, nobody signs up by
+            # themselves, and invite links still work.
+            "registrations": info.registration in OPEN_MODES,
+            "approval_required": info.registration == RegistrationMode.APPROVAL,
+            "invites_enabled": info.members_may_invite,
+        }
+
     async def counts(self) -> tuple[int, int]:
         users = await self.ctx.api_accounts.user_count()
         async with self.ctx.db.read() as session:
@@ -77,24 +97,25 @@ class InstanceMixin:
 class InstanceV1Handler(InstanceMixin, ApiHandler):
     async def get(self) -> None:
         users, posts = await self.counts()
+        site = await self.site()
         self.write_json(
             {
                 "uri": self.request.host,
-                "title": TITLE,
-                "short_description": DESCRIPTION,
-                "description": DESCRIPTION,
-                "email": "",
+                "title": site["title"],
+                "short_description": site["description"],
+                "description": site["description"],
+                "email": site["email"],
                 "version": version(),
                 "urls": {"streaming_api": self.streaming_url()},
                 "stats": {"user_count": users, "status_count": posts, "domain_count": 0},
                 "thumbnail": self.site_url("/static/img/header-default.png"),
                 "languages": ["en", "zh"],
-                "registrations": True,
-                "approval_required": False,
-                "invites_enabled": False,
+                "registrations": site["registrations"],
+                "approval_required": site["approval_required"],
+                "invites_enabled": site["invites_enabled"],
                 "configuration": self.configuration(),
                 "contact_account": None,
-                "rules": [],
+                "rules": site["rules"],
             }
         )
 
@@ -110,22 +131,27 @@ class InstanceV2Handler(InstanceMixin, ApiHandler):
             "hashtag_feeds": {"local": "public", "remote": "public"},
             "trending_link_feeds": {"local": "public", "remote": "public"},
         }
+        site = await self.site()
         self.write_json(
             {
                 "domain": self.request.host,
-                "title": TITLE,
+                "title": site["title"],
                 "version": version(),
                 # The project has no public home yet: the site itself stands for it.
                 "source_url": self.site_url("/"),
-                "description": DESCRIPTION,
+                "description": site["description"],
                 "usage": {"users": {"active_month": users}},
                 "thumbnail": {"url": self.site_url("/static/img/header-default.png")},
                 "icon": [],
                 "languages": ["en", "zh"],
                 "configuration": configuration,
-                "registrations": {"enabled": True, "approval_required": False, "message": None},
-                "contact": {"email": "", "account": None},
-                "rules": [],
+                "registrations": {
+                    "enabled": site["registrations"],
+                    "approval_required": site["approval_required"],
+                    "message": None,
+                },
+                "contact": {"email": site["email"], "account": None},
+                "rules": site["rules"],
             }
         )
 
@@ -172,15 +198,16 @@ class NodeInfoLinksHandler(ApiHandler):
 class NodeInfoHandler(InstanceMixin, ApiHandler):
     async def get(self) -> None:
         users, posts = await self.counts()
+        site = await self.site()
         self.write_json(
             {
                 "version": "2.0",
                 "software": {"name": "tornagram", "version": __version__},
                 "protocols": [],
                 "services": {"inbound": [], "outbound": []},
-                "openRegistrations": True,
+                "openRegistrations": site["registrations"],
                 "usage": {"users": {"total": users, "activeMonth": users}, "localPosts": posts},
-                "metadata": {"nodeName": TITLE},
+                "metadata": {"nodeName": site["title"]},
             }
         )
 
