@@ -7,9 +7,10 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +57,23 @@ async def user_named(session, username: str) -> User:
 class SignedIn:
     user: User
     session: Session
+
+
+# What ``signed_in_with`` answers for a read it did not make.
+NOT_READ = object()
+_SIGNED_IN = (
+    select(Session, User)
+    .join(User, User.id == Session.user_id)
+    .where(Session.token_hash == bindparam("digest"), Session.expires_at > bindparam("now"))
+)
+
+
+def _read_signed_in(session, digest: str, now, also):
+    """One read (sync, see Database.run_read): the session row with its user, then ``also``."""
+    row = session.execute(_SIGNED_IN, {"digest": digest, "now": now}).one_or_none()
+    if row is None:
+        return None, NOT_READ
+    return tuple(row), (also(session, row[1]) if also is not None else NOT_READ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,23 +287,25 @@ class AccountsService:
 
     async def signed_in(self, token: str | None) -> SignedIn | None:
         """The user and session behind a cookie token, or None if it is unknown or expired."""
+        return (await self.signed_in_with(token, None))[0]
+
+    async def signed_in_with(
+        self, token: str | None, also: Callable[[Any, User], Any] | None
+    ) -> tuple[SignedIn | None, Any]:
+        """``signed_in``, and ``also(session, user)`` run in the same database read when the
+        session is read rather than cached (a page's badge): one read for both. The second
+        value is ``also``'s answer, or NOT_READ when it did not run."""
         if not token:
-            return None
+            return None, NOT_READ
         now = utcnow()
         digest = token_hash(token)
         cached = self._signed_in.get(digest)
+        extra = NOT_READ
         if cached is None:
             stamp = self._signed_in.changes.stamp()
-            async with self.db.read() as session:
-                row = (
-                    await session.execute(
-                        select(Session, User)
-                        .join(User, User.id == Session.user_id)
-                        .where(Session.token_hash == digest, Session.expires_at > now)
-                    )
-                ).one_or_none()
+            row, extra = await self.db.run_read(_read_signed_in, digest, now, also)
             if row is None:
-                return None
+                return None, NOT_READ
             sess, user = row
             cached = SignedIn(user, sess)
             self._signed_in.put(
@@ -294,14 +314,14 @@ class AccountsService:
         sess = cached.session
         if sess.expires_at <= now:
             self._signed_in.discard(digest)
-            return None
+            return None, NOT_READ
         if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
             async with self.db.write() as session:
                 await session.execute(
                     update(Session).where(Session.id == sess.id).values(last_seen_at=now)
                 )
             sess.last_seen_at = now
-        return cached
+        return cached, extra
 
     async def sign_out(self, token: str | None) -> None:
         if not token:

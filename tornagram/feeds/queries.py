@@ -257,14 +257,19 @@ GRID_PHOTOS = selectinload(Post.photos.and_(Photo.position == 0)).selectinload(
 )
 
 
-async def _rows(session, query: Select, photos=CARD_PHOTOS) -> list[tuple[Post, User]]:
-    return [(post, author) for post, author in await session.execute(query.options(photos))]
+def _rows(session, query: Select, photos=CARD_PHOTOS) -> list[tuple[Post, User]]:
+    """In a read (a sync Session, see Database.run_read)."""
+    return [(post, author) for post, author in session.execute(query.options(photos))]
+
+
+def read_cards(session, ids: list[int]) -> list[tuple[Post, User]]:
+    """(post, author) for feed cards, every photo at display sizes."""
+    return _rows(session, posts_by_ids(ids))
 
 
 async def _page(db: Database, query: Select, size: int, cursor_of) -> Page:
     """A grid page: only the first photo of each post, and only its thumbnail, is loaded."""
-    async with db.read() as session:
-        rows = await _rows(session, query, GRID_PHOTOS)
+    rows = await db.run_read(_rows, query, GRID_PHOTOS)
     return _paged(rows, size, cursor_of)
 
 
@@ -287,25 +292,35 @@ def _dialect(db: Database) -> str:
     return "sqlite" if db.is_sqlite else "postgresql"
 
 
-async def home_feed_page_ids(
+def read_home_ids(
     session, viewer: User, max_id: int | None, *, dialect: str, size: int = PAGE_SIZE
 ) -> list[int]:
     """Up to ``size + 1`` ids of a home-feed page (the extra one says there is a next page)."""
     if viewer.following_count >= WINDOW_FIRST_FOLLOWING:
         window = home_window_ids(viewer.id, max_id, limit=size + 1, window=FEED_WINDOW_POSTS)
-        ids = list((await session.execute(window)).scalars())
+        ids = list(session.execute(window).scalars())
         if len(ids) > size:
             return ids
         # A short window proves nothing about older posts: ask each author.
     exact = home_feed_ids(viewer.id, max_id, dialect=dialect, limit=size + 1)
-    return list((await session.execute(exact)).scalars())
+    return list(session.execute(exact).scalars())
+
+
+async def home_feed_page_ids(
+    session, viewer: User, max_id: int | None, *, dialect: str, size: int = PAGE_SIZE
+) -> list[int]:
+    """``read_home_ids`` on an AsyncSession (bench/feeds.py times it on one)."""
+    return await session.run_sync(read_home_ids, viewer, max_id, dialect=dialect, size=size)
+
+
+def _read_home_page(session, viewer: User, max_id: int | None, dialect: str, size: int):
+    ids = read_home_ids(session, viewer, max_id, dialect=dialect, size=size)
+    # The extra id only says there is a next page; its post is not loaded.
+    return ids, (read_cards(session, ids[:size]) if ids else [])
 
 
 async def home_page(db: Database, viewer: User, max_id: int | None, size: int = PAGE_SIZE) -> Page:
-    async with db.read() as session:
-        ids = await home_feed_page_ids(session, viewer, max_id, dialect=_dialect(db), size=size)
-        # The extra id only says there is a next page; its post is not loaded.
-        rows = await _rows(session, posts_by_ids(ids[:size])) if ids else []
+    ids, rows = await db.run_read(_read_home_page, viewer, max_id, _dialect(db), size)
     return Page(rows, str(ids[size - 1]) if len(ids) > size else None)
 
 
@@ -334,8 +349,8 @@ async def tag_page(
 
 async def tag_post_count(db: Database, viewer: User | None, tag: str) -> int:
     """How many posts with this tag the viewer may see, up to TAG_COUNT_CAP + 1."""
-    async with db.read() as session:
-        return await session.scalar(tag_count_query(viewer.id if viewer else None, tag))
+    query = tag_count_query(viewer.id if viewer else None, tag)
+    return await db.run_read(lambda session: session.scalar(query))
 
 
 async def profile_page(

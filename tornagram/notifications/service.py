@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
@@ -102,6 +102,24 @@ def _day_window(notification_id: int) -> tuple[int, int]:
     return lowest_id_at(start_ms), lowest_id_at(start_ms + DAY_MS)
 
 
+# The badge's query, built once: only the viewer changes.
+_UNREAD = select(func.count()).select_from(
+    select(N.id)
+    .where(
+        N.recipient_id == bindparam("viewer"),
+        N.read_at.is_(None),
+        visible_to(bindparam("viewer")),
+    )
+    .limit(UNREAD_BADGE_MAX + 1)
+    .subquery()
+)
+
+
+def count_unread(session, viewer: User) -> int:
+    """The badge, as part of a read (sync, see ``Database.run_read``)."""
+    return session.execute(_UNREAD, {"viewer": viewer.id}).scalar_one()
+
+
 # Per member: the badge figure (see unread_count).
 UNREAD_CACHE_ENTRIES = 20_000
 UNREAD_CACHE_MAX_AGE_SECS = 60
@@ -127,21 +145,22 @@ class NotificationsService:
         if count is not None:
             return count
         stamp = self._unread.changes.stamp()
-        unread = (
-            select(N.id)
-            .where(N.recipient_id == viewer.id, N.read_at.is_(None), visible_to(viewer.id))
-            .limit(UNREAD_BADGE_MAX + 1)
-            .subquery()
-        )
-        async with self.db.read() as session:
-            count = await session.scalar(select(func.count()).select_from(unread))
+        count = await self.db.run_read(count_unread, viewer)
+        self.keep_unread(viewer, count, stamp)
+        return count
+
+    def unread_stamp(self) -> int:
+        """Taken before a read that counts the badge itself (``count_unread``)."""
+        return self._unread.changes.stamp()
+
+    def keep_unread(self, viewer: User, count: int, stamp: int) -> None:
+        """Cache a badge counted by ``count_unread`` in a read that began after ``stamp``."""
         self._unread.put(
             viewer.id,
             count,
             stamp,
             (unread_topic(viewer.id), graph_topic(viewer.id), VISIBILITY, NOTICES_GONE),
         )
-        return count
 
     async def mark_all_seen(self, viewer: User, up_to_id: int | None = None) -> int:
         """Marks unread notifications read, up to the newest one the reader was shown, so one
