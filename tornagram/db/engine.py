@@ -165,9 +165,10 @@ class Database:
         return shared
 
     async def run_read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(session, *args, **kwargs)`` as one read, ``session`` a sync ``Session``: on SQLite in a
-        worker thread (one hop for the whole read, see db/sync_reads.py), on PostgreSQL on
-        the request's shared read session. What it returns is detached, as after ``read()``."""
+        """``fn(session, *args, **kwargs)`` as one read, ``session`` a sync ``Session``: on
+        SQLite in a worker thread (one hop for the whole read, see db/sync_reads.py), on
+        PostgreSQL on the request's shared read session. What it returns is detached, as
+        after ``read()``."""
         if self._sqlite_reads is not None:
             return await self._sqlite_reads.run(fn, *args, **kwargs)
         async with self.read() as session:
