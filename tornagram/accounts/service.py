@@ -59,6 +59,7 @@ class SignedIn:
     session: Session
 
 
+_BY_NAME = select(User).where(User.username == bindparam("name"))
 # What ``signed_in_with`` answers for a read it did not make.
 NOT_READ = object()
 _SIGNED_IN = (
@@ -481,8 +482,14 @@ class AccountsService:
     # -- lookups -----------------------------------------------------------------------------
 
     async def by_username(self, username: str) -> User:
-        async with self.db.read() as session:
-            return await user_named(session, username)
+        user = await self.db.run_read(
+            lambda session: session.execute(
+                _BY_NAME, {"name": normalize_username(username)}
+            ).scalar_one_or_none()
+        )
+        if user is None:
+            raise NotFound("No one here goes by that name.")
+        return user
 
     @staticmethod
     async def named(session, username: str) -> User:

@@ -26,8 +26,8 @@ T = TypeVar("T")
 # Readers never wait for the writer under WAL; the timeout only covers the rare moments a
 # reader must (a checkpoint resetting the log), and is spent in a worker thread.
 READ_BUSY_TIMEOUT_MS = 5000
-# Two cores: a few threads keep a slow read from holding up the rest, more only contend.
-READ_THREADS = 4
+# A second thread keeps one slow read from holding up the rest; more only contend for the GIL.
+READ_THREADS = 2
 
 
 class SqliteReads:

@@ -35,6 +35,7 @@ from tornagram.cache import (
     user_topic,
 )
 from tornagram.db.engine import Database
+from tornagram.db.shapes import VIEWER
 from tornagram.errors import UserError
 from tornagram.feeds import queries
 from tornagram.feeds.items import PostItem
@@ -87,8 +88,7 @@ class HomeFeed:
         authors = self._authors.get(viewer.id)
         if authors is None:
             stamp = self._authors.changes.stamp()
-            query = queries.feed_authors(viewer.id)
-            authors = await self.db.run_read(lambda s: tuple(s.execute(query).scalars()))
+            authors = await self.db.run_read(queries.read_feed_authors, viewer.id)
             self._authors.put(viewer.id, authors, stamp, (graph_topic(viewer.id), VISIBILITY))
         return authors
 
@@ -160,6 +160,12 @@ class HomeFeed:
 # A photo page's comment threads, per viewer and page of comments (Comment and User objects,
 # a page of twenty threads with their replies: ~60 KiB).
 THREAD_ENTRIES = 500
+_BLOCKS_ANY = select(
+    or_(
+        exists().where(or_(Block.blocker_id == VIEWER, Block.blocked_id == VIEWER)),
+        exists().where(Mute.muter_id == VIEWER),
+    )
+)
 # Per member: whether they block or are blocked by anyone (a bool each).
 BLOCKS_ENTRIES = 20_000
 
@@ -203,11 +209,11 @@ class PostPages:
         found = self._blocks.get(viewer.id)
         if found is None:
             stamp = self._blocks.changes.stamp()
-            condition = or_(Block.blocker_id == viewer.id, Block.blocked_id == viewer.id)
-            query = select(
-                or_(exists().where(condition), exists().where(Mute.muter_id == viewer.id))
+            found = bool(
+                await self.home_feed.db.run_read(
+                    lambda s: s.scalar(_BLOCKS_ANY, {"viewer": viewer.id})
+                )
             )
-            found = bool(await self.home_feed.db.run_read(lambda s: s.scalar(query)))
             self._blocks.put(viewer.id, found, stamp, (graph_topic(viewer.id),))
         return found
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
 from tornagram.db.engine import Database
+from tornagram.db.shapes import IDS, VIEWER, shape
 from tornagram.errors import NotFound
 from tornagram.feeds.items import PostItem
 from tornagram.graph.models import Comment, Like, Save, not_muted
@@ -72,7 +73,11 @@ async def visible_post(session, viewer_id: int | None, post_id: int) -> PostRef:
 
 def visible_post_sync(session, viewer_id: int | None, post_id: int) -> PostRef:
     """In a read (a sync Session, see Database.run_read)."""
-    return _post_ref(session.execute(_visible_post_query(viewer_id, post_id)).one_or_none())
+    query = shape(
+        ("visible-post", viewer_id is None),
+        lambda: _visible_post_query(None if viewer_id is None else VIEWER, bindparam("post")),
+    )
+    return _post_ref(session.execute(query, {"viewer": viewer_id, "post": post_id}).one_or_none())
 
 
 class InteractionReads:
@@ -135,11 +140,7 @@ class InteractionReads:
         def load(session):
             visible_post_sync(session, viewer_id, post_id)
             rows, more = _comment_page(
-                session,
-                viewer_id,
-                (Comment.post_id == post_id, Comment.parent_id.is_(None)),
-                before,
-                COMMENTS_PAGE_SIZE,
+                session, viewer_id, "post", post_id, before, COMMENTS_PAGE_SIZE
             )
             # One more than is shown says whether the thread goes further back.
             replies = self._latest_comments(
@@ -177,7 +178,7 @@ class InteractionReads:
             comment, author = row
             post = visible_post_sync(session, viewer_id, comment.post_id)
             page, more = _comment_page(
-                session, viewer_id, (Comment.parent_id == comment_id,), before, REPLIES_PER_THREAD
+                session, viewer_id, "thread", comment_id, before, REPLIES_PER_THREAD
             )
             return comment, author, post, page, more
 
@@ -217,27 +218,35 @@ class InteractionReads:
         in one query, leaving out authors blocked either way with the viewer."""
         if not group_ids:
             return {}
-        rank = func.row_number().over(partition_by=group_column, order_by=Comment.id.desc())
-        conditions = [
-            group_column.in_(group_ids),
-            not_blocked(viewer_id, Comment.author_id),
-            not_muted(viewer_id, Comment.author_id),
-        ]
-        if extra is not None:
-            conditions.append(extra)
-        ranked = select(Comment.id.label("id"), rank.label("rank")).where(*conditions).subquery()
-        rows = session.execute(
-            select(Comment, User)
-            .join(ranked, ranked.c.id == Comment.id)
-            .join(User, User.id == Comment.author_id)
-            .where(ranked.c.rank <= per_group)
-            .order_by(Comment.id)
-        )
+        key = ("latest-comments", viewer_id is None, group_column.key, extra is not None)
+        query = shape(key, lambda: _latest_query(viewer_id, group_column, extra))
+        rows = session.execute(query, {"viewer": viewer_id, "ids": group_ids, "per": per_group})
         grouped: dict[int, list[tuple[Comment, User]]] = {}
         key = group_column.key
         for comment, author in rows:
             grouped.setdefault(getattr(comment, key), []).append((comment, author))
         return grouped
+
+
+def _latest_query(viewer_id, group_column, extra):
+    """The shape of ``_latest_comments`` (the viewer, the groups and the count bound)."""
+    viewer = None if viewer_id is None else VIEWER
+    rank = func.row_number().over(partition_by=group_column, order_by=Comment.id.desc())
+    conditions = [
+        group_column.in_(IDS),
+        not_blocked(viewer, Comment.author_id),
+        not_muted(viewer, Comment.author_id),
+    ]
+    if extra is not None:
+        conditions.append(extra)
+    ranked = select(Comment.id.label("id"), rank.label("rank")).where(*conditions).subquery()
+    return (
+        select(Comment, User)
+        .join(ranked, ranked.c.id == Comment.id)
+        .join(User, User.id == Comment.author_id)
+        .where(ranked.c.rank <= bindparam("per"))
+        .order_by(Comment.id)
+    )
 
 
 def _with_authors(viewer_id: int | None, *conditions):
@@ -253,22 +262,31 @@ def _with_authors(viewer_id: int | None, *conditions):
     )
 
 
-def _comment_page(session, viewer_id, conditions, before: int | None, size: int):
-    """The newest ``size`` comments matching ``conditions`` older than ``before``, shown oldest
-    first, and whether older ones remain."""
-    query = _with_authors(viewer_id, *conditions)
-    if before is not None:
-        query = query.where(Comment.id < before)
-    rows = session.execute(query.order_by(Comment.id.desc()).limit(size + 1)).all()
+# What a page of comments is the page of: a post's top-level comments, or a thread's replies.
+_PAGE_OF = {
+    "post": lambda: (Comment.post_id == bindparam("of"), Comment.parent_id.is_(None)),
+    "thread": lambda: (Comment.parent_id == bindparam("of"),),
+}
+
+
+def _comment_page(session, viewer_id, of: str, of_id: int, before: int | None, size: int):
+    """The newest ``size`` comments of a post's top level or of a thread (``of``) older than
+    ``before``, shown oldest first, and whether older ones remain."""
+
+    def build():
+        viewer = None if viewer_id is None else VIEWER
+        query = _with_authors(viewer, *_PAGE_OF[of]())
+        if before is not None:
+            query = query.where(Comment.id < bindparam("before"))
+        return query.order_by(Comment.id.desc()).limit(bindparam("limit"))
+
+    query = shape(("comment-page", viewer_id is None, of, before is None), build)
+    values = {"viewer": viewer_id, "of": of_id, "before": before, "limit": size + 1}
+    rows = session.execute(query, values).all()
     return [(c, u) for c, u in rows[:size]][::-1], len(rows) > size
 
-
-_LIKED = select(Like.post_id).where(
-    Like.user_id == bindparam("viewer"), Like.post_id.in_(bindparam("ids", expanding=True))
-)
-_SAVED = select(Save.post_id).where(
-    Save.user_id == bindparam("viewer"), Save.post_id.in_(bindparam("ids", expanding=True))
-)
+_LIKED = select(Like.post_id).where(Like.user_id == VIEWER, Like.post_id.in_(IDS))
+_SAVED = select(Save.post_id).where(Save.user_id == VIEWER, Save.post_id.in_(IDS))
 
 
 def _read_marks(session, viewer_id: int | None, ids: list[int]):

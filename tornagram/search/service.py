@@ -101,18 +101,22 @@ class SearchService:
             return results
         viewer_id = viewer.id if viewer is not None else None
         only_people, only_tags = query.startswith("@"), query.startswith("#")
-        async with self.db.read() as session:
-            postgres = session.bind.dialect.name == "postgresql"
+        postgres = not self.db.is_sqlite
+
+        def load(session) -> None:
+            """Every part in one read (sync, see Database.run_read)."""
             if before is None and not only_tags:
-                results.people = await self._people(session, viewer_id, query, postgres)
+                results.people = self._people(session, viewer_id, query, postgres)
             if before is None and not only_people:
-                results.tags = await self._tags(session, viewer_id, query, postgres)
+                results.tags = self._tags(session, viewer_id, query, postgres)
             if not only_people and not only_tags:
                 terms = words(query)
                 if terms:
-                    results.posts, results.next_before = await self._posts(
+                    results.posts, results.next_before = self._posts(
                         session, viewer_id, terms, before, postgres
                     )
+
+        await self.db.run_read(load)
         return results
 
     # -- people and tags -----------------------------------------------------------------------
@@ -128,7 +132,7 @@ class SearchService:
             return and_(column_.op("~>=~")(low), column_.op("~<~")(high))
         return and_(column_ >= low, column_ < high)
 
-    async def _people(self, session, viewer_id, query: str, postgres: bool) -> list[User]:
+    def _people(self, session, viewer_id, query: str, postgres: bool) -> list[User]:
         text = query.removeprefix("@").strip()
         if not text:
             return []
@@ -143,7 +147,7 @@ class SearchService:
                 .order_by(User.username)
                 .limit(PEOPLE_LIMIT)
             )
-            found.extend((await session.execute(by_username)).scalars())
+            found.extend(session.execute(by_username).scalars())
         # The same folding on both sides, by the database itself: lower() on PostgreSQL; on
         # SQLite, NOCASE (ASCII only, like its lower()), which is how the index is built.
         if postgres:
@@ -157,17 +161,17 @@ class SearchService:
             .limit(PEOPLE_LIMIT)
         )
         seen = {u.id for u in found}
-        found.extend(u for u in (await session.execute(by_name)).scalars() if u.id not in seen)
+        found.extend(u for u in session.execute(by_name).scalars() if u.id not in seen)
         return found[:PEOPLE_LIMIT]
 
-    async def _tags(self, session, viewer_id, query: str, postgres: bool):
+    def _tags(self, session, viewer_id, query: str, postgres: bool):
         tag = normalize_tag(query.removeprefix("#").strip())
         if not tag or not all(c.isalnum() or c == "_" for c in tag):
             return []
         # Counted over the posts this viewer may see: a tag used only by a private account is
         # not shown to strangers at all.
         posts = func.count(PostTag.post_id).label("posts")
-        rows = await session.execute(
+        rows = session.execute(
             select(PostTag.tag, posts)
             .join(Post, Post.id == PostTag.post_id)
             .where(
@@ -182,7 +186,7 @@ class SearchService:
 
     # -- captions ------------------------------------------------------------------------------
 
-    async def _posts(self, session, viewer_id, terms, before, postgres: bool):
+    def _posts(self, session, viewer_id, terms, before, postgres: bool):
         # Aliased: the visibility rule's subqueries name the plain users table themselves.
         Author = aliased(User)
         if postgres:
@@ -210,7 +214,7 @@ class SearchService:
         )
         if before is not None:
             query = query.where(newest_first < before)
-        rows = [tuple(row) for row in await session.execute(query)]
+        rows = [tuple(row) for row in session.execute(query)]
         more = len(rows) > POSTS_PAGE_SIZE
         rows = rows[:POSTS_PAGE_SIZE]
         return rows, (rows[-1][0].id if more else None)
