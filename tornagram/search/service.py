@@ -27,7 +27,7 @@ from tornagram.db.engine import Database
 from tornagram.graph.visibility import can_see_author, can_see_user_id, not_blocked
 from tornagram.i18n import N_
 from tornagram.photos.captions import normalize_tag
-from tornagram.photos.models import Photo, Post, PostTag
+from tornagram.photos.models import THUMB_NAMES, Photo, Post, PostTag, Rendition
 
 QUERY_MAX_CHARS = 100
 PEOPLE_LIMIT = 20
@@ -85,13 +85,26 @@ def tsquery(terms: list[str]) -> str:
     return " & ".join(f"'{term}':*" for term in terms)
 
 
+_EVERY_PHOTO = selectinload(Post.photos).selectinload(Photo.renditions)
+_THUMBNAILS = selectinload(Post.photos.and_(Photo.position == 0)).selectinload(
+    Photo.renditions.and_(Rendition.name.in_(THUMB_NAMES))
+)
+
+
 class SearchService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def search(
-        self, viewer: User | None, raw_query: str, *, before: int | None = None
+        self,
+        viewer: User | None,
+        raw_query: str,
+        *,
+        before: int | None = None,
+        thumbnails_only: bool = False,
     ) -> SearchResults:
+        """``thumbnails_only``: load each post's first photo at thumbnail sizes only, all the
+        search page draws (the API answers with every photo and size)."""
         query = " ".join((raw_query or "").split())
         results = SearchResults(query=query)
         if len(query) > QUERY_MAX_CHARS:
@@ -113,7 +126,7 @@ class SearchService:
                 terms = words(query)
                 if terms:
                     results.posts, results.next_before = self._posts(
-                        session, viewer_id, terms, before, postgres
+                        session, viewer_id, terms, before, postgres, thumbnails_only
                     )
 
         await self.db.run_read(load)
@@ -186,7 +199,7 @@ class SearchService:
 
     # -- captions ------------------------------------------------------------------------------
 
-    def _posts(self, session, viewer_id, terms, before, postgres: bool):
+    def _posts(self, session, viewer_id, terms, before, postgres: bool, thumbnails_only: bool):
         # Aliased: the visibility rule's subqueries name the plain users table themselves.
         Author = aliased(User)
         if postgres:
@@ -210,7 +223,7 @@ class SearchService:
             .where(can_see_author(viewer_id, Author))
             .order_by(newest_first.desc())
             .limit(POSTS_PAGE_SIZE + 1)
-            .options(selectinload(Post.photos).selectinload(Photo.renditions))
+            .options(_THUMBNAILS if thumbnails_only else _EVERY_PHOTO)
         )
         if before is not None:
             query = query.where(newest_first < before)
