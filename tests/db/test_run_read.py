@@ -69,7 +69,7 @@ async def test_sqlite_reads_run_in_a_reader_thread_that_cannot_write(db):
     loop_thread = threading.get_ident()
     ran_in = await db.run_read(lambda session: threading.get_ident())
     assert ran_in != loop_thread
-    with pytest.raises(OperationalError, match="readonly|read-only|query_only|attempt to write"):
+    with pytest.raises(OperationalError, match=r"readonly|read-only|query_only|attempt to write"):
         await db.run_read(lambda session: session.execute(text("DELETE FROM users")))
 
 
