@@ -46,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_HOST_DSN = "postgresql://postgres@127.0.0.1:5432"
-PG_DATABASE = "tornagram_bench_pages"
+# TORNAGRAM_BENCH_PG_DATABASE names another database, so two checkouts can bench side by side.
+PG_DATABASE = os.environ.get("TORNAGRAM_BENCH_PG_DATABASE", "tornagram_bench_pages")
 COOKIE_SECRET = "bench-pages-" + "x" * 40
 VIEWERS = 50
 PAGE_KINDS = ("home", "explore", "tag", "profile", "photo", "search", "notifications")
@@ -102,12 +103,9 @@ async def build(engine: str, data_dir: Path, size: dict, rebuild: bool) -> dict:
     plan = SeedPlan(users=size["users"], posts=size["posts"], follows=size["follows"])
     db = Database(url)
     try:
-        result = await seed(
-            db,
-            LocalStorage(data_dir / "media", secret=media_secret(COOKIE_SECRET)),
-            plan,
-            progress=Progress(),
-        )
+        # The server's own key for media (it derives it from the same cookie secret).
+        storage = LocalStorage(data_dir / "media", secret=media_secret(COOKIE_SECRET))
+        result = await seed(db, storage, plan, progress=Progress())
     finally:
         await db.dispose()
     print(f"[{engine}] seeded in {result.secs:.0f} s: {result.counts}")

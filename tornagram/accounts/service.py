@@ -8,8 +8,9 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +73,24 @@ def sign_up_errors(username: str, email: str, password: str) -> dict[str, UserEr
 class SignedIn:
     user: User
     session: Session | SessionRecord
+
+
+_BY_NAME = select(User).where(User.username == bindparam("name"))
+# What ``signed_in_with`` answers for a read it did not make.
+NOT_READ = object()
+_SIGNED_IN = (
+    select(Session, User)
+    .join(User, User.id == Session.user_id)
+    .where(Session.token_hash == bindparam("digest"), Session.expires_at > bindparam("now"))
+)
+
+
+def _read_signed_in(session, digest: str, now, also):
+    """One read (sync, see Database.run_read): the session row with its user, then ``also``."""
+    row = session.execute(_SIGNED_IN, {"digest": digest, "now": now}).one_or_none()
+    if row is None:
+        return None, NOT_READ
+    return tuple(row), (also(session, row[1]) if also is not None else NOT_READ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,16 +315,29 @@ class AccountsService:
 
     async def signed_in(self, token: str | None) -> SignedIn | None:
         """The user and session behind a cookie token, or None if it is unknown or expired."""
+        return (await self.signed_in_with(token, None))[0]
+
+    async def signed_in_with(
+        self, token: str | None, also: Callable[[Any, User], Any] | None
+    ) -> tuple[SignedIn | None, Any]:
+        """``signed_in``, and ``also(session, user)`` run in the same database read when the
+        session is read rather than cached (a page's badge): one read for both. The second
+        value is ``also``'s answer, or NOT_READ when it did not run."""
         if not token:
-            return None
+            return None, NOT_READ
         now = utcnow()
         digest = token_hash(token)
         cached = self._signed_in.get(digest)
+        extra = NOT_READ
         if cached is None:
             stamp = self._signed_in.changes.stamp()
-            row = await self.sessions.find(digest, now)
+            if isinstance(self.sessions, DatabaseSessions):
+                # The session, its user and the page's badge in one read.
+                row, extra = await self.db.run_read(_read_signed_in, digest, now, also)
+            else:
+                row = await self.sessions.find(digest, now)
             if row is None:
-                return None
+                return None, NOT_READ
             sess, user = row
             cached = SignedIn(user, sess)
             self._signed_in.put(
@@ -314,11 +346,11 @@ class AccountsService:
         sess = cached.session
         if sess.expires_at <= now:
             self._signed_in.discard(digest)
-            return None
+            return None, NOT_READ
         if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
             await self.sessions.touch(sess, now)
             sess.last_seen_at = now
-        return cached
+        return cached, extra
 
     async def sign_out(self, token: str | None) -> None:
         if not token:
@@ -472,8 +504,14 @@ class AccountsService:
     # -- lookups -----------------------------------------------------------------------------
 
     async def by_username(self, username: str) -> User:
-        async with self.db.read() as session:
-            return await user_named(session, username)
+        user = await self.db.run_read(
+            lambda session: session.execute(
+                _BY_NAME, {"name": normalize_username(username)}
+            ).scalar_one_or_none()
+        )
+        if user is None:
+            raise NotFound("No one here goes by that name.")
+        return user
 
     @staticmethod
     async def named(session, username: str) -> User:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tornagram.cache import Changes, LocalChanges
 from tornagram.db import topics as row_topics
+from tornagram.db.sync_reads import SqliteReads
 from tornagram.errors import database_busy
 
 # Writers wait this long for the SQLite write lock instead of failing at once.
@@ -116,6 +118,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def after_commit(session: AsyncSession, callback) -> None:
@@ -195,6 +198,7 @@ class Database:
         )
         self._after_commit_tasks: set[asyncio.Future[None]] = set()
         self._write_turn = _WriteTurns() if self.is_sqlite else None
+        self._sqlite_reads = SqliteReads(url, echo=echo) if self.is_sqlite else None
 
     def share_reads(self) -> SharedReads:
         """From here on in this task (a request), reads share one session until it writes.
@@ -202,6 +206,16 @@ class Database:
         shared = SharedReads(self)
         _SHARED_READS.set(shared)
         return shared
+
+    async def run_read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(session, *args, **kwargs)`` as one read, ``session`` a sync ``Session``: on
+        SQLite in a worker thread (one hop for the whole read, see db/sync_reads.py), on
+        PostgreSQL on the request's shared read session. What it returns is detached, as
+        after ``read()``."""
+        if self._sqlite_reads is not None:
+            return await self._sqlite_reads.run(fn, *args, **kwargs)
+        async with self.read() as session:
+            return await session.run_sync(fn, *args, **kwargs)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -287,6 +301,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.finish_after_commit()
+        if self._sqlite_reads is not None:
+            await asyncio.to_thread(self._sqlite_reads.dispose)
         await self.engine.dispose()
 
 

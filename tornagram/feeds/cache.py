@@ -111,8 +111,7 @@ class HomeFeed:
         authors = self._authors.get(viewer.id)
         if authors is None:
             stamp = self._authors.changes.stamp()
-            async with self.db.read() as session:
-                authors = tuple((await session.execute(queries.feed_authors(viewer.id))).scalars())
+            authors = await self.db.run_read(queries.read_feed_authors, viewer.id)
             self._authors.put(viewer.id, authors, stamp, (graph_topic(viewer.id), VISIBILITY))
         return authors
 
@@ -124,10 +123,9 @@ class HomeFeed:
         # The authors first: their topics must be in hand before the page is read.
         authors = await self._feed_authors(viewer)
         stamp = self._pages.changes.stamp()
-        async with self.db.read() as session:
-            ids = await queries.home_feed_page_ids(
-                session, viewer, max_id, dialect=queries._dialect(self.db), size=size
-            )
+        ids = await self.db.run_read(
+            queries.read_home_ids, viewer, max_id, dialect=queries._dialect(self.db), size=size
+        )
         topics = [graph_topic(viewer.id), VISIBILITY, *map(posts_by_topic, authors)]
         self._pages.put(key, ids, stamp, topics)
         return ids
@@ -144,8 +142,7 @@ class HomeFeed:
                 found[post_id] = card
         if missing:
             stamp = self._cards.changes.stamp()
-            async with self.db.read() as session:
-                rows = await queries._rows(session, queries.posts_by_ids(missing))
+            rows = await self.db.run_read(queries.read_cards, missing)
             for post, author in rows:
                 card = (post, author, next(_serials))
                 found[post.id] = card

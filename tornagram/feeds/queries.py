@@ -14,12 +14,26 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Select, and_, exists, false, func, literal, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
 from tornagram.db.engine import Database
 from tornagram.db.ids import lowest_id_at
+from tornagram.db.shapes import IDS, VIEWER, shape
 from tornagram.errors import UserError
 from tornagram.graph.models import Follow, not_muted
 from tornagram.graph.visibility import can_see_author, can_see_user_id, not_blocked
@@ -78,6 +92,11 @@ def parse_popular_cursor(raw: str | None) -> PopularCursor | None:
 # -- query builders (pure: no I/O) -------------------------------------------------------------
 
 
+def read_feed_authors(session, viewer_id: int) -> tuple[int, ...]:
+    query = shape(("feed-authors",), lambda: feed_authors(VIEWER))
+    return tuple(session.execute(query, {"viewer": viewer_id}).scalars())
+
+
 def feed_authors(viewer_id: int) -> Select:
     """The authors of a home feed: the viewer, and everyone they follow whom the rule lets them
     see. An accepted follow already meets the rule's privacy clause (public, self, or followed),
@@ -89,7 +108,12 @@ def feed_authors(viewer_id: int) -> Select:
         not_blocked(viewer_id, follow.followee_id),
         not_muted(viewer_id, follow.followee_id),
     )
-    return followees.union_all(select(literal(viewer_id, BigInteger).label("author_id")))
+    viewer = (
+        literal(viewer_id, BigInteger)
+        if isinstance(viewer_id, int)
+        else type_coerce(viewer_id, BigInteger)  # a shape's bound parameter
+    )
+    return followees.union_all(select(viewer.label("author_id")))
 
 
 def home_feed_ids(
@@ -262,14 +286,30 @@ GRID_PHOTOS = selectinload(Post.photos.and_(Photo.position == 0)).selectinload(
 )
 
 
-async def _rows(session, query: Select, photos=CARD_PHOTOS) -> list[tuple[Post, User]]:
-    return [(post, author) for post, author in await session.execute(query.options(photos))]
+def read_cards(session, ids: list[int]) -> list[tuple[Post, User]]:
+    """(post, author) for feed cards, every photo at display sizes."""
+    query = shape(("cards",), lambda: posts_by_ids(IDS).options(CARD_PHOTOS))
+    return [(post, author) for post, author in session.execute(query, {"ids": ids})]
 
 
-async def _page(db: Database, query: Select, size: int, cursor_of) -> Page:
-    """A grid page: only the first photo of each post, and only its thumbnail, is loaded."""
-    async with db.read() as session:
-        rows = await _rows(session, query, GRID_PHOTOS)
+def _shaped_rows(session, query: Select, values: dict) -> list[tuple[Post, User]]:
+    return [(post, author) for post, author in session.execute(query, values)]
+
+
+async def _grid(db: Database, key: tuple, build, values: dict, size: int, cursor_of) -> Page:
+    """A grid page from a shape built once per ``key`` (``build`` gets the bound parameters
+    in place of the viewer, the cursor and the limit): only the first photo of each post, and
+    only its thumbnail, is loaded."""
+    viewer, max_id = values.get("viewer"), values.get("max_id")
+    query = shape(
+        (*key, viewer is None, max_id is None),
+        lambda: build(
+            None if viewer is None else VIEWER,
+            None if max_id is None else bindparam("max_id"),
+            bindparam("limit"),
+        ).options(GRID_PHOTOS),
+    )
+    rows = await db.run_read(_shaped_rows, query, {**values, "limit": size + 1})
     return _paged(rows, size, cursor_of)
 
 
@@ -292,33 +332,60 @@ def _dialect(db: Database) -> str:
     return db.dialect
 
 
-async def home_feed_page_ids(
+def read_home_ids(
     session, viewer: User, max_id: int | None, *, dialect: str, size: int = PAGE_SIZE
 ) -> list[int]:
     """Up to ``size + 1`` ids of a home-feed page (the extra one says there is a next page)."""
+    below = None if max_id is None else bindparam("max_id")
+    values = {"viewer": viewer.id, "max_id": max_id, "limit": size + 1}
     if viewer.following_count >= WINDOW_FIRST_FOLLOWING:
-        window = home_window_ids(viewer.id, max_id, limit=size + 1, window=FEED_WINDOW_POSTS)
-        ids = list((await session.execute(window)).scalars())
+        window = shape(
+            ("home-window", max_id is None),
+            lambda: home_window_ids(
+                VIEWER, below, limit=bindparam("limit"), window=FEED_WINDOW_POSTS
+            ),
+        )
+        ids = list(session.execute(window, values).scalars())
         if len(ids) > size:
             return ids
         # A short window proves nothing about older posts: ask each author.
-    exact = home_feed_ids(viewer.id, max_id, dialect=dialect, limit=size + 1)
-    return list((await session.execute(exact)).scalars())
+    exact = shape(
+        ("home", dialect, max_id is None),
+        lambda: home_feed_ids(VIEWER, below, dialect=dialect, limit=bindparam("limit")),
+    )
+    return list(session.execute(exact, values).scalars())
+
+
+async def home_feed_page_ids(
+    session, viewer: User, max_id: int | None, *, dialect: str, size: int = PAGE_SIZE
+) -> list[int]:
+    """``read_home_ids`` on an AsyncSession (bench/feeds.py times it on one)."""
+    return await session.run_sync(read_home_ids, viewer, max_id, dialect=dialect, size=size)
+
+
+def _read_home_page(session, viewer: User, max_id: int | None, dialect: str, size: int):
+    ids = read_home_ids(session, viewer, max_id, dialect=dialect, size=size)
+    # The extra id only says there is a next page; its post is not loaded.
+    return ids, (read_cards(session, ids[:size]) if ids else [])
 
 
 async def home_page(db: Database, viewer: User, max_id: int | None, size: int = PAGE_SIZE) -> Page:
-    async with db.read() as session:
-        ids = await home_feed_page_ids(session, viewer, max_id, dialect=_dialect(db), size=size)
-        # The extra id only says there is a next page; its post is not loaded.
-        rows = await _rows(session, posts_by_ids(ids[:size])) if ids else []
+    ids, rows = await db.run_read(_read_home_page, viewer, max_id, _dialect(db), size)
     return Page(rows, str(ids[size - 1]) if len(ids) > size else None)
 
 
 async def explore_recent_page(
     db: Database, viewer: User | None, max_id: int | None, size: int = PAGE_SIZE
 ) -> Page:
-    query = explore_recent_query(viewer.id if viewer else None, max_id, limit=size + 1)
-    return await _page(db, query, size, _id_cursor)
+    values = {"viewer": viewer.id if viewer else None, "max_id": max_id}
+    return await _grid(
+        db,
+        ("explore-recent",),
+        lambda viewer_id, below, limit: explore_recent_query(viewer_id, below, limit=limit),
+        values,
+        size,
+        _id_cursor,
+    )
 
 
 async def explore_popular_page(
@@ -327,24 +394,46 @@ async def explore_popular_page(
     query = explore_popular_query(
         viewer.id if viewer else None, cursor, since_id=popular_since_id(), limit=size + 1
     )
-    return await _page(db, query, size, _popular_cursor)
+    rows = await db.run_read(_shaped_rows, query.options(GRID_PHOTOS), {})
+    return _paged(rows, size, _popular_cursor)
 
 
 async def tag_page(
     db: Database, viewer: User | None, tag: str, max_id: int | None, size: int = PAGE_SIZE
 ) -> Page:
-    query = tag_query(viewer.id if viewer else None, tag, max_id, limit=size + 1)
-    return await _page(db, query, size, _id_cursor)
+    values = {"viewer": viewer.id if viewer else None, "max_id": max_id, "tag": tag}
+    return await _grid(
+        db,
+        ("tag",),
+        lambda viewer_id, below, limit: tag_query(viewer_id, bindparam("tag"), below, limit=limit),
+        values,
+        size,
+        _id_cursor,
+    )
 
 
 async def tag_post_count(db: Database, viewer: User | None, tag: str) -> int:
     """How many posts with this tag the viewer may see, up to TAG_COUNT_CAP + 1."""
-    async with db.read() as session:
-        return await session.scalar(tag_count_query(viewer.id if viewer else None, tag))
+    viewer_id = viewer.id if viewer else None
+    query = shape(
+        ("tag-count", viewer_id is None),
+        lambda: tag_count_query(None if viewer_id is None else VIEWER, bindparam("tag")),
+    )
+    values = {"viewer": viewer_id, "tag": tag}
+    return await db.run_read(lambda session: session.scalar(query, values))
 
 
 async def profile_page(
     db: Database, viewer: User | None, author: User, max_id: int | None, size: int = PAGE_SIZE
 ) -> Page:
-    query = profile_query(viewer.id if viewer else None, author.id, max_id, limit=size + 1)
-    return await _page(db, query, size, _id_cursor)
+    values = {"viewer": viewer.id if viewer else None, "max_id": max_id, "author": author.id}
+    return await _grid(
+        db,
+        ("profile",),
+        lambda viewer_id, below, limit: profile_query(
+            viewer_id, bindparam("author"), below, limit=limit
+        ),
+        values,
+        size,
+        _id_cursor,
+    )

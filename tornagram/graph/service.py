@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -14,6 +14,7 @@ from tornagram.accounts.service import user_named
 from tornagram.db.engine import Database, after_commit
 from tornagram.db.ids import IdGenerator
 from tornagram.db.locks import lock_parents
+from tornagram.db.shapes import VIEWER
 from tornagram.errors import Forbidden, InvalidInput, NotFound, UserError
 from tornagram.graph.access import (
     Access,
@@ -48,6 +49,10 @@ def insert_ignore(session, model, **values):
     return insert(model).values(**values).on_conflict_do_nothing()
 
 
+# Built once: only the two people change.
+_FLAGS = select(*relationship_columns(VIEWER, bindparam("other")))
+
+
 class GraphService:
     def __init__(self, db: Database, ids: IdGenerator, notifications: Notices) -> None:
         self.db = db
@@ -59,9 +64,8 @@ class GraphService:
     async def relationship(self, viewer: User | None, other: User) -> Relationship:
         if viewer is None or viewer.id == other.id:
             return relationship_from(viewer, other)
-        async with self.db.read() as session:
-            query = select(*relationship_columns(viewer.id, other.id))
-            flags = (await session.execute(query)).one()
+        values = {"viewer": viewer.id, "other": other.id}
+        flags = await self.db.run_read(lambda session: session.execute(_FLAGS, values).one())
         return relationship_from(viewer, other, flags)
 
     async def access(self, viewer: User | None, person: User) -> Access:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from tornagram.accounts.models import User
 from tornagram.db.engine import Database
+from tornagram.db.shapes import IDS, VIEWER, shape
 from tornagram.errors import NotFound
 from tornagram.feeds.items import PostItem
 from tornagram.graph.models import Comment, Like, Save, not_muted
@@ -48,20 +49,35 @@ class PostRef:
     author_is_private: bool
 
 
-async def visible_post(session, viewer_id: int | None, post_id: int) -> PostRef:
-    row = (
-        await session.execute(
-            select(Post.id, Post.author_id, User.is_private)
-            .select_from(Post)
-            .join(User, User.id == Post.author_id)
-            .where(Post.id == post_id, can_see_author(viewer_id))
-        )
-    ).one_or_none()
+def _visible_post_query(viewer_id: int | None, post_id: int):
+    return (
+        select(Post.id, Post.author_id, User.is_private)
+        .select_from(Post)
+        .join(User, User.id == Post.author_id)
+        .where(Post.id == post_id, can_see_author(viewer_id))
+    )
+
+
+def _post_ref(row) -> PostRef:
     if row is None:
         # The same answer for a missing post and a hidden one, so private posts can't be
         # probed.
         raise NotFound(POST_GONE_MESSAGE)
     return PostRef(*row)
+
+
+async def visible_post(session, viewer_id: int | None, post_id: int) -> PostRef:
+    """In a write's transaction (an AsyncSession)."""
+    return _post_ref((await session.execute(_visible_post_query(viewer_id, post_id))).one_or_none())
+
+
+def visible_post_sync(session, viewer_id: int | None, post_id: int) -> PostRef:
+    """In a read (a sync Session, see Database.run_read)."""
+    query = shape(
+        ("visible-post", viewer_id is None),
+        lambda: _visible_post_query(None if viewer_id is None else VIEWER, bindparam("post")),
+    )
+    return _post_ref(session.execute(query, {"viewer": viewer_id, "post": post_id}).one_or_none())
 
 
 class InteractionReads:
@@ -82,11 +98,11 @@ class InteractionReads:
         )
         if before is not None:
             query = query.where(Like.id < before)
-        async with self.db.read() as session:
-            await visible_post(session, viewer_id, post_id)
-            rows = (
-                await session.execute(query.order_by(Like.id.desc()).limit(LIKERS_PAGE_SIZE + 1))
-            ).all()
+        def load(session):
+            visible_post_sync(session, viewer_id, post_id)
+            return session.execute(query.order_by(Like.id.desc()).limit(LIKERS_PAGE_SIZE + 1)).all()
+
+        rows = await self.db.run_read(load)
         more = len(rows) > LIKERS_PAGE_SIZE
         rows = rows[:LIKERS_PAGE_SIZE]
         return [person for person, _ in rows], (rows[-1][1] if more else None)
@@ -104,10 +120,11 @@ class InteractionReads:
         )
         if before is not None:
             query = query.where(Save.id < before)
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(query.order_by(Save.id.desc()).limit(SAVED_PAGE_SIZE + 1))
+        rows = await self.db.run_read(
+            lambda session: session.execute(
+                query.order_by(Save.id.desc()).limit(SAVED_PAGE_SIZE + 1)
             ).all()
+        )
         more = len(rows) > SAVED_PAGE_SIZE
         rows = rows[:SAVED_PAGE_SIZE]
         return [(post, author) for post, author, _ in rows], (rows[-1][2] if more else None)
@@ -119,23 +136,23 @@ class InteractionReads:
         downwards, and a new comment lands at the bottom of the first page), each with its
         replies; and the ``before`` that loads the earlier page, if there is one."""
         viewer_id = viewer.id if viewer else None
-        async with self.db.read() as session:
-            await visible_post(session, viewer_id, post_id)
-            rows, more = await _comment_page(
-                session,
-                viewer_id,
-                (Comment.post_id == post_id, Comment.parent_id.is_(None)),
-                before,
-                COMMENTS_PAGE_SIZE,
+
+        def load(session):
+            visible_post_sync(session, viewer_id, post_id)
+            rows, more = _comment_page(
+                session, viewer_id, "post", post_id, before, COMMENTS_PAGE_SIZE
             )
             # One more than is shown says whether the thread goes further back.
-            replies = await self._latest_comments(
+            replies = self._latest_comments(
                 session,
                 viewer_id,
                 Comment.parent_id,
                 [c.id for c, _ in rows],
                 REPLIES_PER_THREAD + 1,
             )
+            return rows, more, replies
+
+        rows, more, replies = await self.db.run_read(load)
         threads = []
         for c, u in rows:
             shown = replies.get(c.id, [])
@@ -151,19 +168,21 @@ class InteractionReads:
         further back.
         404 for a reply, a comment that is gone, or one on a post the viewer may not see."""
         viewer_id = viewer.id if viewer else None
-        async with self.db.read() as session:
-            row = (
-                await session.execute(
-                    _with_authors(viewer_id, Comment.id == comment_id, Comment.parent_id.is_(None))
-                )
+
+        def load(session):
+            row = session.execute(
+                _with_authors(viewer_id, Comment.id == comment_id, Comment.parent_id.is_(None))
             ).one_or_none()
             if row is None:
                 raise NotFound("This comment has been deleted.")
             comment, author = row
-            post = await visible_post(session, viewer_id, comment.post_id)
-            page, more = await _comment_page(
-                session, viewer_id, (Comment.parent_id == comment_id,), before, REPLIES_PER_THREAD
+            post = visible_post_sync(session, viewer_id, comment.post_id)
+            page, more = _comment_page(
+                session, viewer_id, "thread", comment_id, before, REPLIES_PER_THREAD
             )
+            return comment, author, post, page, more
+
+        comment, author, post, page, more = await self.db.run_read(load)
         thread = CommentThread(comment, author, page, more)
         return thread, post, (page[0][0].id if more and page else None)
 
@@ -185,70 +204,49 @@ class InteractionReads:
         if not ids:
             return {}
         viewer_id = viewer.id if viewer else None
-        liked: set[int] = set()
-        saved: set[int] = set()
-        async with self.db.read() as session:
-            if viewer_id is not None:
-                liked = set(
-                    (
-                        await session.execute(
-                            select(Like.post_id).where(
-                                Like.user_id == viewer_id, Like.post_id.in_(ids)
-                            )
-                        )
-                    ).scalars()
-                )
-                saved = set(
-                    (
-                        await session.execute(
-                            select(Save.post_id).where(
-                                Save.user_id == viewer_id, Save.post_id.in_(ids)
-                            )
-                        )
-                    ).scalars()
-                )
-            previews = await self._latest_comments(
-                session,
-                viewer_id,
-                Comment.post_id,
-                ids,
-                PREVIEW_COMMENTS,
-                extra=Comment.parent_id.is_(None),
-            )
+        liked, saved, previews = await self.db.run_read(_read_marks, viewer_id, ids)
         return {
             post_id: (post_id in liked, post_id in saved, previews.get(post_id, []))
             for post_id in ids
         }
 
     @staticmethod
-    async def _latest_comments(
+    def _latest_comments(
         session, viewer_id, group_column, group_ids, per_group: int, extra=None
     ) -> dict[int, list[tuple[Comment, User]]]:
         """The newest ``per_group`` comments of each group (a post, or a thread), oldest first,
         in one query, leaving out authors blocked either way with the viewer."""
         if not group_ids:
             return {}
-        rank = func.row_number().over(partition_by=group_column, order_by=Comment.id.desc())
-        conditions = [
-            group_column.in_(group_ids),
-            not_blocked(viewer_id, Comment.author_id),
-            not_muted(viewer_id, Comment.author_id),
-        ]
-        if extra is not None:
-            conditions.append(extra)
-        ranked = select(Comment.id.label("id"), rank.label("rank")).where(*conditions).subquery()
-        rows = await session.execute(
-            select(Comment, User)
-            .join(ranked, ranked.c.id == Comment.id)
-            .join(User, User.id == Comment.author_id)
-            .where(ranked.c.rank <= per_group)
-            .order_by(Comment.id)
-        )
+        key = ("latest-comments", viewer_id is None, group_column.key, extra is not None)
+        query = shape(key, lambda: _latest_query(viewer_id, group_column, extra))
+        rows = session.execute(query, {"viewer": viewer_id, "ids": group_ids, "per": per_group})
         grouped: dict[int, list[tuple[Comment, User]]] = {}
         key = group_column.key
         for comment, author in rows:
             grouped.setdefault(getattr(comment, key), []).append((comment, author))
         return grouped
+
+
+def _latest_query(viewer_id, group_column, extra):
+    """The shape of ``_latest_comments`` (the viewer, the groups and the count bound)."""
+    viewer = None if viewer_id is None else VIEWER
+    rank = func.row_number().over(partition_by=group_column, order_by=Comment.id.desc())
+    conditions = [
+        group_column.in_(IDS),
+        not_blocked(viewer, Comment.author_id),
+        not_muted(viewer, Comment.author_id),
+    ]
+    if extra is not None:
+        conditions.append(extra)
+    ranked = select(Comment.id.label("id"), rank.label("rank")).where(*conditions).subquery()
+    return (
+        select(Comment, User)
+        .join(ranked, ranked.c.id == Comment.id)
+        .join(User, User.id == Comment.author_id)
+        .where(ranked.c.rank <= bindparam("per"))
+        .order_by(Comment.id)
+    )
 
 
 def _with_authors(viewer_id: int | None, *conditions):
@@ -264,11 +262,47 @@ def _with_authors(viewer_id: int | None, *conditions):
     )
 
 
-async def _comment_page(session, viewer_id, conditions, before: int | None, size: int):
-    """The newest ``size`` comments matching ``conditions`` older than ``before``, shown oldest
-    first, and whether older ones remain."""
-    query = _with_authors(viewer_id, *conditions)
-    if before is not None:
-        query = query.where(Comment.id < before)
-    rows = (await session.execute(query.order_by(Comment.id.desc()).limit(size + 1))).all()
+# What a page of comments is the page of: a post's top-level comments, or a thread's replies.
+_PAGE_OF = {
+    "post": lambda: (Comment.post_id == bindparam("of"), Comment.parent_id.is_(None)),
+    "thread": lambda: (Comment.parent_id == bindparam("of"),),
+}
+
+
+def _comment_page(session, viewer_id, of: str, of_id: int, before: int | None, size: int):
+    """The newest ``size`` comments of a post's top level or of a thread (``of``) older than
+    ``before``, shown oldest first, and whether older ones remain."""
+
+    def build():
+        viewer = None if viewer_id is None else VIEWER
+        query = _with_authors(viewer, *_PAGE_OF[of]())
+        if before is not None:
+            query = query.where(Comment.id < bindparam("before"))
+        return query.order_by(Comment.id.desc()).limit(bindparam("limit"))
+
+    query = shape(("comment-page", viewer_id is None, of, before is None), build)
+    values = {"viewer": viewer_id, "of": of_id, "before": before, "limit": size + 1}
+    rows = session.execute(query, values).all()
     return [(c, u) for c, u in rows[:size]][::-1], len(rows) > size
+
+_LIKED = select(Like.post_id).where(Like.user_id == VIEWER, Like.post_id.in_(IDS))
+_SAVED = select(Save.post_id).where(Save.user_id == VIEWER, Save.post_id.in_(IDS))
+
+
+def _read_marks(session, viewer_id: int | None, ids: list[int]):
+    """The viewer's likes and saves among ``ids``, and each post's comment preview."""
+    liked: set[int] = set()
+    saved: set[int] = set()
+    if viewer_id is not None:
+        values = {"viewer": viewer_id, "ids": ids}
+        liked = set(session.execute(_LIKED, values).scalars())
+        saved = set(session.execute(_SAVED, values).scalars())
+    previews = InteractionReads._latest_comments(
+        session,
+        viewer_id,
+        Comment.post_id,
+        ids,
+        PREVIEW_COMMENTS,
+        extra=Comment.parent_id.is_(None),
+    )
+    return liked, saved, previews

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from tornagram.accounts.models import User
@@ -27,9 +27,10 @@ from tornagram.cache import NOTICES_GONE, VISIBILITY, Store, graph_topic, unread
 from tornagram.db.base import utcnow
 from tornagram.db.engine import Database
 from tornagram.db.ids import SEQUENCE_BITS, WORKER_BITS, id_time_ms, lowest_id_at
+from tornagram.db.shapes import IDS, VIEWER, shape
 from tornagram.graph.models import Comment, Notification, not_muted
 from tornagram.graph.visibility import can_see_user_id, not_blocked
-from tornagram.photos.models import Photo, Post
+from tornagram.photos.models import THUMB_NAMES, Photo, Post, Rendition
 from tornagram.realtime.channels import user_channel
 
 GROUPED_KINDS = frozenset({"like", "comment", "follow", "follow_request"})
@@ -102,6 +103,73 @@ def _day_window(notification_id: int) -> tuple[int, int]:
     return lowest_id_at(start_ms), lowest_id_at(start_ms + DAY_MS)
 
 
+# The badge's query, built once: only the viewer changes.
+_UNREAD = select(func.count()).select_from(
+    select(N.id)
+    .where(N.recipient_id == VIEWER, N.read_at.is_(None), visible_to(VIEWER))
+    .limit(UNREAD_BADGE_MAX + 1)
+    .subquery()
+)
+
+
+def count_unread(session, viewer: User) -> int:
+    """The badge, as part of a read (sync, see ``Database.run_read``)."""
+    return session.execute(_UNREAD, {"viewer": viewer.id}).scalar_one()
+
+
+def _rows_query(first: bool):
+    """A step of a notifications page (the shape: the viewer, and the cursor unless first)."""
+    # Aliased: the visibility rule's subqueries name the plain users table themselves.
+    Actor = aliased(User)
+    query = (
+        select(N, Actor)
+        .join(Actor, Actor.id == N.actor_id)
+        .where(N.recipient_id == VIEWER, visible_to(VIEWER))
+        .order_by(N.id.desc())
+        .limit(ROWS_PER_STEP + 1)
+    )
+    return query if first else query.where(N.id < bindparam("before"))
+
+
+def _groups_query():
+    """The counts of a step's groups over their days (see ``_count_grouped``)."""
+    day = (N.id // DAY_ID_SPAN).label("day")
+    return (
+        select(
+            N.kind,
+            N.post_id,
+            day,
+            func.count(func.distinct(N.actor_id)).label("actors"),
+            func.max(N.id).label("latest"),
+            func.count(case((N.read_at.is_(None), 1))).label("unread"),
+            # Two distinct people of the group, to name a second one from beyond the page.
+            func.min(N.actor_id).label("lowest_actor"),
+            func.max(N.actor_id).label("highest_actor"),
+        )
+        .where(
+            N.recipient_id == VIEWER,
+            N.kind.in_(bindparam("kinds", expanding=True)),
+            N.id >= bindparam("low"),
+            N.id < bindparam("high"),
+            visible_to(VIEWER),
+        )
+        .group_by(N.kind, N.post_id, day)
+    )
+
+
+# A line shows its post's first photo as a thumbnail only: no other photo or size is loaded.
+_THUMBS = (
+    select(Post, User)
+    .join(User, User.id == Post.author_id)
+    .where(Post.id.in_(IDS))
+    .options(
+        selectinload(Post.photos.and_(Photo.position == 0)).selectinload(
+            Photo.renditions.and_(Rendition.name.in_(THUMB_NAMES))
+        )
+    )
+)
+_COMMENTS = select(Comment).where(Comment.id.in_(IDS))
+
 # Per member: the badge figure (see unread_count).
 UNREAD_CACHE_ENTRIES = 20_000
 UNREAD_CACHE_MAX_AGE_SECS = 60
@@ -127,21 +195,22 @@ class NotificationsService:
         if count is not None:
             return count
         stamp = self._unread.changes.stamp()
-        unread = (
-            select(N.id)
-            .where(N.recipient_id == viewer.id, N.read_at.is_(None), visible_to(viewer.id))
-            .limit(UNREAD_BADGE_MAX + 1)
-            .subquery()
-        )
-        async with self.db.read() as session:
-            count = await session.scalar(select(func.count()).select_from(unread))
+        count = await self.db.run_read(count_unread, viewer)
+        self.keep_unread(viewer, count, stamp)
+        return count
+
+    def unread_stamp(self) -> int:
+        """Taken before a read that counts the badge itself (``count_unread``)."""
+        return self._unread.changes.stamp()
+
+    def keep_unread(self, viewer: User, count: int, stamp: int) -> None:
+        """Cache a badge counted by ``count_unread`` in a read that began after ``stamp``."""
         self._unread.put(
             viewer.id,
             count,
             stamp,
             (unread_topic(viewer.id), graph_topic(viewer.id), VISIBILITY, NOTICES_GONE),
         )
-        return count
 
     async def mark_all_seen(self, viewer: User, up_to_id: int | None = None) -> int:
         """Marks unread notifications read, up to the newest one the reader was shown, so one
@@ -173,39 +242,34 @@ class NotificationsService:
         return result.rowcount
 
     async def page(self, viewer: User, before: int | None = None) -> NotificationPage:
+        return await self.db.run_read(self._read_page, viewer.id, before)
+
+    @classmethod
+    def _read_page(cls, session, viewer_id: int, before: int | None) -> NotificationPage:
+        """The whole page as one read (sync, see Database.run_read)."""
         groups: list[NotificationGroup] = []
         cursor = before
-        async with self.db.read() as session:
-            for _ in range(MAX_STEPS):
-                rows, more = await self._rows(session, viewer.id, cursor)
-                if not rows:
-                    cursor = None
-                    break
-                step = self._group(rows)
-                await self._count_grouped(session, viewer.id, step, before=cursor)
-                groups.extend(g for g in step if g.actor_count)
-                cursor = rows[-1][0].id if more else None
-                if groups or cursor is None:
-                    break
-            await self._attach_posts_and_comments(session, groups)
+        for _ in range(MAX_STEPS):
+            rows, more = cls._rows(session, viewer_id, cursor)
+            if not rows:
+                cursor = None
+                break
+            step = cls._group(rows)
+            cls._count_grouped(session, viewer_id, step, before=cursor)
+            groups.extend(g for g in step if g.actor_count)
+            cursor = rows[-1][0].id if more else None
+            if groups or cursor is None:
+                break
+        cls._attach_posts_and_comments(session, groups)
         return NotificationPage(groups=groups, next_before=cursor)
 
     # -- steps of page() -----------------------------------------------------------------------
 
     @staticmethod
-    async def _rows(session, viewer_id: int, before: int | None):
-        # Aliased: the visibility rule's subqueries name the plain users table themselves.
-        Actor = aliased(User)
-        query = (
-            select(N, Actor)
-            .join(Actor, Actor.id == N.actor_id)
-            .where(N.recipient_id == viewer_id, visible_to(viewer_id))
-            .order_by(N.id.desc())
-            .limit(ROWS_PER_STEP + 1)
-        )
-        if before is not None:
-            query = query.where(N.id < before)
-        rows = [tuple(row) for row in await session.execute(query)]
+    def _rows(session, viewer_id: int, before: int | None):
+        query = shape(("notification-rows", before is None), lambda: _rows_query(before is None))
+        values = {"viewer": viewer_id, "before": before}
+        rows = [tuple(row) for row in session.execute(query, values)]
         return rows[:ROWS_PER_STEP], len(rows) > ROWS_PER_STEP
 
     @staticmethod
@@ -243,7 +307,7 @@ class NotificationsService:
         return groups
 
     @staticmethod
-    async def _count_grouped(session, viewer_id: int, groups, *, before: int | None) -> None:
+    def _count_grouped(session, viewer_id: int, groups, *, before: int | None) -> None:
         """Counts each group over its whole day, in one query. A group whose newest member is
         at or above ``before`` was shown on an earlier page: its count becomes 0 (left out).
 
@@ -253,31 +317,16 @@ class NotificationsService:
         grouped = [g for g in groups if g.window is not None]
         if not grouped:
             return
-        day = (N.id // DAY_ID_SPAN).label("day")
-        query = (
-            select(
-                N.kind,
-                N.post_id,
-                day,
-                func.count(func.distinct(N.actor_id)).label("actors"),
-                func.max(N.id).label("latest"),
-                func.count(case((N.read_at.is_(None), 1))).label("unread"),
-                # Two distinct people of the group, to name a second one from beyond the page.
-                func.min(N.actor_id).label("lowest_actor"),
-                func.max(N.actor_id).label("highest_actor"),
-            )
-            .where(
-                N.recipient_id == viewer_id,
-                N.kind.in_(sorted({g.kind for g in grouped})),
-                N.id >= min(g.window[0] for g in grouped),
-                N.id < max(g.window[1] for g in grouped),
-                visible_to(viewer_id),
-            )
-            .group_by(N.kind, N.post_id, day)
-        )
+        query = shape(("notification-groups",), _groups_query)
+        values = {
+            "viewer": viewer_id,
+            "kinds": sorted({g.kind for g in grouped}),
+            "low": min(g.window[0] for g in grouped),
+            "high": max(g.window[1] for g in grouped),
+        }
         by_key = {(g.kind, g.post_id, g.window[0] // DAY_ID_SPAN): g for g in grouped}
         rows = []
-        for row in await session.execute(query):
+        for row in session.execute(query, values):
             group = by_key.get((row.kind, row.post_id, row.day))
             if group is not None:
                 rows.append((group, row))
@@ -293,27 +342,22 @@ class NotificationsService:
                 other = row.highest_actor if row.highest_actor != known else row.lowest_actor
                 wanted.setdefault(other, []).append(group)
         if wanted:
-            people = await session.execute(select(User).where(User.id.in_(wanted)))
+            people = session.execute(select(User).where(User.id.in_(wanted)))
             for person in people.scalars():
                 for group in wanted[person.id]:
                     group.actors.append(person)
 
     @staticmethod
-    async def _attach_posts_and_comments(session, groups: list[NotificationGroup]) -> None:
+    def _attach_posts_and_comments(session, groups: list[NotificationGroup]) -> None:
         post_ids = {g.post_id for g in groups if g.post_id is not None}
         comment_ids = {g.comment_id for g in groups if g.comment_id is not None}
         posts: dict[int, tuple[Post, User]] = {}
         comments: dict[int, Comment] = {}
         if post_ids:
-            result = await session.execute(
-                select(Post, User)
-                .join(User, User.id == Post.author_id)
-                .where(Post.id.in_(post_ids))
-                .options(selectinload(Post.photos).selectinload(Photo.renditions))
-            )
+            result = session.execute(_THUMBS, {"ids": list(post_ids)})
             posts = {post.id: (post, author) for post, author in result.all()}
         if comment_ids:
-            result = await session.execute(select(Comment).where(Comment.id.in_(comment_ids)))
+            result = session.execute(_COMMENTS, {"ids": list(comment_ids)})
             comments = {c.id: c for c in result.scalars()}
         for group in groups:
             group.post, group.post_author = posts.get(group.post_id, (None, None))

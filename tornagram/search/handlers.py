@@ -11,7 +11,9 @@ class SearchHandler(BaseHandler):
     async def get(self) -> None:
         query = self.get_argument("q", "")
         before_id = params.cursor_argument(self)
-        results = await self.ctx.search.search(self.current_user, query, before=before_id)
+        results = await self.ctx.search.search(
+            self.current_user, query, before=before_id, thumbnails_only=True
+        )
         self.render(
             "search/search.html",
             results=results,

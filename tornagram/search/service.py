@@ -28,7 +28,7 @@ from tornagram.db.engine import Database
 from tornagram.graph.visibility import can_see_author, can_see_user_id, not_blocked
 from tornagram.i18n import N_
 from tornagram.photos.captions import normalize_tag
-from tornagram.photos.models import Photo, Post, PostTag
+from tornagram.photos.models import THUMB_NAMES, Photo, Post, PostTag, Rendition
 from tornagram.search import mysql
 
 QUERY_MAX_CHARS = 100
@@ -87,13 +87,33 @@ def tsquery(terms: list[str]) -> str:
     return " & ".join(f"'{term}':*" for term in terms)
 
 
+_EVERY_PHOTO = selectinload(Post.photos).selectinload(Photo.renditions)
+_THUMBNAILS = selectinload(Post.photos.and_(Photo.position == 0)).selectinload(
+    Photo.renditions.and_(Rendition.name.in_(THUMB_NAMES))
+)
+
+
+def _engine(session) -> str:
+    """ "sqlite", "postgresql", or "mysql" / "mariadb" (from a connection: MariaDB is told from
+    MySQL only once the server has answered)."""
+    dialect = session.connection().dialect
+    return "mariadb" if dialect.name == "mysql" and dialect.is_mariadb else dialect.name
+
+
 class SearchService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def search(
-        self, viewer: User | None, raw_query: str, *, before: int | None = None
+        self,
+        viewer: User | None,
+        raw_query: str,
+        *,
+        before: int | None = None,
+        thumbnails_only: bool = False,
     ) -> SearchResults:
+        """``thumbnails_only``: load each post's first photo at thumbnail sizes only, all the
+        search page draws (the API answers with every photo and size)."""
         query = " ".join((raw_query or "").split())
         results = SearchResults(query=query)
         if len(query) > QUERY_MAX_CHARS:
@@ -103,21 +123,22 @@ class SearchService:
             return results
         viewer_id = viewer.id if viewer is not None else None
         only_people, only_tags = query.startswith("@"), query.startswith("#")
-        async with self.db.read() as session:
-            # From a connection: MariaDB is told from MySQL only once the server has answered.
-            dialect = (await session.connection()).dialect
-            # The engine: "sqlite", "postgresql", or "mysql" / "mariadb".
-            engine = "mariadb" if dialect.name == "mysql" and dialect.is_mariadb else dialect.name
+
+        def load(session) -> None:
+            """Every part in one read (sync, see Database.run_read)."""
+            engine = _engine(session)
             if before is None and not only_tags:
-                results.people = await self._people(session, viewer_id, query, engine)
+                results.people = self._people(session, viewer_id, query, engine)
             if before is None and not only_people:
-                results.tags = await self._tags(session, viewer_id, query, engine)
+                results.tags = self._tags(session, viewer_id, query, engine)
             if not only_people and not only_tags:
                 terms = words(query)
                 if terms:
-                    results.posts, results.next_before = await self._posts(
-                        session, viewer_id, terms, before, engine
+                    results.posts, results.next_before = self._posts(
+                        session, viewer_id, terms, before, engine, thumbnails_only
                     )
+
+        await self.db.run_read(load)
         return results
 
     # -- people and tags -----------------------------------------------------------------------
@@ -128,11 +149,10 @@ class SearchService:
         query = " ".join((raw_query or "").split())
         if not query or len(query) > QUERY_MAX_CHARS:
             return []
-        async with self.db.read() as session:
-            postgres = session.bind.dialect.name == "postgresql"
-            return await self._people(
-                session, viewer.id if viewer is not None else None, query, postgres
-            )
+        viewer_id = viewer.id if viewer is not None else None
+        return await self.db.run_read(
+            lambda session: self._people(session, viewer_id, query, _engine(session))
+        )
 
     @staticmethod
     def _prefix(column_, prefix, engine: str, fold=None):
@@ -148,7 +168,7 @@ class SearchService:
             return and_(column_.op("~>=~")(low), column_.op("~<~")(high))
         return and_(column_ >= low, column_ < high)
 
-    async def _people(self, session, viewer_id, query: str, engine: str) -> list[User]:
+    def _people(self, session, viewer_id, query: str, engine: str) -> list[User]:
         text = query.removeprefix("@").strip()
         if not text:
             return []
@@ -163,7 +183,7 @@ class SearchService:
                 .order_by(User.username)
                 .limit(PEOPLE_LIMIT)
             )
-            found.extend((await session.execute(by_username)).scalars())
+            found.extend(session.execute(by_username).scalars())
         # The same folding on both sides, by the database itself: lower() on PostgreSQL; on
         # SQLite, NOCASE (ASCII only, like its lower()), which is how the index is built; on
         # MySQL, the column's own collation (utf8mb4_unicode_ci).
@@ -180,17 +200,17 @@ class SearchService:
             .limit(PEOPLE_LIMIT)
         )
         seen = {u.id for u in found}
-        found.extend(u for u in (await session.execute(by_name)).scalars() if u.id not in seen)
+        found.extend(u for u in session.execute(by_name).scalars() if u.id not in seen)
         return found[:PEOPLE_LIMIT]
 
-    async def _tags(self, session, viewer_id, query: str, engine: str):
+    def _tags(self, session, viewer_id, query: str, engine: str):
         tag = normalize_tag(query.removeprefix("#").strip())
         if not tag or not all(c.isalnum() or c == "_" for c in tag):
             return []
         # Counted over the posts this viewer may see: a tag used only by a private account is
         # not shown to strangers at all.
         posts = func.count(PostTag.post_id).label("posts")
-        rows = await session.execute(
+        rows = session.execute(
             select(PostTag.tag, posts)
             .join(Post, Post.id == PostTag.post_id)
             .where(
@@ -205,7 +225,7 @@ class SearchService:
 
     # -- captions ------------------------------------------------------------------------------
 
-    async def _posts(self, session, viewer_id, terms, before, engine: str):
+    def _posts(self, session, viewer_id, terms, before, engine: str, thumbnails_only: bool = False):
         # Aliased: the visibility rule's subqueries name the plain users table themselves.
         Author = aliased(User)
         if engine in ("mysql", "mariadb"):
@@ -233,11 +253,11 @@ class SearchService:
             .where(can_see_author(viewer_id, Author))
             .order_by(newest_first.desc())
             .limit(POSTS_PAGE_SIZE + 1)
-            .options(selectinload(Post.photos).selectinload(Photo.renditions))
+            .options(_THUMBNAILS if thumbnails_only else _EVERY_PHOTO)
         )
         if before is not None:
             query = query.where(newest_first < before)
-        rows = [tuple(row) for row in await session.execute(query)]
+        rows = [tuple(row) for row in session.execute(query)]
         more = len(rows) > POSTS_PAGE_SIZE
         rows = rows[:POSTS_PAGE_SIZE]
         return rows, (rows[-1][0].id if more else None)

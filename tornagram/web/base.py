@@ -14,9 +14,11 @@ from typing import Any
 import tornado.locale
 import tornado.web
 
+from tornagram.accounts.service import NOT_READ
 from tornagram.accounts.validation import LANGUAGES
 from tornagram.errors import RetryLater, UserError
 from tornagram.moderation.site import DEFAULTS as SITE_DEFAULTS
+from tornagram.notifications.service import count_unread
 from tornagram.web.failures import resource_failure
 from tornagram.web.import_map import import_map
 from tornagram.web.page_slots import CachedRenderings
@@ -87,7 +89,12 @@ class BaseHandler(CachedRenderings, tornado.web.RequestHandler):
         # The site's name and rules (cached in memory; moderation/site.py).
         self.site_info = await self.ctx.site.current()
         token = self.session_token()
-        signed_in = await self.ctx.accounts.signed_in(token)
+        feed = self.ctx.notification_feed
+        # When the session is read from the database, the badge is counted in the same read.
+        badge_stamp = feed.unread_stamp() if is_page else None
+        signed_in, badge = await self.ctx.accounts.signed_in_with(
+            token, count_unread if is_page else None
+        )
         if signed_in is None:
             self.current_user = None
             if token:
@@ -98,11 +105,13 @@ class BaseHandler(CachedRenderings, tornado.web.RequestHandler):
             self.current_session = signed_in.session
             if not self.open_while_restricted and self._restricted(signed_in.user):
                 return
-        self.unread_notifications = (
-            await self.ctx.notification_feed.unread_count(self.current_user)
-            if self.current_user is not None and is_page
-            else 0
-        )
+        if self.current_user is None or not is_page:
+            self.unread_notifications = 0
+        elif badge is NOT_READ:
+            self.unread_notifications = await feed.unread_count(self.current_user)
+        else:
+            feed.keep_unread(self.current_user, badge, badge_stamp)
+            self.unread_notifications = badge
 
     def _restricted(self, user) -> bool:
         """Send a restricted account to its notice; True when the request is answered."""
