@@ -65,7 +65,7 @@ async def test_an_error_in_a_read_reaches_the_caller_and_the_next_read_works(db)
 
 async def test_sqlite_reads_run_in_a_reader_thread_that_cannot_write(db):
     if not db.is_sqlite:
-        pytest.skip("PostgreSQL runs reads on the request's own session")
+        pytest.skip("a server engine (PostgreSQL, MySQL) runs reads on the request's own session")
     loop_thread = threading.get_ident()
     ran_in = await db.run_read(lambda session: threading.get_ident())
     assert ran_in != loop_thread
@@ -77,7 +77,7 @@ async def test_a_read_never_waits_for_a_write_in_progress_nor_holds_up_the_loop(
     """A write holds SQLite's write lock; a read beside it answers at once (WAL), and the
     event loop keeps running while the read is in its thread."""
     if not db.is_sqlite:
-        pytest.skip("PostgreSQL's reads are asyncpg's: nothing runs in a thread")
+        pytest.skip("a server engine's reads are its async driver's: nothing runs in a thread")
     async with db.write() as session:
         session.add(person(1))
     release = asyncio.Event()
