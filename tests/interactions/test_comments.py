@@ -292,6 +292,9 @@ async def test_live_events_follow_the_commit(site, image_bytes, monkeypatch):
     monkeypatch.setattr(site.ctx.events, "publish", publish)
     owner = await site.user_client("wren")
     post_id = await new_post(owner, image_bytes)
+    # The new post itself is announced to the app API's streams, first and once.
+    assert [(ch, t) for ch, t, _ in sent] == [("timeline:posts", "post.created")]
+    sent.clear()
     top = (await comment(owner, post_id, "hi <i>@wren</i>", json=True)).json()["id"]
     reply = (await comment(owner, post_id, "again", parent_id=top, json=True)).json()["id"]
     await comment(owner, post_id, "  ")  # refused: nothing goes out

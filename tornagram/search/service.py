@@ -87,6 +87,13 @@ def tsquery(terms: list[str]) -> str:
     return " & ".join(f"'{term}':*" for term in terms)
 
 
+async def _engine(session) -> str:
+    """"sqlite", "postgresql", or "mysql" / "mariadb" (from a connection: MariaDB is told from
+    MySQL only once the server has answered)."""
+    dialect = (await session.connection()).dialect
+    return "mariadb" if dialect.name == "mysql" and dialect.is_mariadb else dialect.name
+
+
 class SearchService:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -104,10 +111,7 @@ class SearchService:
         viewer_id = viewer.id if viewer is not None else None
         only_people, only_tags = query.startswith("@"), query.startswith("#")
         async with self.db.read() as session:
-            # From a connection: MariaDB is told from MySQL only once the server has answered.
-            dialect = (await session.connection()).dialect
-            # The engine: "sqlite", "postgresql", or "mysql" / "mariadb".
-            engine = "mariadb" if dialect.name == "mysql" and dialect.is_mariadb else dialect.name
+            engine = await _engine(session)
             if before is None and not only_tags:
                 results.people = await self._people(session, viewer_id, query, engine)
             if before is None and not only_people:
@@ -129,9 +133,8 @@ class SearchService:
         if not query or len(query) > QUERY_MAX_CHARS:
             return []
         async with self.db.read() as session:
-            postgres = session.bind.dialect.name == "postgresql"
             return await self._people(
-                session, viewer.id if viewer is not None else None, query, postgres
+                session, viewer.id if viewer is not None else None, query, await _engine(session)
             )
 
     @staticmethod
