@@ -307,9 +307,9 @@ def build_context(settings: Settings, *, worker_id: int | None = None) -> AppCon
         ctx.metrics = Metrics()
         ctx.metrics.attach(ctx)
     ctx.oauth = OAuthService(db, ids)
-    accounts.on_password_changed.append(ctx.oauth.revoke_all_of)
-    deletion.on_removing.append(ctx.oauth.revoke_all_of)
-    ctx.moderation.on_access_ended.append(ctx.oauth.revoke_all_of)
+    # Every end of all of a person's sessions (password change or reset, suspension, a required
+    # new password, deletion) ends their app tokens in the same transaction.
+    accounts.on_all_sessions_ended.append(ctx.oauth.revoke_all_of)
 
     async def close_streams(by_user: dict[int, list[int]]) -> None:
         # Token and session ids come from one id generator and never collide, so the live

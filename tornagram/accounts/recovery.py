@@ -152,10 +152,8 @@ class RecoveryService:
                 raise tokens.BadLink()
             await tokens.void_all(session, user.id, TokenPurpose.RESET)
             await tokens.void_all(session, user.id, TokenPurpose.SIGN_IN)
+            # App tokens too (tornagram/oauth registers itself with the accounts service).
             await self.accounts.end_sessions_of(session, user.id)
-            # App tokens too (tornagram/oauth registers itself here).
-            for revoke in self.accounts.on_password_changed:
-                await revoke(session, user.id)
         log.info("password reset for user %s", user.id)
         await self.mailer.send(
             emails.compose(

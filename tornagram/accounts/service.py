@@ -141,9 +141,10 @@ class AccountsService:
         # Told (after commit) of every session that ends, so each process closes the live
         # sockets and long polls opened with it: a LiveControl (tornagram/realtime/control.py).
         self.live = None
-        # Run inside a password change's transaction with (session, user id): whatever else
-        # signs in as the person (the app API's tokens) ends with the sessions.
-        self.on_password_changed: list = []
+        # Run with (session, user id) inside every transaction that ends all of a person's
+        # sessions (``end_sessions_of``): whatever else signs in as the person (the app API's
+        # tokens) ends with them.
+        self.on_all_sessions_ended: list = []
         # token hash -> (Session, User), dropped when either changes anywhere.
         self._signed_in = Store(
             db.changes,
@@ -379,8 +380,11 @@ class AccountsService:
     async def end_sessions_of(self, session, user_id: int) -> int:
         """Within the caller's write transaction: every session of ``user_id`` ends, and after
         the commit its live connections close (a reset, a suspension, a deletion, a required
-        new password)."""
-        return await self._end_sessions(session, user_id=user_id)
+        new password), and whatever else signs in as the person (``on_all_sessions_ended``)."""
+        ended = await self._end_sessions(session, user_id=user_id)
+        for callback in self.on_all_sessions_ended:
+            await callback(session, user_id)
+        return ended
 
     async def mark_two_factor(self, session, user_id: int, session_id: int) -> None:
         """The person at this session has just shown a second factor (accounts/twofactor.py)."""
@@ -431,9 +435,7 @@ class AccountsService:
                 .where(User.id == user.id)
                 .values(password_hash=new_hash, password_reset_required=False)
             )
-            await self._end_sessions(session, user_id=user.id)
-            for revoke in self.on_password_changed:
-                await revoke(session, user.id)
+            await self.end_sessions_of(session, user.id)
             token = await self._new_session(session, user, ip, user_agent, two_factor=two_factor)
         user.password_hash = new_hash
         user.password_reset_required = False

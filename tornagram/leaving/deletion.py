@@ -56,9 +56,6 @@ class DeletionService:
         self.settings = settings
         # Told after commit which post channels closed (tornagram/realtime/control.py).
         self.live = None
-        # ``await callback(session, user_id)`` in the deleting transaction: the app tokens go
-        # (oauth/service.py: revoke_all_of), and their streams close after the commit.
-        self.on_removing: list = []
 
     async def delete_account(
         self, user: User, *, password: str, code: str, typed_name: str, ip: str = ""
@@ -125,9 +122,8 @@ class DeletionService:
                     )
                 ).scalars()
             )
-            for callback in self.on_removing:
-                await callback(session, uid)
             await self._fix_counters(session, uid)
+            # The app tokens too, whose streams close after the commit.
             await self.accounts.end_sessions_of(session, uid)
             await session.execute(delete(Post).where(Post.author_id == uid))
             await session.execute(delete(User).where(User.id == uid))

@@ -59,9 +59,6 @@ class ModerationService(Reporting):
         self.limiter = limiter
         # Deleting an account is one thing wherever it is asked for (leaving/deletion.py).
         self.deletion = deletion
-        # Awaited with (session, user id) in the transaction that suspends an account or asks
-        # it for a new password: the app tokens go with the sessions (context.py).
-        self.on_access_ended: list = []
         # A LiveControl: viewers of a suspended account's posts lose them at once.
         self.live = None
     # -- acting on accounts -------------------------------------------------------------------
@@ -97,9 +94,7 @@ class ModerationService(Reporting):
             changed(session, VISIBILITY)
             # Their likes and comments leave other people's counts.
             await recount_touched_by(session, user.id)
-            await self.accounts.end_sessions_of(session, user.id)
-            for callback in self.on_access_ended:
-                await callback(session, user.id)
+            await self.accounts.end_sessions_of(session, user.id)  # app tokens too
             self._audit(session, moderator, "user.suspend", user, note, report_id=report_id)
             if self.live is not None:
                 live, author_id = self.live, user.id
@@ -131,9 +126,7 @@ class ModerationService(Reporting):
             await session.execute(
                 update(User).where(User.id == user.id).values(password_reset_required=True)
             )
-            await self.accounts.end_sessions_of(session, user.id)
-            for callback in self.on_access_ended:
-                await callback(session, user.id)
+            await self.accounts.end_sessions_of(session, user.id)  # app tokens too
             self._audit(session, moderator, "user.password_reset", user, note)
 
     async def delete_account(self, admin: User, user: User, note: str) -> None:
